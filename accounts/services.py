@@ -1,0 +1,77 @@
+"""Enrollment: from a sign-up to a distributor in the tree."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from genealogy.models import Distributor
+from genealogy.services import create_distributor
+
+from .models import Enrollment, User
+
+logger = logging.getLogger(__name__)
+
+
+def record_enrollment(
+    *, user: User, name: str, sponsor: Distributor, country: str, phone: str = ""
+) -> Enrollment:
+    """Keep what a person asked for at sign-up; the distributor comes with verification."""
+    user.name = name.strip()
+    user.save(update_fields=["name"])
+    return Enrollment.objects.create(
+        user=user,
+        sponsor=sponsor,
+        country=country,
+        phone=phone.strip(),
+        policies_version=settings.LADDER_POLICIES_VERSION,
+    )
+
+
+def complete_enrollment(*, user: User) -> Distributor | None:
+    """Create the distributor once the email address is verified. Safe to call twice.
+
+    The enrollment row is locked, so two verification clicks at once still create one
+    distributor.
+    """
+    with transaction.atomic():
+        enrollment = Enrollment.objects.select_for_update().filter(user=user).first()
+        if enrollment is None:
+            return None
+        existing = Distributor.objects.filter(user=user).first()
+        if existing is not None:
+            return existing
+        distributor = create_distributor(
+            user=user,
+            sponsor=enrollment.sponsor,
+            country=enrollment.country,
+            phone=enrollment.phone,
+        )
+        enrollment.completed_at = timezone.now()
+        enrollment.save(update_fields=["completed_at"])
+        logger.info(
+            "distributor enrolled",
+            extra={"distributor": distributor.number, "sponsor": enrollment.sponsor_id},
+        )
+        return distributor
+
+
+def update_profile(
+    *,
+    user: User,
+    distributor: Distributor | None,
+    name: str,
+    country,
+    phone: str,
+    share_phone_with_team: bool,
+) -> None:
+    user.name = name.strip()
+    user.save(update_fields=["name"])
+    if distributor is not None:
+        distributor.country = country
+        distributor.phone = phone.strip()
+        distributor.share_phone_with_team = share_phone_with_team
+        distributor.save(update_fields=["country", "phone", "share_phone_with_team"])

@@ -1,0 +1,9 @@
+from allauth.account.signals import email_confirmed
+from django.dispatch import receiver
+
+from .services import complete_enrollment
+
+
+@receiver(email_confirmed)
+def create_distributor_on_verification(sender, request, email_address, **kwargs) -> None:
+    complete_enrollment(user=email_address.user)

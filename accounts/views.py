@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import io
+
+import qrcode
+import qrcode.image.svg
+from allauth.account.views import SignupView
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from genealogy.models import Distributor
+from genealogy.selectors import SponsorRefusal, distributor_for_user, find_enrolling_sponsor
+
+from .forms import ProfileForm
+from .services import update_profile
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("dashboard")
+    return render(request, "home.html")
+
+
+class EnrollmentSignupView(SignupView):
+    """allauth's sign-up, with the sponsor fixed when the person came through a referral link."""
+
+    template_name = "account/signup.html"
+    fixed_sponsor: Distributor | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            messages.info(request, "You are already a member: share your own link instead.")
+            return redirect("profile")
+        code = kwargs.get("code")
+        if code is not None:
+            try:
+                self.fixed_sponsor = find_enrolling_sponsor(code)
+            except SponsorRefusal as refusal:
+                return render(
+                    request, "account/join_refused.html", {"message": str(refusal)}, status=404
+                )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self) -> dict:
+        kwargs = super().get_form_kwargs()
+        kwargs["fixed_sponsor"] = self.fixed_sponsor
+        return kwargs
+
+    def get_context_data(self, **kwargs) -> dict:
+        context = super().get_context_data(**kwargs)
+        context["fixed_sponsor"] = self.fixed_sponsor
+        return context
+
+
+def referral_link(request: HttpRequest, distributor: Distributor) -> str:
+    return request.build_absolute_uri(reverse("join", args=[distributor.referral_code]))
+
+
+def qr_svg(data: str) -> str:
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    buffer = io.BytesIO()
+    image.save(buffer)
+    svg = buffer.getvalue().decode()
+    return svg[svg.index("<svg") :]
+
+
+def share_card_context(request: HttpRequest, distributor: Distributor) -> dict:
+    link = referral_link(request, distributor)
+    return {"share_link": link, "share_qr": mark_safe(qr_svg(link))}  # noqa: S308 - our own SVG
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    distributor = distributor_for_user(request.user)
+    context = {"distributor": distributor}
+    if distributor is not None:
+        context.update(share_card_context(request, distributor))
+    return render(request, "accounts/dashboard.html", context)
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    distributor = distributor_for_user(request.user)
+    if request.method == "POST":
+        form = ProfileForm(request.POST)
+        if form.is_valid():
+            update_profile(user=request.user, distributor=distributor, **form.cleaned_data)
+            messages.success(request, "Your profile is saved.")
+            return redirect("profile")
+    else:
+        initial = {"name": request.user.name}
+        if distributor is not None:
+            initial.update(
+                country=distributor.country.code,
+                phone=distributor.phone,
+                share_phone_with_team=distributor.share_phone_with_team,
+            )
+        form = ProfileForm(initial=initial)
+    context = {"form": form, "distributor": distributor}
+    if distributor is not None:
+        context.update(share_card_context(request, distributor))
+    return render(request, "accounts/profile.html", context)
+
+
+def policies(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/policies.html")
+
+
+def income_disclosure(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/income_disclosure.html")
+
+
+@login_required
+def coming_soon(request: HttpRequest, section: str) -> HttpResponse:
+    return render(request, "pages/coming_soon.html", {"section": section})

@@ -1,0 +1,108 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django_countries.fields import CountryField
+from mptt.models import MPTTModel, TreeForeignKey
+
+# The tree fields are written only by genealogy.services (set-based renumbering).
+TREE_FIELDS = ("parent", "lft", "rght", "tree_id", "level")
+PENDING_TREE_ID = 0
+COMPANY_TREE_ID = 1
+
+
+class DistributorStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "Inactive"
+    TERMINATED = "terminated", "Terminated"
+
+
+class Distributor(MPTTModel):
+    """The business identity of a person in the company.
+
+    `sponsor` (who enrolled them) is the truth. The nested-set fields (`parent`, `lft`, `rght`,
+    `tree_id`, `level`) are derived from it by the placement service: a new distributor waits in
+    tree 0 ("pending placement") until a batch places them under their sponsor.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="distributor"
+    )
+    number = models.PositiveBigIntegerField("distributor number", unique=True)
+    referral_code = models.CharField(max_length=16, unique=True)
+    sponsor = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="enrollees"
+    )
+    parent = TreeForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="placed_children",
+        editable=False,
+    )
+    status = models.CharField(
+        max_length=16, choices=DistributorStatus.choices, default=DistributorStatus.ACTIVE
+    )
+    joined_on = models.DateField(default=timezone.localdate)
+    country = CountryField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    share_phone_with_team = models.BooleanField(
+        default=False, help_text="Show my phone number to the people I enrolled."
+    )
+    is_house = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    placed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class MPTTMeta:
+        parent_attr = "parent"
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(sponsor=F("id")), name="distributor_not_own_sponsor"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_house=True) | Q(sponsor__isnull=False),
+                name="distributor_has_sponsor_unless_house",
+            ),
+            models.UniqueConstraint(
+                fields=["is_house"], condition=Q(is_house=True), name="distributor_one_house"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"],
+                condition=Q(placed_at__isnull=True),
+                name="distributor_pending_idx",
+            ),
+            models.Index(fields=["joined_on"], name="distributor_joined_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} (#{self.number})"
+
+    @property
+    def display_name(self) -> str:
+        return self.user.name or self.user.email
+
+    @property
+    def is_placed(self) -> bool:
+        return self.placed_at is not None
+
+    @property
+    def downline_size(self) -> int:
+        """People below this one in the placed tree (nested-set arithmetic, no query)."""
+        return (self.rght - self.lft - 1) // 2 if self.is_placed else 0
+
+    def save(self, *args, **kwargs) -> None:
+        # An existing row never writes its tree fields from memory: they may be stale while a
+        # placement batch renumbers the tree. Only genealogy.services writes them, set-based.
+        if self.pk and not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.attname
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name not in TREE_FIELDS
+            ]
+            return models.Model.save(self, *args, **kwargs)
+        return super().save(*args, **kwargs)
