@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import User
-from genealogy.models import Distributor, DistributorStatus
+from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from genealogy.services import create_distributor, place_pending_distributors
 
 PASSWORD = "correct-horse-battery-staple"
@@ -28,11 +29,31 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def house() -> Distributor:
-    return Distributor.objects.select_related("user").get(is_house=True)
+    """The company's root; transactional tests flush the migration's copy, so recreate it."""
+    existing = Distributor.objects.select_related("user").filter(is_house=True).first()
+    if existing is not None:
+        return existing
+    user = User.objects.create(email="house@ladder.invalid", name="House", is_active=False)
+    return Distributor.objects.create(
+        user=user,
+        number=10_000_000,
+        referral_code="HOUSE",
+        is_house=True,
+        lft=1,
+        rght=2,
+        tree_id=COMPANY_TREE_ID,
+        level=0,
+        placed_at=timezone.now(),
+    )
 
 
-def make_distributor(*, sponsor: Distributor | None = None, place: bool = True,
-                     status: str = DistributorStatus.ACTIVE, **user_fields) -> Distributor:
+def make_distributor(
+    *,
+    sponsor: Distributor | None = None,
+    place: bool = True,
+    status: str = DistributorStatus.ACTIVE,
+    **user_fields,
+) -> Distributor:
     user = UserFactory(**user_fields)
     distributor = create_distributor(user=user, sponsor=sponsor or house(), country="US")
     if status != DistributorStatus.ACTIVE:

@@ -138,8 +138,10 @@ def test_weak_password_is_refused(client, sponsor):
     ("missing", "message"),
     [
         ("accept_policies", "Please accept the policies and procedures to join."),
-        ("accept_income_disclosure",
-         "Please confirm that you have read the income disclosure statement."),
+        (
+            "accept_income_disclosure",
+            "Please confirm that you have read the income disclosure statement.",
+        ),
     ],
 )
 def test_missing_acceptance_is_refused(client, sponsor, missing, message):
@@ -196,7 +198,12 @@ def test_profile_edit_saves_details(client, sponsor):
     client.force_login(sponsor.user)
     response = client.post(
         reverse("profile"),
-        {"name": "Maria L. Lopez", "country": "MX", "phone": "+52 1", "share_phone_with_team": "on"},
+        {
+            "name": "Maria L. Lopez",
+            "country": "MX",
+            "phone": "+52 1",
+            "share_phone_with_team": "on",
+        },
     )
     assert response.status_code == 302
     sponsor.refresh_from_db()
