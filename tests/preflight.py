@@ -15,7 +15,8 @@ try:
 except psycopg.Error as error:
     problems.append(
         f"PostgreSQL is not reachable at {database_url} ({str(error).strip()}).\n"
-        "  Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
+        "  Start it with:"
+        " pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"
         "  or `docker compose up -d` (compose.yaml), or set DATABASE_URL."
     )
 try:
