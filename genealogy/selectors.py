@@ -7,8 +7,15 @@ who are still waiting for placement. Views never filter distributors by hand.
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+import datetime as dt
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
+from django.utils import timezone
 
 from .codes import normalize_referral_code
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
@@ -57,11 +64,43 @@ def visible_distributors(user) -> QuerySet[Distributor]:
 
 def downline_q(viewer: Distributor, *, include_self: bool) -> Q:
     own = Q(pk=viewer.pk) if include_self else Q(pk__in=[])
-    waiting_enrollees = Q(sponsor_id=viewer.pk, placed_at__isnull=True)
+    waiting = Q(pk__in=waiting_in_team(viewer))
     if not viewer.is_placed:
-        return own | waiting_enrollees
+        return own | waiting
     below = Q(tree_id=COMPANY_TREE_ID, lft__gt=viewer.lft, rght__lt=viewer.rght)
-    return own | below | waiting_enrollees
+    return own | below | waiting
+
+
+def waiting_in_team(viewer: Distributor) -> list[int]:
+    """People waiting for placement whose sponsor chain leads into the viewer's team.
+
+    Waiting people are few (placement runs every minute), so this reads them all and follows
+    sponsor links in Python; it lets a sponsor see a new recruit before placement.
+    """
+    waiting = dict(
+        Distributor.objects.filter(placed_at__isnull=True).values_list("id", "sponsor_id")
+    )
+    if not waiting:
+        return []
+    sponsors = {s for s in waiting.values() if s not in waiting}
+    if viewer.is_placed:
+        inside = set(
+            Distributor.objects.filter(
+                id__in=sponsors, tree_id=COMPANY_TREE_ID, lft__gte=viewer.lft, rght__lte=viewer.rght
+            ).values_list("id", flat=True)
+        )
+    else:
+        inside = {viewer.pk} & sponsors
+    visible: set[int] = set()
+    changed = True
+    while changed:
+        changed = False
+        for person, sponsor in waiting.items():
+            if person not in visible and (sponsor in inside or sponsor in visible):
+                visible.add(person)
+                changed = True
+    visible.discard(viewer.pk)
+    return sorted(visible)
 
 
 def get_visible_distributor(user, **lookup) -> Distributor:
@@ -70,3 +109,175 @@ def get_visible_distributor(user, **lookup) -> Distributor:
     if distributor is None:
         raise Http404("No such distributor in your team.")
     return distributor
+
+
+# --- Team pages -------------------------------------------------------------------------------
+
+TEAM_SORTS = {
+    "tree": ("lft", "id"),
+    "joined": ("-joined_on", "id"),
+    "name": ("user__name", "id"),
+    "number": ("number",),
+    "level": ("level", "lft"),
+}
+COUNT_CAP = 10_000
+
+
+def team_root_for(user) -> Distributor | None:
+    """Whose team a person looks at: their own, or the whole company for staff."""
+    viewer = distributor_for_user(user)
+    if viewer is None and user.is_authenticated and user.is_staff:
+        return Distributor.objects.select_related("user").get(is_house=True)
+    return viewer
+
+
+def with_team_counts(queryset: QuerySet[Distributor]) -> QuerySet[Distributor]:
+    """Annotate the number of direct recruits (one correlated count per row of the page)."""
+    recruits = (
+        Distributor.objects.filter(sponsor=OuterRef("pk"))
+        .order_by()
+        .values("sponsor")
+        .annotate(total=Count("id"))
+        .values("total")
+    )
+    return queryset.annotate(
+        direct_recruits=Coalesce(Subquery(recruits, output_field=IntegerField()), 0)
+    )
+
+
+def children_of(node: Distributor) -> QuerySet[Distributor]:
+    """Direct recruits of a node, placed or still waiting (the sponsor link is the truth)."""
+    return with_team_counts(
+        Distributor.objects.filter(sponsor=node).select_related("user").order_by("id")
+    )
+
+
+@dataclass(frozen=True)
+class TeamFilters:
+    query: str = ""
+    level: int | None = None
+    status: str = ""
+    joined_from: dt.date | None = None
+    joined_to: dt.date | None = None
+    sort: str = "tree"
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.query or self.level or self.status or self.joined_from or self.joined_to)
+
+
+def downline(viewer: Distributor, filters: TeamFilters | None = None) -> QuerySet[Distributor]:
+    """The viewer's downline (never the viewer), filtered and sorted for the team list."""
+    filters = filters or TeamFilters()
+    queryset = Distributor.objects.filter(downline_q(viewer, include_self=False))
+    if filters.query:
+        term = filters.query.strip()
+        match = Q(user__name__icontains=term) | Q(user__email__istartswith=term)
+        if term.isdigit():
+            match |= Q(number=int(term))
+        queryset = queryset.filter(match)
+    if filters.level:
+        queryset = queryset.filter(level=viewer.level + filters.level, placed_at__isnull=False)
+    if filters.status:
+        queryset = queryset.filter(status=filters.status)
+    if filters.joined_from:
+        queryset = queryset.filter(joined_on__gte=filters.joined_from)
+    if filters.joined_to:
+        queryset = queryset.filter(joined_on__lte=filters.joined_to)
+    return queryset.order_by(*TEAM_SORTS.get(filters.sort, TEAM_SORTS["tree"]))
+
+
+def downline_count(viewer: Distributor, filters: TeamFilters, queryset) -> tuple[int, bool]:
+    """(count, is_capped): free from the nested set when unfiltered, capped otherwise."""
+    if filters.is_empty:
+        return viewer.downline_size + len(waiting_in_team(viewer)), False
+    capped = queryset.order_by().values("id")[: COUNT_CAP + 1].count()
+    return min(capped, COUNT_CAP), capped > COUNT_CAP
+
+
+def upline_path(distributor: Distributor) -> list[Distributor]:
+    """Sponsors from the distributor's sponsor up to the house (recursive CTE on sponsor_id)."""
+    table = Distributor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE up(id, sponsor_id, depth) AS (
+                SELECT id, sponsor_id, 0 FROM {table} WHERE id = %s
+                UNION ALL
+                SELECT d.id, d.sponsor_id, up.depth + 1
+                  FROM {table} d JOIN up ON d.id = up.sponsor_id
+            )
+            SELECT id FROM up WHERE depth > 0 ORDER BY depth
+            """,  # noqa: S608 - table name from model meta
+            [distributor.pk],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    by_id = Distributor.objects.select_related("user").in_bulk(ids)
+    return [by_id[i] for i in ids]
+
+
+@dataclass(frozen=True)
+class TeamStats:
+    as_of: dt.datetime
+    downline_size: int
+    active: int
+    new_this_month: int
+    per_level: list[tuple[str, int]]
+    joins_per_month: list[tuple[dt.date, int]]
+
+
+STATS_CACHE_SECONDS = 300
+
+
+def team_stats(viewer: Distributor, *, today: dt.date | None = None) -> TeamStats:
+    """Team figures from one scan of the downline range, cached for a few minutes."""
+    today = today or timezone.localdate()
+    key = f"genealogy:team-stats:{viewer.pk}:{viewer.lft}:{viewer.rght}:{today.isoformat()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    month_start = today.replace(day=1)
+    first_month = (month_start - dt.timedelta(days=335)).replace(day=1)
+    members = Distributor.objects.filter(downline_q(viewer, include_self=False)).order_by()
+    level_counts = {
+        f"level_{k}": Count("id", filter=Q(level=viewer.level + k, placed_at__isnull=False))
+        for k in range(1, 11)
+    }
+    totals = members.aggregate(
+        total=Count("id"),
+        active=Count("id", filter=Q(status=DistributorStatus.ACTIVE)),
+        new=Count("id", filter=Q(joined_on__gte=month_start)),
+        waiting=Count("id", filter=Q(placed_at__isnull=True)),
+        deeper=Count("id", filter=Q(level__gt=viewer.level + 10, placed_at__isnull=False)),
+        **level_counts,
+    )
+    per_level = [(str(k), totals[f"level_{k}"]) for k in range(1, 11)]
+    per_level[0] = ("1", per_level[0][1] + totals["waiting"])
+    per_level.append(("deeper", totals["deeper"]))
+    monthly = dict(
+        members.filter(joined_on__gte=first_month)
+        .annotate(month=TruncMonth("joined_on"))
+        .values_list("month")
+        .annotate(total=Count("id"))
+        .values_list("month", "total")
+    )
+    months, cursor_month = [], first_month
+    while cursor_month <= month_start:
+        months.append((cursor_month, monthly.get(cursor_month, 0)))
+        cursor_month = (cursor_month + dt.timedelta(days=32)).replace(day=1)
+    stats = TeamStats(
+        as_of=timezone.now(),
+        downline_size=totals["total"],
+        active=totals["active"],
+        new_this_month=totals["new"],
+        per_level=per_level,
+        joins_per_month=months,
+    )
+    cache.set(key, stats, STATS_CACHE_SECONDS)
+    return stats
+
+
+def relative_level(viewer: Distributor, member: Distributor) -> int:
+    if member.is_placed and viewer.is_placed:
+        return member.level - viewer.level
+    return 1 if member.sponsor_id == viewer.pk else 0

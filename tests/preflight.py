@@ -10,8 +10,11 @@ database_url = os.environ["DATABASE_URL"]
 redis_url = os.environ["REDIS_URL"]
 problems = []
 try:
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    psycopg.connect(admin_url, connect_timeout=5).close()
+    admin_url, database_name = database_url.rsplit("/", 1)
+    with psycopg.connect(admin_url + "/postgres", connect_timeout=5, autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database_name])
+        if exists.fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{database_name}"')
 except psycopg.Error as error:
     problems.append(
         f"PostgreSQL is not reachable at {database_url} ({str(error).strip()}).\n"

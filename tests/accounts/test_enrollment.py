@@ -109,6 +109,7 @@ def test_code_is_required_without_a_default_sponsor(client, settings):
 
 
 def test_default_sponsor_takes_people_without_a_code(client, settings):
+    house()
     settings.LADDER_DEFAULT_SPONSOR_CODE = "house"
     client.post(reverse("account_signup"), signup_data())
     verify_email(client)
