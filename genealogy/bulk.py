@@ -81,3 +81,12 @@ def next_ids(model: type[models.Model], count: int) -> np.ndarray:
     """Reserve `count` ids above the current maximum (callers hold the data to themselves)."""
     current = model.objects.aggregate(m=models.Max("id"))["m"] or 0
     return np.arange(current + 1, current + 1 + count, dtype=np.int64)
+
+
+def analyze_tables(*models_to_analyze: type[models.Model]) -> None:
+    """Refresh planner statistics after a bulk load (PostgreSQL), so queries use the indexes."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model in models_to_analyze:
+            cursor.execute(f"ANALYZE {model._meta.db_table}")

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from accounts.models import User
 
-from .bulk import next_ids, reset_sequence, write_rows
+from .bulk import analyze_tables, next_ids, reset_sequence, write_rows
 from .codes import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from .numbering import number_tree
@@ -315,6 +315,7 @@ def seed_company(
         staff = User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, name="Sam Staff")
         EmailAddress.objects.create(user=staff, email=STAFF_EMAIL, verified=True, primary=True)
         TOTP.activate(staff, STAFF_TOTP_SECRET)
+    analyze_tables(User, EmailAddress, Distributor)
     elapsed = time.monotonic() - started
     progress(f"done in {elapsed:.1f} s")
     logins = {
