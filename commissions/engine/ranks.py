@@ -1,0 +1,129 @@
+"""Activity, group volume with leg caps, and paid-as ranks.
+
+Rules (see ``plan.py`` for the fields):
+
+* Counted GV for rank r = own PV (capped like a leg when ``leg_cap_includes_personal``) plus,
+  over each child c, ``min(GV[c], cap_r)``, where ``cap_r`` = the rank's ``leg_cap_percent`` of
+  its required GV (basis ``required``) or of the person's actual GV (basis ``actual``), rounded
+  down to the cent. Without ``leg_cap_percent`` counted GV = GV.
+* Rank r's requirements: active, own PV ≥ personal_pv, counted GV ≥ group_volume, ACTIVE
+  personal enrollees ≥ personally_enrolled_active, and at least ``qualified_legs.count``
+  children whose leg holds someone paid as ``min_rank`` or higher. With ``cumulative_ranks``
+  rank r also needs rank r-1 to qualify. Paid-as = highest qualifying rank, 0 if none.
+* Qualified legs need the ranks of the downline first, so ranks are then computed level by
+  level from the deepest, carrying the highest paid-as rank found in each leg upward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from .money import RAW_PER_CENT
+from .plan import Plan, Rank
+from .tree import Forest
+
+IntArray = npt.NDArray[np.int64]
+
+
+def counted_group_volume(
+    plan: Plan, rank: Rank, forest: Forest, pv: IntArray, gv: IntArray
+) -> IntArray:
+    """GV that counts toward ``rank`` under its leg cap (see module docstring)."""
+    if rank.leg_cap_ppm is None:
+        return gv
+    if plan.options.leg_cap_basis == "required":
+        cap = np.full(
+            forest.n, rank.leg_cap_ppm * rank.group_volume // RAW_PER_CENT, dtype=np.int64
+        )
+    else:
+        cap = gv * rank.leg_cap_ppm // RAW_PER_CENT
+    has_parent = forest.parent >= 0
+    legs = np.zeros(forest.n, dtype=np.int64)
+    parents = forest.parent[has_parent]
+    np.add.at(legs, parents, np.minimum(gv[has_parent], cap[parents]))
+    own = np.minimum(pv, cap) if plan.options.leg_cap_includes_personal else pv
+    return own + legs
+
+
+def compute_ranks(
+    plan: Plan,
+    forest: Forest,
+    *,
+    is_active: npt.NDArray[np.bool_],
+    pv: IntArray,
+    gv: IntArray,
+    enroller: IntArray,
+) -> tuple[npt.NDArray[np.int16], IntArray]:
+    """Paid-as rank (0..R) and counted GV (for the paid-as rank, or rank 1 if none)."""
+    n = forest.n
+    ranks = plan.ranks
+    enrolled_by_active = (enroller >= 0) & is_active
+    active_enrollees = np.bincount(enroller[enrolled_by_active], minlength=n)[:n]
+
+    counted: list[IntArray] = []
+    meets: list[npt.NDArray[np.bool_]] = []  # every requirement except qualified legs
+    for rank in ranks:
+        counted_r = counted_group_volume(plan, rank, forest, pv, gv)
+        counted.append(counted_r)
+        meets.append(
+            is_active
+            & (pv >= rank.personal_pv)
+            & (counted_r >= rank.group_volume)
+            & (active_enrollees >= rank.personally_enrolled_active)
+        )
+
+    if any(rank.qualified_legs_count > 0 for rank in ranks):
+        paid_as = _ranks_with_legs(plan, forest, meets)
+    else:
+        paid_as = _best_rank(plan, meets)
+
+    counted_gv = counted[0].copy()
+    for number in range(2, len(ranks) + 1):
+        shown = paid_as == number
+        counted_gv[shown] = counted[number - 1][shown]
+    return paid_as, counted_gv
+
+
+def _best_rank(plan: Plan, qualifies: list[npt.NDArray[np.bool_]]) -> npt.NDArray[np.int16]:
+    """Highest rank number whose flag is set (all lower ones too when ranks are cumulative)."""
+    size = len(qualifies[0])
+    best = np.zeros(size, dtype=np.int16)
+    still = np.ones(size, dtype=bool)
+    for number, flags in enumerate(qualifies, start=1):
+        if plan.options.cumulative_ranks:
+            still &= flags
+            best[still] = number
+        else:
+            best[flags] = number
+    return best
+
+
+def _ranks_with_legs(
+    plan: Plan, forest: Forest, meets: list[npt.NDArray[np.bool_]]
+) -> npt.NDArray[np.int16]:
+    """Paid-as ranks when some rank needs qualified legs: deepest level first."""
+    n = forest.n
+    ranks = plan.ranks
+    min_ranks = sorted({r.qualified_legs_min_rank for r in ranks if r.qualified_legs_count > 0})
+    legs_at_least = {m: np.zeros(n, dtype=np.int64) for m in min_ranks}
+    best_below = np.zeros(n, dtype=np.int16)  # highest paid-as rank among a node's downline
+    paid_as = np.zeros(n, dtype=np.int16)
+    for d in range(forest.levels - 1, -1, -1):
+        nodes = forest.level(d)
+        qualifies = []
+        for rank, meets_r in zip(ranks, meets, strict=True):
+            flags = meets_r[nodes]
+            if rank.qualified_legs_count > 0:
+                legs = legs_at_least[rank.qualified_legs_min_rank][nodes]
+                flags = flags & (legs >= rank.qualified_legs_count)
+            qualifies.append(flags)
+        paid_as[nodes] = _best_rank(plan, qualifies)
+        if d == 0:
+            break
+        leg_best = np.maximum(paid_as[nodes], best_below[nodes])
+        parents = forest.parent[nodes]
+        np.maximum.at(best_below, parents, leg_best)
+        for m, counts in legs_at_least.items():
+            np.add.at(counts, parents[leg_best >= m], 1)
+    return paid_as
