@@ -1,0 +1,360 @@
+"""Catalog, retail customers, orders and refunds.
+
+Money is `Decimal` (see `orders.money`); PV and CV are decimals with two places. Each order
+line snapshots the product's prices and volumes, so catalog edits never change history. A
+refund is its own record with its own lines, never an edit of the order. Order lines and refund
+lines repeat the distributor, purpose and the moment money moved (`paid_at`, `refunded_at`) so
+the volume service aggregates one table at a time (see `orders.volume`).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import FileExtensionValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+VOLUME = {"max_digits": 12, "decimal_places": 2}
+IMAGE_EXTENSIONS = ["jpg", "jpeg", "png", "webp"]
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF")
+IMAGE_MAX_BYTES = 2 * 1024 * 1024
+
+
+def validate_image_file(upload) -> None:
+    """A product picture: JPEG, PNG or WebP by its first bytes (not only its name), ≤ 2 MB."""
+    if upload.size and upload.size > IMAGE_MAX_BYTES:
+        raise ValidationError("The picture is larger than 2 MB.")
+    position = upload.tell() if hasattr(upload, "tell") else 0
+    upload.seek(0)
+    head = upload.read(12)
+    upload.seek(position)
+    if not head.startswith(IMAGE_SIGNATURES) or (
+        head.startswith(b"RIFF") and head[8:12] != b"WEBP"
+    ):
+        raise ValidationError("The picture must be a JPEG, PNG or WebP image.")
+
+
+class ProductKind(models.TextChoices):
+    PRODUCT = "product", "Product"
+    STARTER_KIT = "starter_kit", "Starter kit"
+    FEE = "fee", "Fee"
+
+
+# Nobody is paid for someone else's enrollment: only products carry volume (a CHECK constraint
+# on products and again on order lines, whatever code or SQL writes them).
+CARRIES_VOLUME_ONLY_IF_PRODUCT = Q(kind=ProductKind.PRODUCT) | Q(pv=0, cv=0)
+
+
+class Product(models.Model):
+    sku = models.CharField("SKU", max_length=32, unique=True)
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    image = models.FileField(
+        upload_to="products/",
+        blank=True,
+        validators=[FileExtensionValidator(IMAGE_EXTENSIONS), validate_image_file],
+        help_text="JPEG, PNG or WebP, at most 2 MB.",
+    )
+    kind = models.CharField(max_length=16, choices=ProductKind.choices, default=ProductKind.PRODUCT)
+    wholesale_price = models.DecimalField(
+        **MONEY, help_text="What a distributor pays (personal orders)."
+    )
+    retail_price = models.DecimalField(**MONEY, help_text="What a retail customer pays.")
+    pv = models.DecimalField(
+        "PV", **VOLUME, default=Decimal("0"), help_text="Personal volume: activity and ranks."
+    )
+    cv = models.DecimalField(
+        "CV",
+        **VOLUME,
+        default=Decimal("0"),
+        help_text="Commissionable volume: the base commissions are computed on.",
+    )
+    is_active = models.BooleanField("active", default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=CARRIES_VOLUME_ONLY_IF_PRODUCT, name="product_volume_only_on_products"
+            ),
+            models.CheckConstraint(
+                condition=Q(wholesale_price__gte=0, retail_price__gte=0, pv__gte=0, cv__gte=0),
+                name="product_amounts_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.sku})"
+
+    def clean(self) -> None:
+        super().clean()
+        if self.kind != ProductKind.PRODUCT and (self.pv or self.cv):
+            raise ValidationError(
+                {"pv": "Starter kits and fees carry no volume: set PV and CV to 0."}
+            )
+
+
+class Customer(models.Model):
+    """A distributor's own retail customer; visible to that distributor (and staff) only."""
+
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="customers"
+    )
+    name = models.CharField(max_length=150)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True)
+    address = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                "distributor",
+                Lower("email"),
+                condition=~Q(email=""),
+                name="customer_email_unique_per_distributor",
+            ),
+        ]
+        indexes = [models.Index(fields=["distributor", "name"], name="customer_by_name_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderPurpose(models.TextChoices):
+    PERSONAL = "personal", "Personal use"
+    RETAIL = "retail", "Retail sale"
+
+
+class OrderStatus(models.TextChoices):
+    PLACED = "placed", "Placed"
+    PAID = "paid", "Paid"
+    SHIPPED = "shipped", "Shipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+PAID_STATUSES = (OrderStatus.PAID, OrderStatus.SHIPPED)
+
+
+class Order(models.Model):
+    """An order a distributor placed for themselves or for one of their retail customers.
+
+    placed → paid → shipped, or placed → cancelled before payment. Totals are the sums of the
+    lines, written once when the order is placed.
+    """
+
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
+    purpose = models.CharField(max_length=16, choices=OrderPurpose.choices)
+    status = models.CharField(
+        max_length=16, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
+    currency = models.CharField(max_length=3)
+    total_amount = models.DecimalField(**MONEY, help_text="What the buyer pays.")
+    total_pv = models.DecimalField("PV", **VOLUME)
+    total_cv = models.DecimalField("CV", **VOLUME)
+    retail_profit = models.DecimalField(**MONEY, default=Decimal("0"))
+    external_number = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, help_text="Number in an imported file."
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    payment_provider = models.CharField(max_length=32, blank=True)
+    payment_method = models.CharField(max_length=64, blank=True)
+    payment_reference = models.CharField(max_length=128, blank=True)
+    paid_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    shipped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    cancel_reason = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose=OrderPurpose.PERSONAL, customer__isnull=True)
+                | Q(purpose=OrderPurpose.RETAIL, customer__isnull=False),
+                name="order_customer_iff_retail",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PAID_STATUSES, paid_at__isnull=False)
+                | Q(status__in=[OrderStatus.PLACED, OrderStatus.CANCELLED], paid_at__isnull=True),
+                name="order_paid_at_iff_paid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=OrderStatus.CANCELLED) | Q(cancelled_at__isnull=False),
+                name="order_cancelled_has_time",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["distributor", "-placed_at"], name="order_by_distributor_idx"),
+            models.Index(fields=["paid_at"], name="order_paid_at_idx"),
+            models.Index(fields=["status", "-placed_at"], name="order_by_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order #{self.pk}"
+
+    @property
+    def is_paid(self) -> bool:
+        return self.status in PAID_STATUSES
+
+    @property
+    def can_be_cancelled(self) -> bool:
+        return self.status == OrderStatus.PLACED
+
+    @property
+    def buyer_name(self) -> str:
+        return self.customer.name if self.customer_id else "Personal use"
+
+
+class OrderLine(models.Model):
+    """One product on an order, with the catalog's values copied at the time of the order.
+
+    `unit_price` is what the buyer paid per unit: retail for a retail sale, wholesale for
+    personal use. `retail_profit` is (retail − wholesale) × quantity on a retail sale, else 0.
+    `distributor`, `purpose` and `paid_at` repeat the order's, so that the volume service reads
+    one table; `paid_at` is set when the order is paid and stays empty on unpaid orders.
+    """
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    sku = models.CharField("SKU", max_length=32)
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=ProductKind.choices)
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(**MONEY)
+    unit_wholesale = models.DecimalField(**MONEY)
+    unit_retail = models.DecimalField(**MONEY)
+    unit_pv = models.DecimalField(**VOLUME)
+    unit_cv = models.DecimalField(**VOLUME)
+    amount = models.DecimalField(**MONEY)
+    pv = models.DecimalField("PV", **VOLUME)
+    cv = models.DecimalField("CV", **VOLUME)
+    retail_profit = models.DecimalField(**MONEY)
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    purpose = models.CharField(max_length=16, choices=OrderPurpose.choices)
+    paid_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind=ProductKind.PRODUCT) | Q(pv=0, cv=0, unit_pv=0, unit_cv=0),
+                name="order_line_volume_only_on_products",
+            ),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_pos"),
+            models.CheckConstraint(
+                condition=Q(amount=F("unit_price") * F("quantity"))
+                & Q(pv=F("unit_pv") * F("quantity"))
+                & Q(cv=F("unit_cv") * F("quantity")),
+                name="order_line_totals_match_units",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["paid_at"], name="order_line_paid_at_idx"),
+            models.Index(fields=["distributor", "paid_at"], name="order_line_by_distributor_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.name}"
+
+
+class RefundReason(models.TextChoices):
+    RETURN = "return", "Customer return"
+    DAMAGED = "damaged", "Damaged or missing"
+    ERROR = "error", "Order error"
+    GOODWILL = "goodwill", "Goodwill"
+    BUY_BACK = "buy_back", "Buy-back on termination"
+
+
+class Refund(models.Model):
+    """Money given back on an order, line by line; written by `orders.services` only."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
+    reason = models.CharField(max_length=16, choices=RefundReason.choices)
+    note = models.TextField(blank=True)
+    refunded_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rate = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("100"),
+        help_text="Percent of the price given back (a buy-back pays less than 100).",
+    )
+    amount = models.DecimalField(**MONEY)
+    pv = models.DecimalField("PV", **VOLUME)
+    cv = models.DecimalField("CV", **VOLUME)
+
+    class Meta:
+        ordering = ["-refunded_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate__gt=0, rate__lte=100), name="refund_rate_in_range"
+            ),
+        ]
+        indexes = [models.Index(fields=["refunded_at"], name="refund_refunded_at_idx")]
+
+    def __str__(self) -> str:
+        return f"Refund #{self.pk} on order #{self.order_id}"
+
+
+class RefundLine(models.Model):
+    """A quantity of one order line given back. Volume and profit are taken back in full."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="lines")
+    order_line = models.ForeignKey(OrderLine, on_delete=models.PROTECT, related_name="refund_lines")
+    quantity = models.PositiveIntegerField()
+    amount = models.DecimalField(**MONEY)
+    pv = models.DecimalField("PV", **VOLUME)
+    cv = models.DecimalField("CV", **VOLUME)
+    retail_profit = models.DecimalField(**MONEY)
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    purpose = models.CharField(max_length=16, choices=OrderPurpose.choices)
+    refunded_at = models.DateTimeField()
+    order_paid_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="refund_line_quantity_pos"),
+            models.CheckConstraint(
+                condition=Q(amount__gte=0, pv__gte=0, cv__gte=0), name="refund_line_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["refunded_at"], name="refund_line_refunded_at_idx"),
+            models.Index(fields=["distributor", "refunded_at"], name="refund_line_by_dist_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.order_line.name}"

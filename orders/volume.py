@@ -1,0 +1,334 @@
+"""The volume service: the one place that says how much volume a distributor had in a period.
+
+Rules
+-----
+* An order line counts in the period of its order's `paid_at`; a refund line counts, negative,
+  in the period of its `refunded_at` (company time zone, calendar months: `orders.periods`).
+* Unpaid and cancelled orders carry no volume (their lines have no `paid_at`).
+* Figures are "paid minus refunded" and may be negative in a period when a refund of an earlier
+  period's order lands (`clawback_refund_lines` lists those for the commissions app).
+
+Shape
+-----
+Order lines and refund lines carry the distributor, purpose and time, so each side is one scan
+of one table by its time index. `period_totals` returns numpy arrays in integer cents (int64) for
+the commission engine. On PostgreSQL the period's lines come back, already cast to cents, with
+`COPY … TO STDOUT (FORMAT binary)` straight into a numpy structured array (no Python per row),
+and are summed per distributor with an exact int64 sort + `np.add.reduceat`: measured faster
+than a numeric GROUP BY in PostgreSQL at 3M lines (see README, Performance).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.db import connection
+from django.db.models import F, Q, Sum
+
+from .models import OrderLine, OrderPurpose, RefundLine
+from .periods import Period
+
+# Columns of `period_totals`, in cents, after the distributor id.
+TOTAL_COLUMNS = (
+    "pv",
+    "cv",
+    "personal_pv",
+    "personal_cv",
+    "retail_pv",
+    "retail_cv",
+    "retail_sales",
+    "retail_profit",
+)
+
+
+@dataclass(frozen=True)
+class VolumeTotals:
+    """Per-distributor totals for one period, sorted by distributor id; all int64 cents.
+
+    `retail_sales` is what retail customers paid (net of refunds); `retail_profit` is the
+    distributor's retail − wholesale margin on those sales.
+    """
+
+    period: Period
+    distributor_ids: np.ndarray
+    pv: np.ndarray
+    cv: np.ndarray
+    personal_pv: np.ndarray
+    personal_cv: np.ndarray
+    retail_pv: np.ndarray
+    retail_cv: np.ndarray
+    retail_sales: np.ndarray
+    retail_profit: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.distributor_ids)
+
+    def for_distributor(self, distributor_id: int) -> dict[str, int]:
+        index = np.searchsorted(self.distributor_ids, distributor_id)
+        found = index < len(self) and self.distributor_ids[index] == distributor_id
+        return {name: int(getattr(self, name)[index]) if found else 0 for name in TOTAL_COLUMNS}
+
+
+# One row per line, already in integer cents: PostgreSQL only filters and casts (a numeric
+# GROUP BY over millions of rows is several times slower than grouping in numpy).
+_MOVED_SQL = """
+SELECT distributor_id, (purpose = 'retail')::int::bigint, (pv * 100)::bigint, (cv * 100)::bigint,
+    (amount * 100)::bigint, (retail_profit * 100)::bigint
+FROM {table} WHERE {moment} >= %(start)s AND {moment} < %(end)s
+"""
+
+
+def period_totals(period: Period) -> VolumeTotals:
+    """Every distributor with volume or retail sales in `period`, as int64-cent arrays."""
+    if connection.vendor == "postgresql":
+        columns = _totals_by_copy(period)
+    else:
+        columns = _totals_by_orm(period)
+    order = np.argsort(columns[0], kind="stable")
+    names = ("distributor_ids", *TOTAL_COLUMNS)
+    return VolumeTotals(
+        period=period,
+        **{
+            name: np.ascontiguousarray(col[order]) for name, col in zip(names, columns, strict=True)
+        },
+    )
+
+
+def _copy_binary_int64(sql: str, params: dict, width: int) -> list[np.ndarray]:
+    """Run `sql` (every column a NOT NULL bigint) and return its columns as int64 arrays."""
+    chunks = []
+    with connection.cursor() as cursor:
+        statement = cursor.mogrify(sql, params)
+        if isinstance(statement, bytes):
+            statement = statement.decode()
+        with cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT binary)") as copy:
+            for data in copy:
+                chunks.append(bytes(data))
+    raw = b"".join(chunks)
+    header = 11 + 4 + 4 + int.from_bytes(raw[15:19], "big")
+    body = raw[header:-2]  # the trailer is a field count of -1
+    fields = [("count", ">i2")]
+    for index in range(width):
+        fields += [(f"len{index}", ">i4"), (f"v{index}", ">i8")]
+    rows = np.frombuffer(body, dtype=np.dtype(fields))
+    if len(rows) and not (rows["count"] == width).all():
+        raise RuntimeError("unexpected COPY row layout")
+    return [rows[f"v{index}"].astype(np.int64) for index in range(width)]
+
+
+def _totals_by_copy(period: Period) -> list[np.ndarray]:
+    params = {"start": period.start, "end": period.end}
+    paid = _copy_binary_int64(
+        _MOVED_SQL.format(table="orders_orderline", moment="paid_at"), params, 6
+    )
+    refunded = _copy_binary_int64(
+        _MOVED_SQL.format(table="orders_refundline", moment="refunded_at"), params, 6
+    )
+    distributor, is_retail = (
+        np.concatenate([a, b]) for a, b in zip(paid[:2], refunded[:2], strict=True)
+    )
+    pv, cv, amount, profit = (
+        np.concatenate([a, -b]) for a, b in zip(paid[2:], refunded[2:], strict=True)
+    )
+    retail = is_retail.astype(bool)
+    return _group_sum(
+        distributor,
+        [
+            pv,
+            cv,
+            np.where(retail, 0, pv),
+            np.where(retail, 0, cv),
+            np.where(retail, pv, 0),
+            np.where(retail, cv, 0),
+            np.where(retail, amount, 0),
+            profit,
+        ],
+    )
+
+
+def _group_sum(keys: np.ndarray, columns: list[np.ndarray]) -> list[np.ndarray]:
+    """Exact int64 sums of `columns` per distinct key (keys returned sorted)."""
+    if len(keys) == 0:
+        return [np.zeros(0, np.int64) for _ in range(len(columns) + 1)]
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return [keys[starts], *(np.add.reduceat(c[order], starts) for c in columns)]
+
+
+def _sums() -> dict:
+    """The sums of `TOTAL_COLUMNS`, aliased `total_<name>` (an alias cannot be a field name)."""
+    personal, retail = Q(purpose=OrderPurpose.PERSONAL), Q(purpose=OrderPurpose.RETAIL)
+    return {
+        "total_pv": Sum("pv"),
+        "total_cv": Sum("cv"),
+        "total_personal_pv": Sum("pv", filter=personal),
+        "total_personal_cv": Sum("cv", filter=personal),
+        "total_retail_pv": Sum("pv", filter=retail),
+        "total_retail_cv": Sum("cv", filter=retail),
+        "total_retail_sales": Sum("amount", filter=retail),
+        "total_retail_profit": Sum("retail_profit"),
+    }
+
+
+def _totals_by_orm(period: Period) -> list[np.ndarray]:
+    """Portable path (SQLite in `make run`): the same sums through the ORM, merged in numpy."""
+    paid = OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end)
+    refunded = RefundLine.objects.filter(refunded_at__gte=period.start, refunded_at__lt=period.end)
+    totals: dict[int, list[int]] = {}
+    for queryset, sign in ((paid, 1), (refunded, -1)):
+        for row in queryset.values("distributor_id").annotate(**_sums()).order_by():
+            current = totals.setdefault(row["distributor_id"], [0] * len(TOTAL_COLUMNS))
+            for index, name in enumerate(TOTAL_COLUMNS):
+                current[index] += sign * int((row[f"total_{name}"] or Decimal(0)) * 100)
+    ids = np.fromiter(totals, dtype=np.int64, count=len(totals))
+    values = np.array(list(totals.values()), dtype=np.int64).reshape(-1, len(TOTAL_COLUMNS))
+    return [ids, *(values[:, index] for index in range(len(TOTAL_COLUMNS)))]
+
+
+@dataclass(frozen=True)
+class DistributorVolume:
+    """One distributor's figures for one period, as Decimals for pages."""
+
+    period: Period
+    pv: Decimal
+    cv: Decimal
+    personal_pv: Decimal
+    personal_cv: Decimal
+    retail_pv: Decimal
+    retail_cv: Decimal
+    retail_sales: Decimal
+    retail_profit: Decimal
+
+
+def distributor_volume(*, distributor_id: int, period: Period) -> DistributorVolume:
+    """The same rule as `period_totals` for one distributor (two index lookups)."""
+    figures = dict.fromkeys(TOTAL_COLUMNS, Decimal("0.00"))
+    paid = OrderLine.objects.filter(
+        distributor_id=distributor_id, paid_at__gte=period.start, paid_at__lt=period.end
+    )
+    refunded = RefundLine.objects.filter(
+        distributor_id=distributor_id, refunded_at__gte=period.start, refunded_at__lt=period.end
+    )
+    for queryset, sign in ((paid, 1), (refunded, -1)):
+        row = queryset.aggregate(**_sums())
+        for name in TOTAL_COLUMNS:
+            figures[name] += sign * (row[f"total_{name}"] or Decimal("0.00"))
+    return DistributorVolume(period=period, **figures)
+
+
+# --- Line detail (commission statements) ------------------------------------------------------
+
+LINE_FIELDS = (
+    "id",
+    "order_id",
+    "distributor_id",
+    "purpose",
+    "sku",
+    "name",
+    "quantity",
+    "amount",
+    "pv",
+    "cv",
+    "retail_profit",
+    "paid_at",
+)
+
+
+def period_order_lines(period: Period, *, distributor_ids: list[int] | None = None):
+    """Order lines paid in `period`: buyer (`distributor_id`), purpose, customer and figures."""
+    queryset = OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end)
+    if distributor_ids is not None:
+        queryset = queryset.filter(distributor_id__in=distributor_ids)
+    return queryset.order_by("id").values(*LINE_FIELDS, customer_id=F("order__customer_id"))
+
+
+def period_refund_lines(period: Period, *, distributor_ids: list[int] | None = None):
+    """Refund lines given back in `period` (their volume counts negative in it)."""
+    queryset = RefundLine.objects.filter(refunded_at__gte=period.start, refunded_at__lt=period.end)
+    if distributor_ids is not None:
+        queryset = queryset.filter(distributor_id__in=distributor_ids)
+    return queryset.order_by("id").values(
+        "id",
+        "refund_id",
+        "order_line_id",
+        "distributor_id",
+        "purpose",
+        "quantity",
+        "amount",
+        "pv",
+        "cv",
+        "retail_profit",
+        "refunded_at",
+        "order_paid_at",
+        order_id=F("order_line__order_id"),
+        reason=F("refund__reason"),
+    )
+
+
+def clawback_refund_lines(period: Period, *, distributor_ids: list[int] | None = None):
+    """Refunds in `period` of orders paid in an earlier period.
+
+    When that earlier period is already closed, the commissions paid on those lines must be
+    clawed back; the commissions app reads this list (and `order_paid_at` to find the period).
+    """
+    return (
+        period_refund_lines(period, distributor_ids=distributor_ids)
+        .filter(order_paid_at__lt=period.start)
+        .order_by("order_paid_at", "id")
+    )
+
+
+_LINES_SQL = """
+SELECT id, distributor_id, (cv * 100)::bigint, (retail_profit * 100)::bigint,
+    ((paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
+    (purpose = 'retail')::int::bigint
+FROM orders_orderline WHERE paid_at >= %(start)s AND paid_at < %(end)s
+"""
+
+
+@dataclass(frozen=True)
+class LineArrays:
+    """Order lines paid in a period, for the engine: ids, buyer, cents, local day number."""
+
+    line_id: np.ndarray
+    buyer_id: np.ndarray
+    cv: np.ndarray
+    retail_profit: np.ndarray
+    paid_day: np.ndarray  # days since 1970-01-01, in the company's time zone
+    is_retail: np.ndarray
+
+
+def period_line_arrays(period: Period) -> LineArrays:
+    if connection.vendor == "postgresql":
+        params = {"start": period.start, "end": period.end, "zone": str(period.start.tzinfo)}
+        columns = _copy_binary_int64(_LINES_SQL, params, 6)
+    else:
+        rows = list(
+            OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end).values_list(
+                "id", "distributor_id", "cv", "retail_profit", "paid_at", "purpose"
+            )
+        )
+        epoch = dt.date(1970, 1, 1)
+        zone = period.start.tzinfo
+        columns = [
+            np.array([r[0] for r in rows], dtype=np.int64),
+            np.array([r[1] for r in rows], dtype=np.int64),
+            np.array([int(r[2] * 100) for r in rows], dtype=np.int64),
+            np.array([int(r[3] * 100) for r in rows], dtype=np.int64),
+            np.array([(r[4].astimezone(zone).date() - epoch).days for r in rows], dtype=np.int64),
+            np.array([r[5] == OrderPurpose.RETAIL for r in rows], dtype=np.int64),
+        ]
+    order = np.argsort(columns[0], kind="stable")
+    line_id, buyer, cv, profit, day, retail = (c[order] for c in columns)
+    return LineArrays(
+        line_id=line_id,
+        buyer_id=buyer,
+        cv=cv,
+        retail_profit=profit,
+        paid_day=day.astype(np.int32),
+        is_retail=retail.astype(bool),
+    )
