@@ -46,18 +46,21 @@ def write_rows(
                     copy.write(buffer.getvalue())
         return length
     fields = {f.attname: f for f in model._meta.concrete_fields}
-    for start in range(0, length, batch_size):
-        chunk = [_as_list(data[c][start : start + batch_size]) for c in columns]
-        objects = [
-            model(
-                **{
-                    c: fields[c].to_python(v) if v is not None else None
-                    for c, v in zip(columns, row, strict=True)
-                }
-            )
-            for row in zip(*chunk, strict=True)
-        ]
-        model.objects.bulk_create(objects, batch_size=batch_size)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    placeholders = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({quoted}) VALUES ({placeholders})"  # noqa: S608
+    with connection.cursor() as cursor:
+        for start in range(0, length, batch_size):
+            chunk = [
+                [
+                    None
+                    if v is None
+                    else fields[c].get_db_prep_save(fields[c].to_python(v), connection)
+                    for v in _as_list(data[c][start : start + batch_size])
+                ]
+                for c in columns
+            ]
+            cursor.executemany(sql, list(zip(*chunk, strict=True)))
     return length
 
 

@@ -7,6 +7,9 @@ from mptt.models import MPTTModel, TreeForeignKey
 
 # The tree fields are written only by genealogy.services (set-based renumbering).
 TREE_FIELDS = ("parent", "lft", "rght", "tree_id", "level")
+# Never written by a plain save() of an existing row either: a stale copy in memory must not
+# undo a move (services change the sponsor with a set-based UPDATE and record it).
+SERVICE_ONLY_FIELDS = (*TREE_FIELDS, "sponsor")
 PENDING_TREE_ID = 0
 COMPANY_TREE_ID = 1
 
@@ -96,13 +99,58 @@ class Distributor(MPTTModel):
         return (self.rght - self.lft - 1) // 2 if self.is_placed else 0
 
     def save(self, *args, **kwargs) -> None:
-        # An existing row never writes its tree fields from memory: they may be stale while a
-        # placement batch renumbers the tree. Only genealogy.services writes them, set-based.
+        # An existing row never writes its tree fields (nor its sponsor) from memory: they may
+        # be stale while a placement batch or a move runs. Only genealogy.services writes them.
         if self.pk and not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.attname
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in TREE_FIELDS
+                if not f.primary_key and f.name not in SERVICE_ONLY_FIELDS
             ]
             return models.Model.save(self, *args, **kwargs)
         return super().save(*args, **kwargs)
+
+
+class TreeChangeKind(models.TextChoices):
+    MOVE = "move", "Move"
+    TERMINATE_ROLLUP = "terminate_rollup", "Roll-up at a termination"
+    IMPORT = "import", "Import"
+    TERMINATION = "termination", "Termination"
+
+
+class TreeChange(models.Model):
+    """Append-only audit of every change to the genealogy made by staff or the system.
+
+    Rows are never updated or deleted: the admin is read-only and, on PostgreSQL, a trigger
+    refuses UPDATE and DELETE on the table (migration 0004).
+    """
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for changes made by the system.",
+    )
+    kind = models.CharField(max_length=24, choices=TreeChangeKind.choices)
+    distributor = models.ForeignKey(
+        Distributor, on_delete=models.PROTECT, related_name="tree_changes"
+    )
+    old_sponsor = models.ForeignKey(
+        Distributor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    new_sponsor = models.ForeignKey(
+        Distributor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="tree_change_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.distributor_id} at {self.at:%Y-%m-%d %H:%M}"

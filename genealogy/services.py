@@ -11,6 +11,7 @@ import io
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
@@ -18,8 +19,18 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .codes import new_distributor_number, new_referral_code
-from .models import COMPANY_TREE_ID, PENDING_TREE_ID, Distributor
+from .models import (
+    COMPANY_TREE_ID,
+    PENDING_TREE_ID,
+    Distributor,
+    DistributorStatus,
+    TreeChange,
+    TreeChangeKind,
+)
 from .numbering import number_tree
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -120,14 +131,17 @@ def place_pending_distributors() -> PlacementResult:
 
 
 def _place_by_shifting(pending: list[tuple[int, int]]) -> None:
-    """Open one gap per sponsor that receives people and write the new people into the gaps.
+    """Open one gap per insertion point and write the new people into the gaps.
 
-    Every existing value v moves by the total width of the gaps opened at positions <= v
-    (PostgreSQL's width_bucket counts them), in a single UPDATE.
+    A newcomer goes among their sponsor's children in id order (the order `number_tree` and a
+    full renumber use): before the first placed sibling with a larger id, else last. Ids are
+    drawn before commit, so a newcomer may commit after a sibling with a larger id was already
+    placed. Every existing value v moves by the total width of the gaps opened at positions
+    <= v (PostgreSQL's width_bucket counts them), in a single UPDATE.
     """
     pending_ids = {pid for pid, _ in pending}
     children: dict[int, list[int]] = defaultdict(list)
-    for pid, sponsor_id in pending:  # ordered by id: new children come last, in id order
+    for pid, sponsor_id in pending:  # ordered by id
         children[sponsor_id].append(pid)
     attach_ids = [sid for sid in children if sid not in pending_ids]
     anchors = {
@@ -145,6 +159,17 @@ def _place_by_shifting(pending: list[tuple[int, int]]) -> None:
         renumber_tree()
         return
 
+    # Placed siblings with a larger id than some newcomer: the newcomer goes before them.
+    later_siblings: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for parent_id, sibling_id, sibling_lft in (
+        Distributor.objects.filter(
+            parent_id__in=attach_ids, tree_id=COMPANY_TREE_ID, id__gt=pending[0][0]
+        )
+        .order_by("id")
+        .values_list("parent_id", "id", "lft")
+    ):
+        later_siblings[parent_id].append((sibling_id, sibling_lft))
+
     def subtree_size(root: int) -> int:
         total, stack = 0, [root]
         while stack:
@@ -153,19 +178,24 @@ def _place_by_shifting(pending: list[tuple[int, int]]) -> None:
             stack.extend(children.get(node, ()))
         return total
 
-    order = sorted(anchors, key=lambda sid: anchors[sid][0])
-    points, cumulative = [], [0]
-    for sid in order:
-        width = 2 * sum(subtree_size(child) for child in children[sid])
-        points.append(anchors[sid][0])
-        cumulative.append(cumulative[-1] + width)
+    # Insertion point (an old lft or rght value) -> (sponsor, newcomers in id order).
+    groups: dict[int, tuple[int, list[int]]] = {}
+    for sid in attach_ids:
+        siblings = later_siblings.get(sid, [])
+        for child in children[sid]:
+            point = next((lft for sib, lft in siblings if sib > child), anchors[sid][0])
+            groups.setdefault(point, (sid, []))[1].append(child)
+
+    points, cumulative = sorted(groups), [0]
+    for point in points:
+        cumulative.append(cumulative[-1] + 2 * sum(subtree_size(c) for c in groups[point][1]))
 
     ids, lfts, rghts, levels, parents = [], [], [], [], []
-    for index, sid in enumerate(order):
-        old_rght, anchor_level = anchors[sid]
-        cursor_pos = old_rght + cumulative[index]
+    for index, point in enumerate(points):
+        sid, newcomers = groups[point]
+        cursor_pos = point + cumulative[index]
         # Iterative depth-first layout of the new people under this sponsor.
-        stack = [(child, sid, anchor_level + 1, False) for child in reversed(children[sid])]
+        stack = [(child, sid, anchors[sid][1] + 1, False) for child in reversed(newcomers)]
         open_left: dict[int, int] = {}
         while stack:
             node, parent, level, closing = stack.pop()
@@ -261,6 +291,8 @@ def _write_numbering(numbering) -> int:
             buffer.write("\t".join(map(str, columns)))
             buffer.write("\n")
         with connection.cursor() as cursor:
+            # Dropped right after use: a transaction may renumber more than once.
+            cursor.execute("DROP TABLE IF EXISTS tree_numbering")
             cursor.execute(
                 "CREATE TEMP TABLE tree_numbering (id bigint, parent_id bigint, lft bigint,"
                 " rght bigint, level bigint) ON COMMIT DROP"
@@ -279,7 +311,9 @@ def _write_numbering(numbering) -> int:
                 """,  # noqa: S608
                 [COMPANY_TREE_ID, now, COMPANY_TREE_ID],
             )
-            return cursor.rowcount
+            changed = cursor.rowcount
+            cursor.execute("DROP TABLE tree_numbering")
+            return changed
     existing = {
         row[0]: row[1:]
         for row in Distributor.objects.values_list(
@@ -317,3 +351,241 @@ def _write_numbering(numbering) -> int:
 
 def pending_placement_max_age_minutes() -> int:
     return settings.LADDER_PLACEMENT_MAX_PENDING_MINUTES
+
+
+# --- Moves and terminations -------------------------------------------------------------------
+
+
+class TreeMoveError(ValueError):
+    """A move or termination that the genealogy refuses, with the reason a person should read."""
+
+
+# Above this many direct recruits, a roll-up rewrites sponsor links and renumbers once instead of
+# moving each recruit's leg with its own range update.
+ROLLUP_RENUMBER_THRESHOLD = 20
+
+
+def _clean_reason(reason: str) -> str:
+    cleaned = (reason or "").strip()
+    if not cleaned:
+        raise TreeMoveError("Give a reason: every change to the genealogy is recorded with one.")
+    return cleaned
+
+
+def _user_id(by: User | None) -> int | None:
+    return None if by is None else by.pk
+
+
+def move_distributor(
+    *, distributor: Distributor, new_sponsor: Distributor, reason: str, by: User | None
+) -> Distributor:
+    """Move `distributor` and their whole downline under `new_sponsor`; record who and why.
+
+    The nested-set fields are renumbered with one UPDATE over the range between the old and the
+    new position (the classic subtree move), under the tree lock. The moved leg goes among the
+    new sponsor's children in id order, so the result equals a full renumber from the sponsor
+    links.
+    """
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        acquire_tree_lock(wait=True)
+        node, target = _fresh_for_move(distributor.pk, new_sponsor.pk)
+        old_sponsor_id = node.sponsor_id
+        _move_placed_subtree(node, target)
+        TreeChange.objects.create(
+            by_id=_user_id(by),
+            kind=TreeChangeKind.MOVE,
+            distributor_id=node.pk,
+            old_sponsor_id=old_sponsor_id,
+            new_sponsor_id=target.pk,
+            reason=reason,
+        )
+    return Distributor.objects.select_related("user", "sponsor").get(pk=node.pk)
+
+
+def _fresh_for_move(distributor_id: int, sponsor_id: int) -> tuple[Distributor, Distributor]:
+    """Re-read both rows under the tree lock and refuse what cannot move."""
+    rows = {d.pk: d for d in Distributor.objects.filter(pk__in=[distributor_id, sponsor_id])}
+    node, target = rows[distributor_id], rows.get(sponsor_id)
+    if node.pk == sponsor_id:
+        raise TreeMoveError("A distributor cannot be their own sponsor.")
+    if node.is_house:
+        raise TreeMoveError("The house is the root of the tree and cannot move.")
+    if node.sponsor_id == sponsor_id:
+        raise TreeMoveError(f"{node.number} is already sponsored by {target.number}.")
+    if not node.is_placed:
+        raise TreeMoveError(
+            f"{node.number} is still waiting for placement: place waiting people first, then move."
+        )
+    if target.status == DistributorStatus.TERMINATED:
+        raise TreeMoveError(f"The new sponsor {target.number} is terminated.")
+    if not target.is_placed:
+        raise TreeMoveError(
+            f"The new sponsor {target.number} is still waiting for placement: "
+            "place waiting people first, then move."
+        )
+    if node.lft <= target.lft and target.rght <= node.rght:
+        raise TreeMoveError(
+            f"The new sponsor {target.number} is in the downline of {node.number}: "
+            "the move would make a loop."
+        )
+    return node, target
+
+
+def _move_placed_subtree(node: Distributor, target: Distributor) -> int:
+    """Rewrite lft/rght/level of every row between the old and the new position: one UPDATE.
+
+    Elsewhere than PostgreSQL (the small SQLite demo) the link changes and the tree is
+    renumbered from the links instead.
+    """
+    if not is_postgresql():
+        Distributor.objects.filter(pk=node.pk).update(sponsor_id=target.pk)
+        return renumber_tree().changed
+    left, right = node.lft, node.rght
+    width = right - left + 1
+    next_sibling_lft = (
+        Distributor.objects.filter(parent_id=target.pk, tree_id=COMPANY_TREE_ID, id__gt=node.pk)
+        .order_by("id")
+        .values_list("lft", flat=True)
+        .first()
+    )
+    # The moved leg goes just before the value `point` (old numbering).
+    point = target.rght if next_sibling_lft is None else next_sibling_lft
+    if point > right:  # moving right: the rows in between shift left
+        low, high = left, point - 1
+        subtree_shift, between_shift = point - 1 - right, -width
+    else:  # moving left: the rows in between shift right
+        low, high = point, right
+        subtree_shift, between_shift = point - left, width
+    level_shift = target.level + 1 - node.level
+    # Rows with a value in [low, high] but lft before it: ancestors of the moved node, or the
+    # new sponsor and its ancestors. Found through parent links (indexed), not a range scan.
+    ancestors = Distributor.objects.raw(
+        f"""
+        WITH RECURSIVE upline(id, parent_id) AS (
+            SELECT id, parent_id FROM {Distributor._meta.db_table} WHERE id IN (%s, %s)
+            UNION
+            SELECT d.id, d.parent_id FROM {Distributor._meta.db_table} d
+              JOIN upline u ON d.id = u.parent_id
+        )
+        SELECT id FROM upline
+        """,  # noqa: S608 - table name from model meta, values are parameters
+        [node.parent_id, target.pk],
+    )
+    ancestor_ids = [row.pk for row in ancestors]
+
+    def shifted(column: str) -> str:
+        return (
+            f"CASE WHEN {column} BETWEEN %(left)s AND %(right)s THEN {column} + %(sub)s"
+            f" WHEN {column} BETWEEN %(low)s AND %(high)s THEN {column} + %(between)s"
+            f" ELSE {column} END"
+        )
+
+    table = Distributor._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table}
+               SET lft = {shifted("lft")},
+                   rght = {shifted("rght")},
+                   level = CASE WHEN lft BETWEEN %(left)s AND %(right)s
+                                THEN level + %(level)s ELSE level END,
+                   parent_id = CASE WHEN id = %(node)s THEN %(target)s ELSE parent_id END,
+                   sponsor_id = CASE WHEN id = %(node)s THEN %(target)s ELSE sponsor_id END
+             WHERE tree_id = %(tree)s
+               AND (lft BETWEEN %(low)s AND %(high)s OR id = ANY(%(ancestors)s))
+            """,  # noqa: S608 - table name from model meta, values are parameters
+            {
+                "left": left,
+                "right": right,
+                "sub": subtree_shift,
+                "low": low,
+                "high": high,
+                "between": between_shift,
+                "level": level_shift,
+                "node": node.pk,
+                "target": target.pk,
+                "tree": COMPANY_TREE_ID,
+                "ancestors": ancestor_ids,
+            },
+        )
+        return cursor.rowcount
+
+
+def terminate_distributor(
+    *, distributor: Distributor, roll_up_recruits: bool, reason: str, by: User | None
+) -> Distributor:
+    """Terminate `distributor`; with `roll_up_recruits`, their direct recruits (and legs) move to
+    the terminated person's sponsor. Nothing is deleted: the person keeps their history.
+    """
+    reason = _clean_reason(reason)
+    with transaction.atomic():
+        acquire_tree_lock(wait=True)
+        person = Distributor.objects.select_for_update().get(pk=distributor.pk)
+        if person.is_house:
+            raise TreeMoveError("The house cannot be terminated.")
+        if person.status == DistributorStatus.TERMINATED:
+            raise TreeMoveError(f"{person.number} is already terminated.")
+        Distributor.objects.filter(pk=person.pk).update(status=DistributorStatus.TERMINATED)
+        changes = [
+            TreeChange(
+                by_id=_user_id(by),
+                kind=TreeChangeKind.TERMINATION,
+                distributor_id=person.pk,
+                old_sponsor_id=person.sponsor_id,
+                new_sponsor_id=person.sponsor_id,
+                reason=reason,
+            )
+        ]
+        if roll_up_recruits:
+            changes += _roll_up_recruits(person, reason=reason, by=by)
+        TreeChange.objects.bulk_create(changes)
+    return Distributor.objects.select_related("user", "sponsor").get(pk=person.pk)
+
+
+def roll_up_sponsor_id(person: Distributor) -> int:
+    """`person`'s sponsor, or the first sponsor above them who is not terminated."""
+    sponsor_id = person.sponsor_id
+    while True:
+        sponsor = Distributor.objects.values("sponsor_id", "status").get(pk=sponsor_id)
+        if sponsor["status"] != DistributorStatus.TERMINATED or sponsor["sponsor_id"] is None:
+            return sponsor_id
+        sponsor_id = sponsor["sponsor_id"]
+
+
+def _roll_up_recruits(person: Distributor, *, reason: str, by: User | None) -> list[TreeChange]:
+    """Give `person`'s direct recruits to `person`'s sponsor (caller holds the tree lock).
+
+    A terminated sponsor cannot take anyone (as for moves): the recruits then go to the first
+    sponsor above who is not terminated.
+    """
+    new_sponsor_id = roll_up_sponsor_id(person)
+    recruits = list(
+        Distributor.objects.filter(sponsor_id=person.pk)
+        .order_by("id")
+        .values_list("id", "placed_at")
+    )
+    placed = [rid for rid, placed_at in recruits if placed_at is not None]
+    waiting = [rid for rid, placed_at in recruits if placed_at is None]
+    # Waiting recruits only change their link: placement puts them under the new sponsor.
+    Distributor.objects.filter(pk__in=waiting).update(sponsor_id=new_sponsor_id)
+    if len(placed) > ROLLUP_RENUMBER_THRESHOLD:
+        Distributor.objects.filter(pk__in=placed).update(sponsor_id=new_sponsor_id)
+        renumber_tree()
+    else:
+        target = Distributor.objects.get(pk=new_sponsor_id)
+        for recruit_id in placed:
+            node = Distributor.objects.get(pk=recruit_id)
+            _move_placed_subtree(node, target)
+            target.refresh_from_db(fields=["lft", "rght", "level"])
+    return [
+        TreeChange(
+            by_id=_user_id(by),
+            kind=TreeChangeKind.TERMINATE_ROLLUP,
+            distributor_id=rid,
+            old_sponsor_id=person.pk,
+            new_sponsor_id=new_sponsor_id,
+            reason=reason,
+        )
+        for rid, _ in recruits
+    ]

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_builds_a_placed_company_with_demo_logins(capsys):
-    call_command("seed_demo", distributors=300, seed=7)
+    call_command("seed_demo", distributors=300, seed=7, commission_months=0)
     rows = list(
         Distributor.objects.order_by("id").values_list("id", "sponsor_id", "lft", "rght", "level")
     )
@@ -29,7 +29,7 @@ def test_seed_demo_builds_a_placed_company_with_demo_logins(capsys):
 
 
 def test_seed_demo_refuses_a_company_that_has_people():
-    call_command("seed_demo", distributors=20)
+    call_command("seed_demo", distributors=20, commission_months=0)
     with pytest.raises(CommandError, match="already has distributors"):
         call_command("seed_demo", distributors=20)
     call_command("seed_demo", distributors=20, if_empty=True)
@@ -44,3 +44,16 @@ def test_demo_tree_is_deterministic_and_has_a_heavy_tail():
     assert (recruits == 0).mean() > 0.5  # most people enroll nobody
     assert recruits.max() >= 50  # a few enroll many
     assert (first < np.arange(1, 50_001)).all()  # sponsors joined before their enrollees
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seed_demo_closes_and_pays_past_months_of_commissions():
+    from commissions.models import CommissionPeriod
+    from orders.models import OrderLine
+    from tests.factories import house
+
+    house()
+    call_command("seed_demo", distributors=60, order_months=3, commission_months=2)
+    assert OrderLine.objects.exists()
+    paid = CommissionPeriod.objects.filter(status="paid")
+    assert paid.count() == 2

@@ -1,0 +1,190 @@
+"""Is the stored tree what the sponsor links say it is? Set-based checks for `check_genealogy`.
+
+Everything is read in one query (COPY on PostgreSQL) into numpy arrays, the expected numbering
+is derived from the sponsor links with `number_tree`, and each kind of problem is counted with
+up to `EXAMPLES` examples.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from .models import COMPANY_TREE_ID, Distributor
+from .numbering import number_tree
+
+EXAMPLES = 20
+COLUMNS = ("id", "sponsor", "parent", "lft", "rght", "level", "tree", "pending", "overdue")
+
+
+@dataclass
+class Problem:
+    description: str
+    count: int
+    examples: list[int]  # distributor numbers
+
+
+@dataclass
+class IntegrityReport:
+    nodes: int
+    pending: int
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def has_cycles(self) -> bool:
+        return any(p.description.startswith("sponsor links form a loop") for p in self.problems)
+
+
+def read_tree(now: dt.datetime | None = None) -> dict[str, np.ndarray]:
+    """Every distributor's links and tree fields, as int64 arrays ordered by id (-1 for NULL)."""
+    now = now or timezone.now()
+    overdue_before = now - dt.timedelta(minutes=settings.LADDER_PLACEMENT_MAX_PENDING_MINUTES)
+    table = Distributor._meta.db_table
+    select = f"""
+        SELECT id, COALESCE(sponsor_id, -1), COALESCE(parent_id, -1), lft, rght, level, tree_id,
+               CASE WHEN placed_at IS NULL THEN 1 ELSE 0 END,
+               CASE WHEN placed_at IS NULL AND created_at < %s THEN 1 ELSE 0 END
+          FROM {table} ORDER BY id
+    """  # noqa: S608 - table name from model meta
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            chunks = []
+            query = f"COPY ({select.replace('%s', '%(before)s')}) TO STDOUT"
+            with cursor.copy(query, {"before": overdue_before}) as copy:
+                for block in copy:
+                    chunks.append(bytes(block))
+            text = b"".join(chunks).replace(b"\t", b" ").replace(b"\n", b" ")
+            flat = np.array(text.split(), dtype=np.int64)
+        else:
+            cursor.execute(select, [overdue_before])
+            flat = np.array(cursor.fetchall(), dtype=np.int64).ravel()
+    table_view = flat.reshape(-1, len(COLUMNS))
+    return {name: table_view[:, i].copy() for i, name in enumerate(COLUMNS)}
+
+
+def _depths_or_loops(parent_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth of every node, and a mask of nodes whose links never reach a root (loops)."""
+    depth = (parent_index >= 0).astype(np.int64)
+    ancestor = parent_index.copy()
+    for _ in range(int(np.ceil(np.log2(max(len(parent_index), 2)))) + 2):
+        has = ancestor >= 0
+        if not has.any():
+            break
+        depth[has] += depth[ancestor[has]]
+        ancestor[has] = ancestor[ancestor[has]]
+    return depth, ancestor >= 0
+
+
+def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
+    started = time.monotonic()
+    tree = read_tree(now)
+    ids = tree["id"]
+    n = len(ids)
+    pending = tree["pending"].astype(bool)
+    report = IntegrityReport(nodes=n, pending=int(pending.sum()))
+    found: list[tuple[str, int, np.ndarray]] = []
+
+    def add(description: str, mask: np.ndarray) -> None:
+        if mask.any():
+            found.append((description, int(mask.sum()), ids[mask][:EXAMPLES]))
+
+    def index_of(values: np.ndarray) -> np.ndarray:
+        """Row index of each id in `values` (-1 for -1 or an unknown id)."""
+        position = np.minimum(np.searchsorted(ids, values), max(n - 1, 0))
+        return np.where((values >= 0) & (ids[position] == values), position, -1)
+
+    sponsor_index = index_of(tree["sponsor"])
+    roots = sponsor_index < 0
+    if roots.sum() != 1:
+        add("not exactly one distributor without a sponsor (the house)", roots)
+    depth, in_loop = _depths_or_loops(sponsor_index)
+    add("sponsor links form a loop (or hang below one)", in_loop)
+    add("waiting for placement longer than allowed", tree["overdue"].astype(bool))
+
+    placed = ~pending
+    sponsor_pending = placed & ~roots & pending[np.maximum(sponsor_index, 0)]
+    add("placed, but the sponsor is still waiting for placement", sponsor_pending)
+    add("placed outside the company tree", placed & (tree["tree"] != COMPANY_TREE_ID))
+    add(
+        "waiting for placement but holds tree fields",
+        pending
+        & ((tree["tree"] != 0) | (tree["lft"] != 1) | (tree["rght"] != 2) | (tree["parent"] >= 0)),
+    )
+    add("placed position (parent) is not the sponsor", placed & (tree["parent"] != tree["sponsor"]))
+
+    lft, rght, level = tree["lft"], tree["rght"], tree["level"]
+    add(
+        "lft is not below rght by an odd amount", placed & ((lft >= rght) | ((rght - lft) % 2 == 0))
+    )
+    in_company = placed & (tree["tree"] == COMPANY_TREE_ID)
+    values = np.concatenate([lft[in_company], rght[in_company]])
+    owners = np.concatenate([ids[in_company], ids[in_company]])
+    expected_values = np.arange(1, len(values) + 1)
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    duplicate = np.r_[False, sorted_values[1:] == sorted_values[:-1]]
+    if duplicate.any():
+        owners_of_duplicates = np.unique(owners[order][duplicate])
+        found.append(
+            (
+                "overlap: a lft/rght value is used twice",
+                int(duplicate.sum()),
+                owners_of_duplicates[:EXAMPLES],
+            )
+        )
+    missing = np.setdiff1d(expected_values, sorted_values)
+    if len(missing):
+        found.append(
+            (
+                "gap: a value in 1..2n is used by nobody",
+                len(missing),
+                _gap_owners(missing, values, owners)[:EXAMPLES],
+            )
+        )
+    has_sponsor = in_company & (sponsor_index >= 0)
+    s = np.maximum(sponsor_index, 0)
+    add(
+        "not inside the sponsor's range",
+        has_sponsor & ~((lft[s] < lft) & (rght < rght[s])),
+    )
+    add("level is not the depth below the house", in_company & ~in_loop & (level != depth))
+
+    if not in_loop.any() and not sponsor_pending.any() and roots.sum() == 1:
+        subset = placed
+        numbering = number_tree(ids[subset], np.where(roots, -1, tree["sponsor"])[subset])
+        differs = np.zeros(n, dtype=bool)
+        differs[subset] = (
+            (numbering.lft != lft[subset])
+            | (numbering.rght != rght[subset])
+            | (numbering.level != level[subset])
+        )
+        add("numbering differs from the one derived from sponsor links", differs)
+
+    report.problems = [
+        Problem(description, count, _numbers(examples)) for description, count, examples in found
+    ]
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _gap_owners(missing: np.ndarray, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
+    """The distributors whose values sit next to a gap (or beyond 2n), for the examples."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(owners[np.isin(values, np.r_[missing - 1, missing + 1])])
+
+
+def _numbers(ids: np.ndarray) -> list[int]:
+    by_id = dict(Distributor.objects.filter(pk__in=ids.tolist()).values_list("id", "number"))
+    return [by_id[i] for i in ids.tolist() if i in by_id]
