@@ -1,0 +1,160 @@
+"""Fast columnar I/O with PostgreSQL: binary COPY straight from and into numpy arrays.
+
+A commission run reads and writes millions of fixed-width integer rows. Formatting them as
+text row by row in Python costs seconds per million; the binary COPY format is a fixed layout
+per row (a field count, then a length and a big-endian value per field) that numpy builds and
+parses in one vectorized step. Only integer and boolean columns are supported (money is int64
+cents). Other databases (SQLite in ``make run``) go through the ORM in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from django.db import connection, models
+
+# numpy dtype of each supported PostgreSQL column type, big-endian as COPY BINARY wants.
+_PG_TYPES: dict[str, str] = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "bool": "?"}
+_HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
+_TRAILER = (-1).to_bytes(2, "big", signed=True)
+
+
+def _pg_type(array: np.ndarray) -> str:
+    if array.dtype == np.bool_:
+        return "bool"
+    return {2: "int2", 4: "int4", 8: "int8"}[array.dtype.itemsize]
+
+
+def binary_copy_payload(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None]) -> bytes:
+    """The COPY BINARY bytes for equal-length integer/bool columns (``nulls`` marks NULLs)."""
+    length = len(columns[0])
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for index, column in enumerate(columns):
+        fields += [(f"len{index}", ">i4"), (f"v{index}", _PG_TYPES[_pg_type(column)])]
+    rows = np.empty(length, dtype=np.dtype(fields))
+    rows["count"] = len(columns)
+    for index, (column, null) in enumerate(zip(columns, nulls, strict=True)):
+        size = 1 if column.dtype == np.bool_ else column.dtype.itemsize
+        rows[f"len{index}"] = size
+        rows[f"v{index}"] = column
+        if null is not None and null.any():
+            # A NULL is a length of -1 and no value bytes: such rows are rebuilt below.
+            rows[f"len{index}"][null] = -1
+    if not any(null is not None and null.any() for null in nulls):
+        return _HEADER + rows.tobytes() + _TRAILER
+    return _HEADER + _with_nulls(rows, columns, nulls) + _TRAILER
+
+
+def _with_nulls(
+    rows: np.ndarray, columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None]
+) -> bytes:
+    """Row bytes where NULL fields drop their value bytes (a byte mask over the fixed layout)."""
+    raw = np.frombuffer(rows.tobytes(), dtype=np.uint8).reshape(len(rows), rows.dtype.itemsize)
+    keep = np.ones(raw.shape, dtype=bool)
+    for index, null in enumerate(nulls):
+        if null is None or not null.any():
+            continue
+        offset = rows.dtype.fields[f"v{index}"][1]
+        size = rows.dtype.fields[f"v{index}"][0].itemsize
+        keep[np.ix_(np.flatnonzero(null), np.arange(offset, offset + size))] = False
+    return raw[keep].tobytes()
+
+
+def copy_columns(
+    model: type[models.Model],
+    data: dict[str, np.ndarray],
+    *,
+    nulls: dict[str, np.ndarray] | None = None,
+    chunk_rows: int = 1_000_000,
+) -> int:
+    """Insert equal-length numpy columns into ``model``'s table; returns the row count.
+
+    ``data`` maps column names (attnames, e.g. ``run_id``) to integer or boolean arrays whose
+    dtype matches the column (int16 → smallint, int32 → integer, int64 → bigint). ``nulls``
+    optionally maps a column to a boolean mask of NULL values.
+    """
+    nulls = nulls or {}
+    names = list(data)
+    length = len(data[names[0]]) if names else 0
+    if length == 0:
+        return 0
+    if connection.vendor != "postgresql":
+        return _insert_with_orm(model, data, nulls)
+    table = connection.ops.quote_name(model._meta.db_table)
+    column_list = ", ".join(connection.ops.quote_name(name) for name in names)
+    statement = f"COPY {table} ({column_list}) FROM STDIN (FORMAT binary)"
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for start in range(0, length, chunk_rows):
+            stop = start + chunk_rows
+            payload = binary_copy_payload(
+                [np.ascontiguousarray(data[name][start:stop]) for name in names],
+                [None if name not in nulls else nulls[name][start:stop] for name in names],
+            )
+            # One COPY stream: the header only at its start, the trailer only at its end.
+            if start > 0:
+                payload = payload[len(_HEADER) :]
+            if stop < length:
+                payload = payload[: -len(_TRAILER)]
+            copy.write(payload)
+    return length
+
+
+def _insert_with_orm(
+    model: type[models.Model], data: dict[str, np.ndarray], nulls: dict[str, np.ndarray]
+) -> int:
+    names = list(data)
+    lists = {name: data[name].tolist() for name in names}
+    null_lists = {name: nulls[name].tolist() for name in nulls}
+    length = len(lists[names[0]])
+    objects = []
+    for i in range(length):
+        values = {
+            name: (None if name in null_lists and null_lists[name][i] else lists[name][i])
+            for name in names
+        }
+        objects.append(model(**values))
+    model.objects.bulk_create(objects, batch_size=2_000)
+    return length
+
+
+def read_columns(sql: str, params: dict | Sequence, types: Sequence[str]) -> list[np.ndarray]:
+    """Run ``sql`` and return its columns as numpy arrays (NULL read as -1).
+
+    ``types`` names each column's PostgreSQL type (``int2``, ``int4``, ``int8``, ``bool``); the
+    query must ``CAST`` its columns to exactly those types and ``COALESCE`` NULLs away. Other
+    databases run the query through the cursor (fine for the small data sets they hold).
+    """
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        return [
+            np.array(
+                [(-1 if row[i] is None else row[i]) for row in rows],
+                dtype=np.bool_ if kind == "bool" else np.int64,
+            )
+            for i, kind in enumerate(types)
+        ]
+    chunks = []
+    with connection.cursor() as cursor:
+        statement = cursor.mogrify(sql, params)
+        if isinstance(statement, bytes):
+            statement = statement.decode()
+        with cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT binary)") as copy:
+            for data in copy:
+                chunks.append(bytes(data))
+    raw = b"".join(chunks)
+    header = 11 + 4 + 4 + int.from_bytes(raw[15:19], "big")
+    body = raw[header:-2]
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for index, kind in enumerate(types):
+        fields += [(f"len{index}", ">i4"), (f"v{index}", _PG_TYPES[kind])]
+    dtype = np.dtype(fields)
+    if len(body) % dtype.itemsize:
+        raise RuntimeError("COPY returned NULLs or unexpected column types; cast and COALESCE")
+    rows = np.frombuffer(body, dtype=dtype)
+    return [
+        rows[f"v{index}"].astype(np.bool_ if kind == "bool" else np.int64)
+        for index, kind in enumerate(types)
+    ]

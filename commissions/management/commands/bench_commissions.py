@@ -1,0 +1,133 @@
+"""Benchmark a commission run on this database: prints figures, never asserts timings.
+
+Builds the company when the database has only the house (`genealogy.demo.seed_company`, then
+`orders.demo.seed_orders` for the last two months, so the previous month is complete), loads the
+demo plan if there is none, then calculates the previous month through the real service (read
+inputs, engine, write results) and prints each phase, the peak RSS and the ledger size. With
+`--naive` it also runs the straightforward ORM implementation (`commissions.naive`) on the same
+data and compares figures and time (meant for ~10k distributors: it makes ~10 queries per person).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.utils import timezone
+
+from commissions import services
+from commissions.models import CommissionRun, DistributorResult, PlanVersion
+from genealogy.models import Distributor
+from orders.models import OrderLine
+from orders.periods import Period
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+
+
+class Command(BaseCommand):
+    help = __doc__.splitlines()[0]
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--size", type=int, default=1_000_000)
+        parser.add_argument("--lines-per-distributor", type=float, default=3.0)
+        parser.add_argument("--period", help="YYYY-MM (default: the previous month)")
+        parser.add_argument("--runs", type=int, default=2, help="Calculations to time.")
+        parser.add_argument("--naive", action="store_true", help="Also time the naive ORM run.")
+
+    def handle(
+        self,
+        *args,
+        size: int,
+        lines_per_distributor: float,
+        period: str | None,
+        runs: int,
+        naive: bool,
+        **options,
+    ) -> None:
+        out = self.stdout.write
+        period_obj = Period.parse(period) if period else Period.current().previous()
+        if not Distributor.objects.filter(is_house=False).exists():
+            from genealogy.demo import seed_company
+            from orders.demo import seed_orders
+
+            started = time.perf_counter()
+            seed_company(distributors=size, progress=lambda m: out(f"  {m}"))
+            out(f"seed_company {size:,}: {time.perf_counter() - started:.1f} s")
+            started = time.perf_counter()
+            seed_orders(
+                months=2,
+                lines_per_distributor=lines_per_distributor,
+                progress=lambda m: out(f"  {m}"),
+                now=timezone.now(),
+            )
+            out(f"seed_orders: {time.perf_counter() - started:.1f} s")
+        if not PlanVersion.objects.exists():
+            services.plan_version_create(
+                source=(Path(settings.BASE_DIR) / "plans" / "demo.yaml").read_text(),
+                effective_from=period_obj.first_day,
+            )
+        people = Distributor.objects.count()
+        lines = OrderLine.objects.filter(
+            paid_at__gte=period_obj.start, paid_at__lt=period_obj.end
+        ).count()
+        out(
+            f"database {connection.settings_dict['NAME']}: {people:,} distributors, "
+            f"{lines:,} order lines paid in {period_obj}"
+        )
+        run = None
+        for attempt in range(1, runs + 1):
+            started = time.perf_counter()
+            run = services.calculate_period(period=period_obj)
+            wall = time.perf_counter() - started
+            out(
+                f"run {attempt}: {wall:.2f} s wall (incl. cleanup of the previous run), "
+                f"peak RSS {peak_rss_mb():,.0f} MB"
+            )
+            out("  phases: " + ", ".join(f"{k} {v:.2f}" for k, v in run.timings.items()))
+            out(f"  counts: {run.counts}; input {run.input_hash[:16]}")
+        summary = run.summary
+        out(
+            f"paid {summary['total_paid'] / 100:,.2f} = {summary['payout_percent_of_cv']} % of "
+            f"CV; lines by kind {summary['line_counts']}"
+        )
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    "SELECT pg_size_pretty(pg_total_relation_size('commissions_commissionline')),"
+                    " pg_size_pretty(pg_total_relation_size('commissions_distributorresult'))"
+                )
+                out("table sizes (lines, results): {}, {}".format(*cursor.fetchone()))
+        if naive:
+            from commissions.naive import naive_period
+
+            started = time.perf_counter()
+            outcome = naive_period(
+                period_obj, run.plan_version.plan, prior_run_id=summary.get("prior_run_id")
+            )
+            naive_seconds = time.perf_counter() - started
+            engine = {
+                r.distributor_id: r.period_total
+                for r in DistributorResult.objects.filter(run=run).only(
+                    "distributor_id", "period_total"
+                )
+            }
+            mismatches = sum(
+                1
+                for pk, figures in outcome["people"].items()
+                if engine.get(pk) != figures["period_total"]
+            )
+            total = run.timings["total"]
+            out(
+                f"naive ORM implementation: {naive_seconds:.1f} s; service {total:.2f} s; "
+                f"speed-up {naive_seconds / total:,.0f}x; distributors whose totals differ: "
+                f"{mismatches}"
+            )
+        out(f"runs stored: {CommissionRun.objects.count()}")

@@ -1,0 +1,470 @@
+"""Plan versions, periods, runs, the ledger (per-distributor results and lines), clawbacks,
+adjustments and holds.
+
+Money is stored as integer cents (``BigIntegerField``), exactly as the engine computes it; the
+``*_amount`` properties give ``Decimal`` for pages. Once a period is closed its run, results,
+lines, clawbacks and adjustments are immutable: the services never change them, and on
+PostgreSQL triggers refuse UPDATE and DELETE on them (migration 0002).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from orders.periods import Period
+
+from .engine import KINDS
+
+CENT = Decimal("0.01")
+
+
+def cents_to_decimal(cents: int | None) -> Decimal:
+    """Integer cents → Decimal currency units (exact)."""
+    return (Decimal(int(cents or 0)) * CENT).quantize(CENT)
+
+
+class LineKind(models.IntegerChoices):
+    """Engine kinds (codes are the engine's ``KINDS`` indices)."""
+
+    UNILEVEL = 0, "Unilevel"
+    MATCHING = 1, "Matching"
+    RETAIL_PROFIT = 2, "Retail profit"
+    FAST_START = 3, "Fast start"
+    RANK_ADVANCEMENT = 4, "Rank advancement"
+
+
+if [label.lower().replace(" ", "_") for label in LineKind.labels] != list(KINDS):
+    raise ImportError("LineKind must list the engine's KINDS in order")
+
+
+class PlanVersion(models.Model):
+    """A validated plan document, in force for periods from ``effective_from`` on.
+
+    Immutable once any run used it: an edit is a new version (services, admin, trigger).
+    """
+
+    name = models.CharField(max_length=200)
+    effective_from = models.DateField(help_text="First day of the first period it applies to.")
+    source = models.TextField(help_text="The plan as written (YAML or JSON).")
+    document = models.JSONField(help_text="The parsed document (what the engine reads).")
+    max_payout_percent = models.DecimalField(max_digits=9, decimal_places=4)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-effective_from", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(effective_from__day=1), name="plan_version_starts_on_a_month"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} from {self.effective_from:%Y-%m} (v{self.pk})"
+
+    @property
+    def plan(self):
+        from .engine import parse_plan
+
+        return parse_plan(self.document)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.pk is not None and CommissionRun.objects.filter(plan_version=self).exists()
+
+
+class PeriodStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CALCULATED = "calculated", "Calculated"
+    CLOSED = "closed", "Closed"
+    PAID = "paid", "Paid"
+
+
+LOCKED_STATUSES = (PeriodStatus.CLOSED, PeriodStatus.PAID)
+
+
+class CommissionPeriod(models.Model):
+    """One calendar month: open → calculated → closed → paid."""
+
+    month = models.DateField(unique=True, help_text="First day of the month.")
+    status = models.CharField(
+        max_length=16, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
+    )
+    current_run = models.ForeignKey(
+        "CommissionRun", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    projection_run = models.ForeignKey(
+        "CommissionRun", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_at = models.DateTimeField(null=True, blank=True)
+    paid_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    export_sha256 = models.CharField(max_length=64, blank=True)
+    export_total = models.BigIntegerField(null=True, blank=True, help_text="Cents exported.")
+
+    class Meta:
+        ordering = ["-month"]
+        constraints = [
+            models.CheckConstraint(condition=Q(month__day=1), name="period_is_a_month"),
+            models.CheckConstraint(
+                condition=~Q(status__in=LOCKED_STATUSES)
+                | Q(current_run__isnull=False, closed_at__isnull=False),
+                name="closed_period_has_run",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.period)
+
+    @property
+    def period(self) -> Period:
+        return Period(self.month.year, self.month.month)
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in LOCKED_STATUSES
+
+
+class RunPurpose(models.TextChoices):
+    CALCULATION = "calculation", "Calculation"
+    PROJECTION = "projection", "Projection"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class CommissionRun(models.Model):
+    """One calculation of a period: what went in (hash), what came out (summary), how long."""
+
+    period = models.ForeignKey(CommissionPeriod, on_delete=models.PROTECT, related_name="runs")
+    purpose = models.CharField(
+        max_length=16, choices=RunPurpose.choices, default=RunPurpose.CALCULATION
+    )
+    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    plan_version = models.ForeignKey(
+        PlanVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="runs"
+    )
+    engine_version = models.CharField(max_length=32, blank=True)
+    input_hash = models.CharField(max_length=64, blank=True, help_text="sha256 of the inputs.")
+    is_final = models.BooleanField(
+        default=False, help_text="Set when the period closes: the run is then immutable."
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    phase = models.CharField(max_length=64, blank=True)
+    timings = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    summary = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField(null=True, blank=True, help_text="Inputs read at this time.")
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress__lte=100), name="run_progress_percent"),
+        ]
+        indexes = [models.Index(fields=["period", "status"], name="run_by_period_idx")]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} of {self.period}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class DistributorResult(models.Model):
+    """One distributor in one run: the frozen inputs (tree and volume) and the outcome, cents.
+
+    Written by COPY; ``run`` and ``distributor`` carry no database foreign key (checking a
+    million rows would double the write), the run's own row and ids come from the same read.
+    """
+
+    run = models.ForeignKey(
+        CommissionRun,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="results",
+    )
+    distributor = models.ForeignKey(
+        "genealogy.Distributor",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    sponsor = models.ForeignKey(
+        "genealogy.Distributor",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    parent = models.ForeignKey(
+        "genealogy.Distributor",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    status = models.SmallIntegerField(help_text="0 active, 1 inactive, 2 terminated.")
+    pv = models.BigIntegerField()
+    cv = models.BigIntegerField()
+    gv = models.BigIntegerField()
+    counted_gv = models.BigIntegerField()
+    is_active = models.BooleanField()
+    paid_as_rank = models.SmallIntegerField()
+    highest_rank = models.SmallIntegerField()
+    advancement_paid_rank = models.SmallIntegerField()
+    carried_in = models.BigIntegerField()
+    period_total = models.BigIntegerField()
+    balance = models.BigIntegerField()
+    payable = models.BigIntegerField()
+    carried_out = models.BigIntegerField()
+    on_hold = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "distributor"], name="one_result_per_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.distributor_id} in run {self.run_id}"
+
+    def amount(self, field: str) -> Decimal:
+        return cents_to_decimal(getattr(self, field))
+
+
+class CommissionLine(models.Model):
+    """A ledger line of a run (cents). Unilevel is stored per (earner, level): ``source`` is
+    empty and ``base`` is the CV of every source paying that level; the per-source detail is
+    re-derived from the frozen results (``commissions.engine.explain``)."""
+
+    run = models.ForeignKey(
+        CommissionRun,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="lines",
+    )
+    earner = models.ForeignKey(
+        "genealogy.Distributor",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    kind = models.SmallIntegerField(choices=LineKind.choices)
+    level = models.SmallIntegerField()
+    source = models.ForeignKey(
+        "genealogy.Distributor",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    source_line = models.ForeignKey(
+        "orders.OrderLine",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=True,
+        related_name="+",
+    )
+    base = models.BigIntegerField()
+    rate_ppm = models.IntegerField()
+    amount_before_cap = models.BigIntegerField()
+    amount = models.BigIntegerField()
+    position = models.IntegerField(help_text="Order of the line within the run.")
+
+    class Meta:
+        ordering = ["run", "position"]
+        # Only the two lookups the pages and clawbacks make: an index per foreign key would
+        # turn the COPY of a run into random writes across six large indexes.
+        indexes = [
+            models.Index(fields=["run", "earner"], name="line_by_earner_idx"),
+            models.Index(
+                fields=["run", "source_line"],
+                condition=Q(source_line__isnull=False),
+                name="line_by_order_line_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {cents_to_decimal(self.amount)}"
+
+    @property
+    def rate_percent(self) -> Decimal:
+        return Decimal(self.rate_ppm) / 10_000
+
+
+class Clawback(models.Model):
+    """A negative line in an open period taking back what was paid on a later-refunded line.
+
+    One per (refund line, earner, kind, level): a refund line is clawed back once.
+    """
+
+    period = models.ForeignKey(CommissionPeriod, on_delete=models.PROTECT, related_name="clawbacks")
+    refund_line = models.ForeignKey("orders.RefundLine", on_delete=models.PROTECT, related_name="+")
+    original_period = models.ForeignKey(
+        CommissionPeriod, on_delete=models.PROTECT, related_name="+"
+    )
+    earner = models.ForeignKey("genealogy.Distributor", on_delete=models.PROTECT, related_name="+")
+    kind = models.SmallIntegerField(choices=LineKind.choices)
+    level = models.SmallIntegerField()
+    source = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+", null=True
+    )
+    refunded_base = models.BigIntegerField(help_text="Refunded CV or profit, cents.")
+    original_base = models.BigIntegerField(help_text="The base the original line paid on.")
+    original_amount = models.BigIntegerField()
+    amount = models.BigIntegerField(help_text="Negative cents.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["period", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["refund_line", "earner", "kind", "level"], name="clawback_once"
+            ),
+            models.CheckConstraint(condition=Q(amount__lte=0), name="clawback_not_positive"),
+        ]
+        indexes = [models.Index(fields=["period", "earner"], name="clawback_by_earner_idx")]
+
+    def __str__(self) -> str:
+        return f"Clawback {cents_to_decimal(self.amount)} from {self.earner_id}"
+
+
+class AdjustmentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+class Adjustment(models.Model):
+    """A manual line added by staff with a reason; large ones need a second staff member."""
+
+    period = models.ForeignKey(
+        CommissionPeriod, on_delete=models.PROTECT, related_name="adjustments"
+    )
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.BigIntegerField(help_text="Cents; negative takes money back.")
+    reason = models.TextField()
+    is_forfeiture = models.BooleanField(default=False, editable=False)
+    status = models.CharField(
+        max_length=16, choices=AdjustmentStatus.choices, default=AdjustmentStatus.PENDING
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="adjustment_has_reason"),
+            models.CheckConstraint(condition=~Q(amount=0), name="adjustment_not_zero"),
+            # Nobody approves their own adjustment (the system's own have no creator).
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True)
+                | Q(created_by__isnull=True)
+                | ~Q(decided_by=F("created_by")),
+                name="adjustment_not_self_approved",
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "status"], name="adjustment_by_period_idx")]
+
+    def __str__(self) -> str:
+        return f"Adjustment {cents_to_decimal(self.amount)} for {self.distributor_id}"
+
+    @property
+    def amount_decimal(self) -> Decimal:
+        return cents_to_decimal(self.amount)
+
+
+class HoldStatus(models.TextChoices):
+    ACTIVE = "active", "On hold"
+    RELEASED = "released", "Released"
+    FORFEITED = "forfeited", "Forfeited"
+
+
+class Hold(models.Model):
+    """A compliance hold: the distributor's balance is carried, unpaid, until released or
+    forfeited (with a reason)."""
+
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.ACTIVE)
+    reason = models.TextField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    placed_at = models.DateTimeField(default=timezone.now)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.TextField(blank=True)
+    forfeiture = models.ForeignKey(
+        Adjustment, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-placed_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="hold_has_reason"),
+            models.UniqueConstraint(
+                fields=["distributor"],
+                condition=Q(status="active"),
+                name="one_active_hold_per_distributor",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active") | (Q(ended_at__isnull=False) & ~Q(end_reason="")),
+                name="ended_hold_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Hold on {self.distributor_id} ({self.get_status_display()})"
+
+
+def month_start(value: dt.date) -> dt.date:
+    return value.replace(day=1)

@@ -1,0 +1,49 @@
+"""Thin Celery tasks over the commission services; each is safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from orders.periods import Period
+
+from . import services
+from .models import CommissionRun, RunPurpose
+
+
+@shared_task(name="commissions.calculate_run")
+def calculate_run_task(run_id: int) -> dict:
+    """Compute a queued run. A redelivery after success returns at once; after a crash the run
+    deletes its own partial rows and starts over; a concurrent run is refused, not waited for."""
+    run = CommissionRun.objects.select_related("period").get(pk=run_id)
+    try:
+        run = services.calculate_period(
+            period=run.period.period, purpose=run.purpose, run=run, by=run.requested_by
+        )
+    except services.RunInProgress as refused:
+        CommissionRun.objects.filter(pk=run_id, status="queued").update(
+            status="failed", error=str(refused)
+        )
+        return {"run": run_id, "refused": str(refused)}
+    return {"run": run.pk, "status": run.status, "input_hash": run.input_hash}
+
+
+@shared_task(name="commissions.calculate_previous_month")
+def calculate_previous_month_task() -> dict:
+    """Beat, on the 1st: calculate the month that just ended (staff review and close it)."""
+    period = Period.current(timezone.now()).previous()
+    row = services.period_row(period)
+    if row.is_locked:
+        return {"period": str(period), "skipped": "closed"}
+    run = services.calculate_period(period=period, purpose=RunPurpose.CALCULATION)
+    return {"period": str(period), "run": run.pk}
+
+
+@shared_task(name="commissions.refresh_projection")
+def refresh_projection_task() -> dict:
+    """Beat, every minute: keep the open month's projected figures fresh."""
+    try:
+        run = services.refresh_projection(now=timezone.now())
+    except services.RunInProgress as busy:
+        return {"skipped": str(busy)}
+    return {"run": run.pk if run else None}

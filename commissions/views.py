@@ -1,0 +1,131 @@
+"""Earnings pages: history, statement per period, its CSV and the drill-down of one line."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import render
+
+from .models import LineKind, cents_to_decimal
+from .selectors import (
+    earnings_history,
+    explain_unilevel_line,
+    order_line_detail,
+    projection_for,
+    statement,
+    statement_line,
+    statement_owner,
+    visible_period,
+)
+
+
+def _number(request) -> str | None:
+    return request.GET.get("number") or None
+
+
+@login_required
+def earnings_home(request):
+    number = _number(request)
+    if request.user.is_staff and number is None and request.GET.get("q") is None:
+        owner = None
+    else:
+        owner = statement_owner(request.user, number or request.GET.get("q") or None)
+    history, projection = [], None
+    if owner is not None:
+        history = earnings_history(owner, include_review=request.user.is_staff)
+        projection = projection_for(owner)
+    page = Paginator(history, 24).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "commissions/earnings_home.html",
+        {
+            "owner": owner,
+            "page": page,
+            "projection": projection,
+            "number_query": f"?number={owner.number}" if owner and request.user.is_staff else "",
+            "query_string": f"number={owner.number}" if owner and request.user.is_staff else "",
+        },
+    )
+
+
+@login_required
+def statement_page(request, period: str):
+    owner = statement_owner(request.user, _number(request))
+    row = visible_period(request.user, period)
+    return render(
+        request,
+        "commissions/statement.html",
+        {
+            "statement": statement(owner, row),
+            "number_query": f"?number={owner.number}" if _number(request) else "",
+        },
+    )
+
+
+@login_required
+def statement_csv(request, period: str):
+    owner = statement_owner(request.user, _number(request))
+    row = visible_period(request.user, period)
+    data = statement(owner, row)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period", "kind", "level", "description", "base", "rate_percent", "amount"])
+    for item in data.lines:
+        line = item.line
+        writer.writerow(
+            [
+                str(row.period),
+                LineKind(line.kind).label,
+                line.level,
+                item.description,
+                f"{cents_to_decimal(line.base):.2f}",
+                f"{line.rate_percent.normalize():f}",
+                f"{item.amount:.2f}",
+            ]
+        )
+    for claw in data.clawbacks:
+        writer.writerow(
+            [
+                str(row.period),
+                "Clawback",
+                claw.level,
+                f"Refund line #{claw.refund_line_id} of {claw.original_period}",
+                f"{cents_to_decimal(claw.refunded_base):.2f}",
+                "",
+                f"{cents_to_decimal(claw.amount):.2f}",
+            ]
+        )
+    for adjustment in data.adjustments:
+        writer.writerow(
+            [
+                str(row.period),
+                "Adjustment",
+                "",
+                adjustment.reason,
+                "",
+                "",
+                f"{adjustment.amount_decimal:.2f}",
+            ]
+        )
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{owner.number}-{row.period}.csv"'
+    )
+    return response
+
+
+@login_required
+def line_detail(request, period: str, line_id: int):
+    owner = statement_owner(request.user, _number(request))
+    row = visible_period(request.user, period)
+    line = statement_line(owner, row, line_id)
+    context = {"line": line, "sources": [], "total_sources": 0, "order_line": None}
+    if line.kind == LineKind.UNILEVEL and not line.source_id:
+        context["sources"], context["total_sources"] = explain_unilevel_line(line)
+    else:
+        context["order_line"] = order_line_detail(line)
+    return render(request, "commissions/partials/line_detail.html", context)
