@@ -10,6 +10,8 @@ DEMO_DISTRIBUTORS ?= 2000
 # Tests run against real PostgreSQL and Redis; override these to point elsewhere.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ladder
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+# The cache gets its own Redis database: tests clear it, and must never clear the broker.
+TEST_CACHE_URL ?= redis://127.0.0.1:6379/1
 
 .PHONY: install run test lint format clean
 
@@ -40,7 +42,7 @@ test: install
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		CACHE_URL=$${CACHE_URL:-$${REDIS_URL:-$(TEST_REDIS_URL)}} \
+		CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

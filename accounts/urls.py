@@ -10,6 +10,4 @@ urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("policies/", views.policies, name="policies"),
     path("income-disclosure/", views.income_disclosure, name="income_disclosure"),
-    path("orders/", views.coming_soon, {"section": "Orders"}, name="orders_home"),
-    path("earnings/", views.coming_soon, {"section": "Earnings"}, name="earnings_home"),
 ]

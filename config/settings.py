@@ -245,3 +245,27 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Orders -------------------------------------------------------------------------------------
+# Largest quantity of one product on one order line (larger is refused as a typing mistake).
+LADDER_MAX_QUANTITY_PER_LINE = env.int("LADDER_MAX_QUANTITY_PER_LINE", default=100)
+# Payment provider behind the distributor's "Pay now" button ("test" pays at once: demo only);
+# empty hides the button and staff record payments in the admin (manual provider).
+LADDER_ONLINE_PAYMENT_PROVIDER = env(
+    "LADDER_ONLINE_PAYMENT_PROVIDER", default="test" if DEBUG else ""
+)
+# Buy-back on termination: percent of the price refunded, for product bought within N months.
+LADDER_BUY_BACK_PERCENT = env.int("LADDER_BUY_BACK_PERCENT", default=90)
+LADDER_BUY_BACK_MONTHS = env.int("LADDER_BUY_BACK_MONTHS", default=12)
+
+# --- Commissions --------------------------------------------------------------------------------
+# Hour (company time zone) on the 1st of each month when beat calculates the month that ended
+# (read by the data migration that creates the schedule; editable afterwards in the admin).
+LADDER_COMMISSIONS_RUN_HOUR = env.int("LADDER_COMMISSIONS_RUN_HOUR", default=2)
+# Adjustments above this amount (absolute, company currency) need a second staff member's approval.
+LADDER_ADJUSTMENT_APPROVAL_THRESHOLD = env("LADDER_ADJUSTMENT_APPROVAL_THRESHOLD", default="500.00")
+# Payout method written in the payout export for every distributor (no per-person methods yet).
+LADDER_PAYOUT_METHOD = env("LADDER_PAYOUT_METHOD", default="bank_transfer")
+# Testing only: seconds a commission run sleeps between writing its results and making them
+# current (lets a test kill the worker at that moment). Leave 0 in production.
+LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP = env.float("LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP", default=0)

@@ -9,6 +9,9 @@ admin.site.site_title = "Ladder admin"
 urlpatterns = [
     path("", include("accounts.urls")),
     path("team/", include("genealogy.urls")),
+    path("orders/", include("orders.urls")),
+    path("customers/", include("orders.customer_urls")),
+    path("earnings/", include("commissions.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

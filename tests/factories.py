@@ -72,3 +72,137 @@ def make_chain(length: int, *, sponsor: Distributor | None = None) -> list[Distr
         people.append(current)
     place_pending_distributors()
     return [Distributor.objects.select_related("user").get(pk=p.pk) for p in people]
+
+
+def stored_numbering() -> dict[int, tuple[int | None, int, int, int]]:
+    """id -> (parent_id, lft, rght, level) of every placed distributor, as stored."""
+    return {
+        row[0]: row[1:]
+        for row in Distributor.objects.filter(placed_at__isnull=False).values_list(
+            "id", "parent_id", "lft", "rght", "level"
+        )
+    }
+
+
+def numbering_from_sponsor_links() -> dict[int, tuple[int | None, int, int, int]]:
+    """id -> (parent_id, lft, rght, level) that `number_tree` derives from the sponsor links."""
+    import numpy as np
+
+    from genealogy.numbering import number_tree
+
+    rows = list(Distributor.objects.filter(placed_at__isnull=False).values_list("id", "sponsor_id"))
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    sponsors = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
+    numbering = number_tree(ids, sponsors)
+    return {
+        node: (None if parent < 0 else parent, lft, rght, level)
+        for node, parent, lft, rght, level in zip(
+            numbering.ids.tolist(),
+            numbering.parent_ids.tolist(),
+            numbering.lft.tolist(),
+            numbering.rght.tolist(),
+            numbering.level.tolist(),
+            strict=True,
+        )
+    }
+
+
+def assert_tree_matches_sponsor_links() -> None:
+    assert stored_numbering() == numbering_from_sponsor_links()
+
+
+# --- Orders (catalog, customers, orders) ----------------------------------------------------------
+
+from decimal import Decimal  # noqa: E402
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Product"
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:04d}")
+    name = factory.Sequence(lambda n: f"Product {n:04d}")
+    kind = "product"
+    wholesale_price = Decimal("20.00")
+    retail_price = Decimal("30.00")
+    pv = Decimal("15.00")
+    cv = Decimal("12.50")
+    is_active = True
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "orders.Customer"
+
+    distributor = factory.LazyFunction(make_distributor)
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.net")
+
+
+def make_order(
+    *,
+    distributor: Distributor,
+    items: dict,
+    customer=None,
+    paid_at=None,
+    placed_at=None,
+):
+    """Place (and pay, when `paid_at` is given) an order through the services.
+
+    `items` maps a Product to a quantity.
+    """
+    from orders.models import OrderPurpose
+    from orders.services import order_pay, order_place
+
+    order = order_place(
+        distributor=distributor,
+        items={product.pk: quantity for product, quantity in items.items()},
+        purpose=OrderPurpose.RETAIL if customer else OrderPurpose.PERSONAL,
+        customer=customer,
+        now=placed_at or paid_at,
+    )
+    if paid_at is not None:
+        order = order_pay(order=order, provider="test", now=paid_at)
+    return order
+
+
+# --- Commissions (plan versions, purchases in a period) -------------------------------------------
+
+COMMISSION_TEST_PLAN: dict = {
+    "name": "Test plan",
+    "currency": "USD",
+    "activity": {"personal_pv": "100"},
+    "ranks": [{"code": "member", "name": "Member", "personal_pv": "100", "unilevel_levels": 3}],
+    "unilevel": {"percents": ["5", "5", "10"]},
+    "options": {"compression": "dynamic"},
+}
+
+
+def make_plan_version(document: dict | None = None, *, effective_from=None, **options):
+    """A stored plan version (default: three unilevel levels 5/5/10 %, dynamic compression)."""
+    import copy
+    import datetime as dt
+    import json
+
+    from commissions.services import plan_version_create
+
+    doc = copy.deepcopy(document or COMMISSION_TEST_PLAN)
+    if options:
+        doc["options"] = {**doc.get("options", {}), **options}
+    return plan_version_create(
+        source=json.dumps(doc), effective_from=effective_from or dt.date(2020, 1, 1)
+    )
+
+
+def buy(distributor: Distributor, volume: str, *, paid_at, customer=None, profit: str = "0"):
+    """A paid order of one product worth `volume` PV and CV (retail margin `profit`)."""
+    volume_decimal = Decimal(volume)
+    product = ProductFactory(
+        pv=volume_decimal,
+        cv=volume_decimal,
+        wholesale_price=volume_decimal,
+        retail_price=volume_decimal + Decimal(profit),
+    )
+    return make_order(
+        distributor=distributor, items={product: 1}, customer=customer, paid_at=paid_at
+    )
