@@ -32,7 +32,8 @@ class Distributor(MPTTModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="distributor"
     )
     number = models.PositiveBigIntegerField("distributor number", unique=True)
-    referral_code = models.CharField(max_length=16, unique=True)
+    # Unique through a constraint, not unique=True: no extra LIKE index to maintain on writes.
+    referral_code = models.CharField(max_length=16)
     sponsor = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="enrollees"
     )
@@ -43,7 +44,14 @@ class Distributor(MPTTModel):
         blank=True,
         related_name="placed_children",
         editable=False,
+        db_index=False,  # children are read through `sponsor`, which is indexed
     )
+    # The nested-set fields, declared here so that only (tree_id, lft) is indexed: every
+    # placement rewrites lft/rght of much of the tree, and each index makes that slower.
+    lft = models.PositiveIntegerField(editable=False)
+    rght = models.PositiveIntegerField(editable=False)
+    tree_id = models.PositiveIntegerField(editable=False)
+    level = models.PositiveIntegerField(editable=False)
     status = models.CharField(
         max_length=16, choices=DistributorStatus.choices, default=DistributorStatus.ACTIVE
     )
@@ -62,6 +70,9 @@ class Distributor(MPTTModel):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(
+                fields=["referral_code"], name="distributor_referral_code_unique"
+            ),
             models.CheckConstraint(
                 condition=~Q(sponsor=F("id")), name="distributor_not_own_sponsor"
             ),
@@ -79,7 +90,6 @@ class Distributor(MPTTModel):
                 condition=Q(placed_at__isnull=True),
                 name="distributor_pending_idx",
             ),
-            models.Index(fields=["joined_on"], name="distributor_joined_idx"),
         ]
 
     def __str__(self) -> str:
