@@ -7,7 +7,7 @@ import qrcode.image.svg
 from allauth.account.views import SignupView
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
@@ -15,6 +15,14 @@ from django.utils.safestring import mark_safe
 from genealogy.models import Distributor
 from genealogy.selectors import SponsorRefusal, distributor_for_user, find_enrolling_sponsor
 
+from .dashboard import (
+    chart_data,
+    earnings_overview,
+    month_progress,
+    monthly_history,
+    recent_customer_orders,
+    recent_recruits,
+)
 from .forms import ProfileForm
 from .services import update_profile
 
@@ -75,11 +83,52 @@ def share_card_context(request: HttpRequest, distributor: Distributor) -> dict:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The page after login: this month so far, rank progress, earnings; charts and lists
+    load as htmx fragments."""
     distributor = distributor_for_user(request.user)
-    context = {"distributor": distributor}
+    if distributor is None and request.user.is_staff:
+        return redirect("staff_overview")
+    context: dict = {"distributor": distributor}
     if distributor is not None:
-        context.update(share_card_context(request, distributor))
+        context.update(
+            progress=month_progress(distributor),
+            earnings=earnings_overview(distributor),
+            **share_card_context(request, distributor),
+        )
     return render(request, "accounts/dashboard.html", context)
+
+
+def _own_distributor(request: HttpRequest) -> Distributor:
+    distributor = distributor_for_user(request.user)
+    if distributor is None:
+        raise Http404("You have no distributor account.")
+    return distributor
+
+
+@login_required
+def dashboard_charts(request: HttpRequest) -> HttpResponse:
+    """Fragment: earnings, team and volume per month (charts with their tables)."""
+    history = monthly_history(_own_distributor(request))
+    return render(
+        request,
+        "accounts/partials/dashboard_charts.html",
+        {"history": history, "chart": chart_data(history)},
+    )
+
+
+@login_required
+def dashboard_lists(request: HttpRequest) -> HttpResponse:
+    """Fragment: new people in the team and the latest orders of the distributor's customers."""
+    distributor = _own_distributor(request)
+    return render(
+        request,
+        "accounts/partials/dashboard_lists.html",
+        {
+            "distributor": distributor,
+            "recruits": recent_recruits(distributor),
+            "customer_orders": recent_customer_orders(distributor),
+        },
+    )
 
 
 @login_required

@@ -1,0 +1,269 @@
+"""The staff overview: company figures at a glance, payouts per month and live run progress.
+
+Staff only, and only with two-factor authentication turned on (like the admin). Every figure
+is one aggregate query or read from a closed run's summary, never a loop over distributors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import wraps
+
+from allauth.mfa.utils import is_mfa_enabled
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from commissions.models import (
+    LOCKED_STATUSES,
+    CommissionPeriod,
+    CommissionRun,
+    RunPurpose,
+    RunStatus,
+    cents_to_decimal,
+)
+from genealogy.models import Distributor, DistributorStatus
+from orders.models import OrderLine, OrderPurpose, RefundLine
+from orders.periods import Period
+
+PAYOUT_MONTHS = 12
+RUNNING_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
+ZERO = Decimal("0.00")
+
+
+def compliance_flags_waiting() -> int | None:
+    """Compliance flags waiting for a staff review."""
+    from compliance.selectors import open_flag_count
+
+    return open_flag_count()
+
+
+def staff_required(view):
+    """Staff with MFA only: others get a 404, staff without MFA are sent to set it up."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_staff:
+            raise Http404
+        if not is_mfa_enabled(request.user):
+            messages.warning(
+                request, "Staff must turn on two-factor authentication before using staff pages."
+            )
+            return redirect("mfa_activate_totp")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+# --- Selectors --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DistributorCounts:
+    total: int
+    active: int
+    new_this_month: int
+
+
+def distributor_counts(*, today: dt.date | None = None) -> DistributorCounts:
+    """Distributors (not the house): total, active, joined this month (one query)."""
+    today = today or timezone.localdate()
+    totals = Distributor.objects.filter(is_house=False).aggregate(
+        total=Count("id"),
+        active=Count("id", filter=Q(status=DistributorStatus.ACTIVE)),
+        new=Count("id", filter=Q(joined_on__gte=today.replace(day=1))),
+    )
+    return DistributorCounts(totals["total"], totals["active"], totals["new"])
+
+
+@dataclass(frozen=True)
+class MonthVolume:
+    period: Period
+    pv: Decimal
+    cv: Decimal
+    personal_pv: Decimal
+    retail_pv: Decimal
+
+    @property
+    def retail_share(self) -> Decimal | None:
+        """Retail PV as a percent of all PV (None without volume)."""
+        if self.pv <= 0:
+            return None
+        return (self.retail_pv * 100 / self.pv).quantize(Decimal("0.1"))
+
+    @property
+    def personal_share(self) -> Decimal | None:
+        share = self.retail_share
+        return None if share is None else Decimal(100) - share
+
+
+def _sums_by_period(model, moment: str, periods: list[Period]) -> dict[str, Decimal]:
+    retail = Q(purpose=OrderPurpose.RETAIL)
+    sums = {}
+    for index, period in enumerate(periods):
+        inside = Q(**{f"{moment}__gte": period.start, f"{moment}__lt": period.end})
+        sums[f"pv{index}"] = Sum("pv", filter=inside)
+        sums[f"cv{index}"] = Sum("cv", filter=inside)
+        sums[f"retail{index}"] = Sum("pv", filter=inside & retail)
+    window = Q(**{f"{moment}__gte": periods[0].start, f"{moment}__lt": periods[-1].end})
+    return model.objects.filter(window).aggregate(**sums)
+
+
+def volume_by_month(*, now: dt.datetime | None = None) -> list[MonthVolume]:
+    """Last month and this month: PV, CV, personal and retail PV (paid less refunded, the
+    volume service's rule; one aggregate over order lines, one over refund lines)."""
+    current = Period.current(now)
+    periods = [current.previous(), current]
+    paid = _sums_by_period(OrderLine, "paid_at", periods)
+    refunded = _sums_by_period(RefundLine, "refunded_at", periods)
+
+    def net(name: str) -> Decimal:
+        return (paid[name] or ZERO) - (refunded[name] or ZERO)
+
+    months = []
+    for index, period in enumerate(periods):
+        pv, retail = net(f"pv{index}"), net(f"retail{index}")
+        months.append(
+            MonthVolume(
+                period=period,
+                pv=pv,
+                cv=net(f"cv{index}"),
+                personal_pv=pv - retail,
+                retail_pv=retail,
+            )
+        )
+    return months
+
+
+@dataclass(frozen=True)
+class PayoutMonth:
+    period: Period
+    status: str
+    total_cv: Decimal
+    total_paid: Decimal
+    percent_of_cv: Decimal | None
+
+
+def payout_history(*, limit: int = PAYOUT_MONTHS) -> tuple[list[PayoutMonth], CommissionRun | None]:
+    """Payout as a percent of CV for the last closed periods (oldest first), and the run of the
+    newest closed period (for its ranks); one query."""
+    rows = list(
+        CommissionPeriod.objects.filter(status__in=LOCKED_STATUSES, current_run__isnull=False)
+        .select_related("current_run")
+        .order_by("-month")[:limit]
+    )
+    months = []
+    for row in reversed(rows):
+        summary = row.current_run.summary or {}
+        percent = summary.get("payout_percent_of_cv")
+        months.append(
+            PayoutMonth(
+                period=row.period,
+                status=row.get_status_display(),
+                total_cv=cents_to_decimal(summary.get("total_cv", 0)),
+                total_paid=cents_to_decimal(summary.get("total_paid", 0)),
+                percent_of_cv=None if percent is None else Decimal(str(percent)),
+            )
+        )
+    return months, (rows[0].current_run if rows else None)
+
+
+def people_per_rank(run: CommissionRun | None) -> list[tuple[str, int]]:
+    """(rank name, people paid as it) from a run's summary, lowest rank first."""
+    if run is None:
+        return []
+    summary = run.summary or {}
+    names = summary.get("rank_names") or []
+    counts = summary.get("paid_as_rank_counts") or {}
+    return [
+        (names[number] if number < len(names) else str(number), int(counts.get(str(number), 0)))
+        for number in range(max(len(names), len(counts)))
+    ]
+
+
+def last_finished_run() -> CommissionRun | None:
+    return (
+        CommissionRun.objects.filter(purpose=RunPurpose.CALCULATION)
+        .exclude(status__in=RUNNING_STATUSES)
+        .select_related("period")
+        .order_by("-requested_at", "-id")
+        .first()
+    )
+
+
+def running_runs() -> list[CommissionRun]:
+    return list(
+        CommissionRun.objects.filter(status__in=RUNNING_STATUSES)
+        .select_related("period")
+        .order_by("-requested_at", "-id")
+    )
+
+
+def run_summary_rows(run: CommissionRun | None) -> list[tuple[str, str]]:
+    """A finished run's summary as (label, value) rows for the page."""
+    if run is None:
+        return []
+    summary = run.summary or {}
+    percent = summary.get("payout_percent_of_cv")
+    rows = [
+        ("Status", run.get_status_display()),
+        ("Distributors", f"{summary.get('distributor_count', 0):,}"),
+        ("Active", f"{summary.get('active_count', 0):,}"),
+        ("Total CV", f"{cents_to_decimal(summary.get('total_cv', 0)):,.2f}"),
+        ("Paid", f"{cents_to_decimal(summary.get('total_paid', 0)):,.2f}"),
+        ("Payout % of CV", "—" if percent is None else f"{percent} %"),
+        ("Cap applied", "yes" if summary.get("cap_applied") else "no"),
+        ("Payable", f"{cents_to_decimal(summary.get('payable_total', 0)):,.2f}"),
+        ("Carried out", f"{cents_to_decimal(summary.get('carried_out_total', 0)):,.2f}"),
+        ("On hold", f"{summary.get('on_hold_count', 0):,}"),
+    ]
+    if run.duration_seconds is not None:
+        rows.append(("Duration", f"{run.duration_seconds:,.1f} s"))
+    if run.error:
+        rows.append(("Error", run.error))
+    return rows
+
+
+# --- Views ------------------------------------------------------------------------------------
+
+
+@staff_required
+def staff_overview(request: HttpRequest) -> HttpResponse:
+    payouts, last_closed_run = payout_history()
+    last_run = last_finished_run()
+    return render(
+        request,
+        "staff/overview.html",
+        {
+            "counts": distributor_counts(),
+            "volumes": volume_by_month(),
+            "payouts": payouts,
+            "payout_chart": {
+                "labels": [f"{m.period.first_day:%b %Y}" for m in payouts],
+                "percent": [
+                    None if m.percent_of_cv is None else float(m.percent_of_cv) for m in payouts
+                ],
+            },
+            "last_closed_run": last_closed_run,
+            "ranks": people_per_rank(last_closed_run),
+            "last_run": last_run,
+            "last_run_rows": run_summary_rows(last_run),
+            "running": running_runs(),
+            "compliance_flags": compliance_flags_waiting(),
+        },
+    )
+
+
+@staff_required
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Fragment polled every 2 s while a run is going; once done it renders without polling."""
+    run = CommissionRun.objects.select_related("period").filter(pk=run_id).first()
+    if run is None:
+        raise Http404
+    return render(request, "staff/partials/run_progress.html", {"run": run})
