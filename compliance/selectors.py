@@ -1,0 +1,51 @@
+"""Reads for the staff compliance pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+
+from .models import ComplianceFlag, FlagStatus
+
+
+def open_flag_count() -> int:
+    """Flags waiting for a review (for the staff overview)."""
+    return ComplianceFlag.objects.filter(status=FlagStatus.OPEN).count()
+
+
+@dataclass(frozen=True)
+class FlagFilters:
+    period: str = ""  # YYYY-MM
+    kind: str = ""
+    status: str = FlagStatus.OPEN
+    query: str = ""
+
+
+def flag_list(filters: FlagFilters) -> QuerySet[ComplianceFlag]:
+    flags = ComplianceFlag.objects.select_related("distributor__user", "reviewed_by")
+    if filters.period:
+        try:
+            year, month = (int(part) for part in filters.period.split("-"))
+            flags = flags.filter(period__year=year, period__month=month)
+        except ValueError:
+            flags = flags.none()
+    if filters.kind:
+        flags = flags.filter(kind=filters.kind)
+    if filters.status:
+        flags = flags.filter(status=filters.status)
+    if filters.query:
+        term = filters.query.strip()
+        match = Q(distributor__user__name__icontains=term) | Q(
+            distributor__user__email__istartswith=term
+        )
+        if term.isdigit():
+            match |= Q(distributor__number=int(term))
+        flags = flags.filter(match)
+    return flags.order_by("-period", "kind", "distributor__number")
+
+
+def flag_periods() -> list:
+    return list(
+        ComplianceFlag.objects.order_by("-period").values_list("period", flat=True).distinct()
+    )

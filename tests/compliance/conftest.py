@@ -1,0 +1,1 @@
+from tests.commissions.conftest import chain, plan_version  # noqa: F401
