@@ -1,0 +1,77 @@
+"""The public income disclosure statement (page, CSV, printable form) and staff generation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from . import disclosure
+
+
+def _context(statement) -> dict:
+    return {
+        "statement": statement,
+        "figures": statement.figures if statement else None,
+        "rows": disclosure.statement_rows(statement.figures) if statement else [],
+        "header": disclosure.CSV_HEADER,
+        "percentiles": disclosure.PERCENTILES,
+        "years": disclosure.published_years(),
+    }
+
+
+def income_disclosure(request: HttpRequest, year: int | None = None) -> HttpResponse:
+    """The latest published statement (of ``year`` when given); public, no login."""
+    statement = disclosure.latest_statement(year)
+    if statement is None and year is not None:
+        raise Http404("No statement published for this year.")
+    context = _context(statement)
+    context["default_year"] = timezone.localdate().year - 1
+    return render(request, "pages/income_disclosure.html", context)
+
+
+def income_disclosure_csv(request: HttpRequest, year: int) -> HttpResponse:
+    statement = disclosure.latest_statement(year)
+    if statement is None:
+        raise Http404("No statement published for this year.")
+    response = HttpResponse(disclosure.statement_csv(statement), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="income-disclosure-{year}.csv"'
+    return response
+
+
+def income_disclosure_print(request: HttpRequest, year: int) -> HttpResponse:
+    statement = disclosure.latest_statement(year)
+    if statement is None:
+        raise Http404("No statement published for this year.")
+    return render(request, "disclosure/print.html", _context(statement))
+
+
+@staff_member_required
+@require_POST
+def income_disclosure_generate(request: HttpRequest) -> HttpResponse:
+    """Staff: compute the statement of a year in the worker (it reads every participant)."""
+    from compliance.tasks import generate_income_disclosure_task
+
+    try:
+        year = int(request.POST.get("year", ""))
+    except ValueError:
+        year = 0
+    if not 1900 <= year <= 9999:
+        messages.error(request, "Enter a year such as 2025.")
+        return redirect("income_disclosure")
+    if not disclosure.disclosure_source(year).periods:
+        messages.error(request, f"{year} has no closed commission period yet: close one first.")
+        return redirect("income_disclosure")
+    transaction.on_commit(
+        lambda: generate_income_disclosure_task.delay(year=year, user_id=request.user.pk)
+    )
+    messages.success(
+        request,
+        f"The {year} statement is being generated from every participant; it appears here "
+        "when ready (reload in a minute).",
+    )
+    return redirect("income_disclosure")
