@@ -36,13 +36,20 @@ run: install
 	@echo
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
-test: install
+# The browser tests drive Debian's Chromium (never a downloaded browser).
+CHROMIUM ?= /usr/bin/chromium
+
+$(CHROMIUM):
+	@echo "Installing Debian's chromium for the browser tests..."
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: install $(CHROMIUM)
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python tests/preflight.py
 	$(BIN)/ruff check .
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} \
+		CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} LADDER_CHROMIUM=$(CHROMIUM) \
 		$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
