@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "genealogy",
     "orders",
     "commissions",
+    "compliance",
 ]
 
 MIDDLEWARE = [
@@ -269,3 +270,33 @@ LADDER_PAYOUT_METHOD = env("LADDER_PAYOUT_METHOD", default="bank_transfer")
 # Testing only: seconds a commission run sleeps between writing its results and making them
 # current (lets a test kill the worker at that moment). Leave 0 in production.
 LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP = env.float("LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP", default=0)
+
+# --- Compliance (flags reviewed by staff; see compliance/services.py) -------------------------
+# (a) Flag when personal-use PV exceeds this percent of a distributor's PV in a period (the
+# "70 % rule" family), or when they served fewer distinct retail customers than this.
+LADDER_COMPLIANCE_PERSONAL_USE_MAX_PERCENT = env(
+    "LADDER_COMPLIANCE_PERSONAL_USE_MAX_PERCENT", default="70"
+)
+LADDER_COMPLIANCE_MIN_RETAIL_CUSTOMERS = env.int(
+    "LADDER_COMPLIANCE_MIN_RETAIL_CUSTOMERS", default=1
+)
+# (b) Inventory loading: personal-use purchases in a month above this amount (company currency),
+# or above FACTOR x the person's own average over the previous MONTHS months.
+LADDER_COMPLIANCE_LOADING_MAX_MONTHLY = env(
+    "LADDER_COMPLIANCE_LOADING_MAX_MONTHLY", default="1000.00"
+)
+LADDER_COMPLIANCE_LOADING_SPIKE_FACTOR = env("LADDER_COMPLIANCE_LOADING_SPIKE_FACTOR", default="3")
+LADDER_COMPLIANCE_LOADING_HISTORY_MONTHS = env.int(
+    "LADDER_COMPLIANCE_LOADING_HISTORY_MONTHS", default=6
+)
+# (c) Recruiting without selling: at least this many personal enrollees (joined in the period,
+# or active now) while retail PV in the period stays below the second value.
+LADDER_COMPLIANCE_RECRUITING_MIN_ENROLLEES = env.int(
+    "LADDER_COMPLIANCE_RECRUITING_MIN_ENROLLEES", default=5
+)
+LADDER_COMPLIANCE_RECRUITING_MIN_RETAIL_PV = env(
+    "LADDER_COMPLIANCE_RECRUITING_MIN_RETAIL_PV", default="100"
+)
+# Hour (company time zone) when beat recomputes the flags of the open and the last month, daily
+# (read by the data migration that creates the schedule; editable afterwards in the admin).
+LADDER_COMPLIANCE_FLAGS_HOUR = env.int("LADDER_COMPLIANCE_FLAGS_HOUR", default=3)

@@ -206,3 +206,51 @@ def buy(distributor: Distributor, volume: str, *, paid_at, customer=None, profit
     return make_order(
         distributor=distributor, items={product: 1}, customer=customer, paid_at=paid_at
     )
+
+
+# --- Compliance and disclosure (hand-built closed periods) ----------------------------------------
+
+
+def closed_period_with_results(month, results: dict, *, plan_version=None, status: str = "closed"):
+    """A period of `month` (a date, first day) whose current run holds `results`.
+
+    `results` maps a Distributor to (period_total cents, paid_as_rank, highest_rank). Written
+    directly (no engine run): for statistics over the ledger, not for commission rules.
+    """
+    from commissions.models import CommissionPeriod, CommissionRun, DistributorResult
+
+    period = CommissionPeriod.objects.create(month=month)
+    run = CommissionRun.objects.create(
+        period=period, status="succeeded", plan_version=plan_version
+    )
+    DistributorResult.objects.bulk_create(
+        [
+            DistributorResult(
+                run=run,
+                distributor_id=person.pk,
+                sponsor_id=person.sponsor_id,
+                parent_id=person.parent_id,
+                status=0,
+                pv=0,
+                cv=0,
+                gv=0,
+                counted_gv=0,
+                is_active=paid_as > 0,
+                paid_as_rank=paid_as,
+                highest_rank=highest,
+                advancement_paid_rank=0,
+                carried_in=0,
+                period_total=total,
+                balance=total,
+                payable=total,
+                carried_out=0,
+                on_hold=False,
+            )
+            for person, (total, paid_as, highest) in results.items()
+        ]
+    )
+    period.current_run = run
+    period.status = status
+    period.closed_at = timezone.now() if status in ("closed", "paid") else None
+    period.save()
+    return period
