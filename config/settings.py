@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "orders",
     "commissions",
     "compliance",
+    "training",
+    "messaging",
 ]
 
 MIDDLEWARE = [

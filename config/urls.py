@@ -19,5 +19,7 @@ urlpatterns = [
     path("income-disclosure/", include("commissions.disclosure_urls")),
     path("compliance/", include("compliance.urls")),
     path("privacy/", include("accounts.privacy_urls")),
+    path("training/", include("training.urls")),
+    path("messages/", include("messaging.urls")),
     path("admin/", admin.site.urls),
 ]
