@@ -1,0 +1,61 @@
+"""Everything that writes training rows, and the check `orders.services.order_place` calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from genealogy.models import Distributor
+from orders.models import Order, OrderPurpose
+
+from .models import ReferralShare, TrainingCompletion, TrainingItem
+from .selectors import pending_compliance_items
+
+
+def training_item_complete(
+    *, distributor: Distributor, item: TrainingItem, now: dt.datetime | None = None
+) -> TrainingCompletion:
+    """Mark ``item`` done for ``distributor`` (once; marking it again changes nothing)."""
+    completion, _ = TrainingCompletion.objects.get_or_create(
+        distributor=distributor, item=item, defaults={"completed_at": now or timezone.now()}
+    )
+    return completion
+
+
+def referral_share_record(
+    *, distributor: Distributor, now: dt.datetime | None = None
+) -> ReferralShare:
+    """Record that ``distributor`` copied their referral link (the first time is kept)."""
+    share, _ = ReferralShare.objects.get_or_create(
+        distributor=distributor, defaults={"first_shared_at": now or timezone.now()}
+    )
+    return share
+
+
+def requires_compliance_training_for_retail() -> bool:
+    return bool(getattr(settings, "LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL", True))
+
+
+def ensure_may_sell_to_customers(distributor: Distributor) -> None:
+    """Refuse a first retail sale until the required compliance training is finished.
+
+    Only when LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL is on and at least one required,
+    published compliance item is visible to the distributor. Raises ValidationError, like the
+    other checks of `order_place`.
+    """
+    if not requires_compliance_training_for_retail():
+        return
+    pending = pending_compliance_items(distributor)
+    if not pending:
+        return
+    has_sold = Order.objects.filter(distributor_id=distributor.pk, purpose=OrderPurpose.RETAIL)
+    if has_sold.exists():
+        return
+    titles = ", ".join(f"“{item.title}”" for item in pending)
+    raise ValidationError(
+        "Finish the required compliance training before your first sale to a retail customer "
+        f"(Training, Compliance): {titles}."
+    )
