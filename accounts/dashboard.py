@@ -16,6 +16,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+import numpy as np
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import BooleanField, IntegerField, OuterRef, Subquery
 from django.utils import timezone
@@ -270,31 +272,52 @@ def _legs_live(distributor: Distributor, period: Period, activity_pv: int) -> li
     return sorted(legs, key=lambda leg: (-leg.gv, leg.distributor_id))
 
 
-_QUALIFIED_LEGS_SQL = """
-SELECT COUNT(*) FROM genealogy_distributor c
-WHERE c.sponsor_id = %(me)s AND (
-    EXISTS (
-        SELECT 1 FROM commissions_distributorresult r
-        WHERE r.run_id = %(run)s AND r.distributor_id = c.id AND r.paid_as_rank >= %(min_rank)s
-    )
-    OR (c.placed_at IS NOT NULL AND EXISTS (
-        SELECT 1 FROM genealogy_distributor d
-        JOIN commissions_distributorresult r ON r.run_id = %(run)s AND r.distributor_id = d.id
-        WHERE d.tree_id = %(tree)s AND d.lft > c.lft AND d.lft < c.rght
-            AND r.paid_as_rank >= %(min_rank)s
-    ))
-)
+_RANKED_IN_RANGE_SQL = """
+SELECT d.lft FROM genealogy_distributor d
+JOIN commissions_distributorresult r ON r.run_id = %(run)s AND r.distributor_id = d.id
+WHERE d.tree_id = %(tree)s AND d.lft > %(lft)s AND d.lft < %(rght)s
+  AND r.paid_as_rank >= %(min_rank)s
 """
+QUALIFIED_LEGS_CACHE_SECONDS = 300
 
 
 def qualified_leg_count(distributor: Distributor, run_id: int, min_rank: int) -> int:
-    """Direct recruits whose leg holds someone paid as ``min_rank`` or higher (one query)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _QUALIFIED_LEGS_SQL,
-            {"me": distributor.pk, "run": run_id, "min_rank": min_rank, "tree": COMPANY_TREE_ID},
-        )
-        return int(cursor.fetchone()[0])
+    """Direct recruits whose leg holds someone paid as ``min_rank`` or higher.
+
+    Two queries whatever the team size: the placed direct recruits' ranges, and the positions
+    of ranked people in the whole downline; numpy assigns each ranked person to a leg. Cached
+    per projection run, which changes at most once a minute.
+    """
+    key = f"dashboard:qualified-legs:{distributor.pk}:{run_id}:{min_rank}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    count = 0
+    if distributor.is_placed:
+        legs = np.array(
+            Distributor.objects.filter(sponsor=distributor, placed_at__isnull=False)
+            .order_by("lft")
+            .values_list("lft", "rght"),
+            dtype=np.int64,
+        ).reshape(-1, 2)
+        if len(legs):
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    _RANKED_IN_RANGE_SQL,
+                    {
+                        "run": run_id,
+                        "tree": COMPANY_TREE_ID,
+                        "lft": distributor.lft,
+                        "rght": distributor.rght,
+                        "min_rank": min_rank,
+                    },
+                )
+                ranked = np.fromiter((row[0] for row in cursor), dtype=np.int64)
+            leg = np.searchsorted(legs[:, 0], ranked, side="right") - 1
+            inside = (leg >= 0) & (ranked <= legs[np.maximum(leg, 0), 1])
+            count = len(np.unique(leg[inside]))
+    cache.set(key, count, QUALIFIED_LEGS_CACHE_SECONDS)
+    return count
 
 
 def leg_cap(plan: Plan, rank: Rank, gv: int) -> int | None:

@@ -76,7 +76,11 @@ def personal_data(user: User) -> dict[str, list[dict]]:
         ],
         "enrollment": list(
             Enrollment.objects.filter(user=user).values(
-                "sponsor__number", "country", "phone", "policies_version", "accepted_at",
+                "sponsor__number",
+                "country",
+                "phone",
+                "policies_version",
+                "accepted_at",
                 "completed_at",
             )
         ),
@@ -110,8 +114,19 @@ def personal_data(user: User) -> dict[str, list[dict]]:
         Order.objects.filter(distributor=distributor)
         .order_by("id")
         .values(
-            "id", "purpose", "customer_id", "status", "currency", "total_amount", "total_pv",
-            "total_cv", "retail_profit", "placed_at", "paid_at", "shipped_at", "cancelled_at",
+            "id",
+            "purpose",
+            "customer_id",
+            "status",
+            "currency",
+            "total_amount",
+            "total_pv",
+            "total_cv",
+            "retail_profit",
+            "placed_at",
+            "paid_at",
+            "shipped_at",
+            "cancelled_at",
         )
     )
     data["order_lines"] = list(
@@ -182,9 +197,7 @@ def erasure_request(*, user: User, note: str = "") -> ErasureRequest:
         raise PrivacyError("Staff accounts are closed by an administrator, not erased here.")
     with transaction.atomic():
         User.objects.select_for_update().get(pk=user.pk)
-        waiting = ErasureRequest.objects.filter(
-            user=user, status=ErasureStatus.REQUESTED
-        ).first()
+        waiting = ErasureRequest.objects.filter(user=user, status=ErasureStatus.REQUESTED).first()
         if waiting is not None:
             return waiting
         return ErasureRequest.objects.create(user=user, note=(note or "").strip())
@@ -252,9 +265,7 @@ def pseudonymize_user(user: User) -> str:
     _delete_sessions(user.pk)
     Enrollment.objects.filter(user=user).update(phone="")
     if distributor is not None:
-        Distributor.objects.filter(pk=distributor.pk).update(
-            phone="", share_phone_with_team=False
-        )
+        Distributor.objects.filter(pk=distributor.pk).update(phone="", share_phone_with_team=False)
         Customer.objects.filter(distributor=distributor).update(
             name=Concat(Value("Erased customer #"), Cast("id", CharField())),
             email="",

@@ -99,9 +99,7 @@ def disclosure_source(year: int) -> DisclosureSource:
         .order_by("month")
     )
     included = {row.month for row in rows}
-    missing = [
-        str(Period(year, m)) for m in range(1, 13) if dt.date(year, m, 1) not in included
-    ]
+    missing = [str(Period(year, m)) for m in range(1, 13) if dt.date(year, m, 1) not in included]
     version_id = None
     for row in reversed(rows):
         if row.current_run.plan_version_id:

@@ -59,8 +59,7 @@ class ComplianceFlag(models.Model):
             ),
             models.CheckConstraint(condition=Q(period__day=1), name="compliance_flag_month"),
             models.CheckConstraint(
-                condition=Q(status="open")
-                | (Q(reviewed_at__isnull=False) & ~Q(reason="")),
+                condition=Q(status="open") | (Q(reviewed_at__isnull=False) & ~Q(reason="")),
                 name="compliance_flag_review_has_reason",
             ),
             models.CheckConstraint(

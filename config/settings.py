@@ -302,3 +302,17 @@ LADDER_COMPLIANCE_RECRUITING_MIN_RETAIL_PV = env(
 # Hour (company time zone) when beat recomputes the flags of the open and the last month, daily
 # (read by the data migration that creates the schedule; editable afterwards in the admin).
 LADDER_COMPLIANCE_FLAGS_HOUR = env.int("LADDER_COMPLIANCE_FLAGS_HOUR", default=3)
+
+# --- Training and team communication -------------------------------------------------------
+# Block a distributor's first retail sale until the required compliance training is done.
+LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL = env.bool(
+    "LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL", default=True
+)
+LADDER_TRAINING_PDF_MAX_MB = env.int("LADDER_TRAINING_PDF_MAX_MB", default=20)
+# Days after joining during which the first-steps card and the new-recruits list apply.
+LADDER_ONBOARDING_DAYS = env.int("LADDER_ONBOARDING_DAYS", default=30)
+# Team messages a distributor may send in 24 hours, and emails per Celery batch.
+LADDER_MESSAGING_MAX_PER_DAY = env.int("LADDER_MESSAGING_MAX_PER_DAY", default=5)
+LADDER_MESSAGING_EMAIL_BATCH_SIZE = env.int("LADDER_MESSAGING_EMAIL_BATCH_SIZE", default=500)
+# Start of the absolute links in emails (messages, unsubscribe); set it in production.
+LADDER_SITE_URL = env("LADDER_SITE_URL", default="http://127.0.0.1:8000")

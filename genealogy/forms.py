@@ -5,20 +5,32 @@ from .selectors import TEAM_SORTS, TeamFilters
 
 
 class TeamFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False, max_length=100,
-                        widget=forms.TextInput(attrs={"placeholder": "Name, email or number"}))
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Name, email or number"}),
+    )
     level = forms.IntegerField(label="Level", required=False, min_value=1, max_value=1000)
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *DistributorStatus.choices]
     )
-    joined_from = forms.DateField(label="Joined from", required=False,
-                                  widget=forms.DateInput(attrs={"type": "date"}))
-    joined_to = forms.DateField(label="Joined to", required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
+    joined_from = forms.DateField(
+        label="Joined from", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    joined_to = forms.DateField(
+        label="Joined to", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
     sort = forms.ChoiceField(
-        label="Sort", required=False,
-        choices=[("tree", "Tree order"), ("joined", "Newest first"), ("name", "Name"),
-                 ("number", "Number"), ("level", "Level")],
+        label="Sort",
+        required=False,
+        choices=[
+            ("tree", "Tree order"),
+            ("joined", "Newest first"),
+            ("name", "Name"),
+            ("number", "Number"),
+            ("level", "Level"),
+        ],
     )
 
     def clean(self):

@@ -59,7 +59,8 @@ def team_tree(request: HttpRequest) -> HttpResponse:
 def tree_children(request: HttpRequest, number: int) -> HttpResponse:
     node = get_visible_distributor(request.user, number=number)
     return render(
-        request, "genealogy/partials/children.html",
+        request,
+        "genealogy/partials/children.html",
         {"node": node, "page": _children_page(request, node)},
     )
 
@@ -79,8 +80,14 @@ def team_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.copy()
     query.pop("page", None)
     context = {
-        "root": root, "form": form, "page": page, "total": total, "capped": capped,
-        "query": query.urlencode(), "active_tab": "list", "filtered": not filters.is_empty,
+        "root": root,
+        "form": form,
+        "page": page,
+        "total": total,
+        "capped": capped,
+        "query": query.urlencode(),
+        "active_tab": "list",
+        "filtered": not filters.is_empty,
     }
     if not page.object_list and not context["filtered"]:
         context.update(share_card_context(request, root))
@@ -118,19 +125,30 @@ def team_stats_page(request: HttpRequest) -> HttpResponse:
     root = _team_root(request)
     stats = team_stats(root)
     return render(
-        request, "genealogy/stats.html",
-        {"root": root, "stats": stats, "active_tab": "stats",
-         "chart_labels": [m.strftime("%b %Y") for m, _ in stats.joins_per_month],
-         "chart_values": [v for _, v in stats.joins_per_month]},
+        request,
+        "genealogy/stats.html",
+        {
+            "root": root,
+            "stats": stats,
+            "active_tab": "stats",
+            "chart_labels": [m.strftime("%b %Y") for m, _ in stats.joins_per_month],
+            "chart_values": [v for _, v in stats.joins_per_month],
+        },
     )
 
 
 @login_required
 def upline(request: HttpRequest) -> HttpResponse:
     root = _team_root(request)
-    return render(request, "genealogy/upline.html", {
-        "root": root, "sponsor": root.sponsor if root.sponsor_id else None, "active_tab": "upline",
-    })
+    return render(
+        request,
+        "genealogy/upline.html",
+        {
+            "root": root,
+            "sponsor": root.sponsor if root.sponsor_id else None,
+            "active_tab": "upline",
+        },
+    )
 
 
 @login_required
@@ -139,19 +157,29 @@ def member_upline(request: HttpRequest, number: int) -> HttpResponse:
     if not request.user.is_staff:
         raise Http404("No such page.")
     member = get_visible_distributor(request.user, number=number)
-    return render(request, "genealogy/member_upline.html",
-                  {"member": member, "path": upline_path(member)})
+    return render(
+        request, "genealogy/member_upline.html", {"member": member, "path": upline_path(member)}
+    )
 
 
 @login_required
 def member_detail(request: HttpRequest, number: int) -> HttpResponse:
     member = get_visible_distributor(request.user, number=number)
     root = _team_root(request)
-    member = with_team_counts(Distributor.objects.filter(pk=member.pk)).select_related(
-        "user", "sponsor__user"
-    ).get()
-    return render(request, "genealogy/member.html", {
-        "root": root, "member": member, "level": relative_level(root, member),
-        "page": _children_page(request, member), "node": member,
-        "is_self": member.pk == root.pk,
-    })
+    member = (
+        with_team_counts(Distributor.objects.filter(pk=member.pk))
+        .select_related("user", "sponsor__user")
+        .get()
+    )
+    return render(
+        request,
+        "genealogy/member.html",
+        {
+            "root": root,
+            "member": member,
+            "level": relative_level(root, member),
+            "page": _children_page(request, member),
+            "node": member,
+            "is_self": member.pk == root.pk,
+        },
+    )

@@ -20,6 +20,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from genealogy.models import Distributor, DistributorStatus
+from training.services import ensure_may_sell_to_customers  # training hook
 
 from .models import (
     Customer,
@@ -209,6 +210,8 @@ def order_place(
             raise ValidationError("Choose the customer this retail sale is for.")
         if customer.distributor_id != distributor.pk:
             raise ValidationError("This customer belongs to another distributor.")
+        if external_number is None:  # training hook: compliance training before a first sale
+            ensure_may_sell_to_customers(distributor)
     elif customer is not None:
         raise ValidationError("An order for personal use has no customer.")
     quote = quote_order(items=items, purpose=purpose)

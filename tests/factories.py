@@ -220,9 +220,7 @@ def closed_period_with_results(month, results: dict, *, plan_version=None, statu
     from commissions.models import CommissionPeriod, CommissionRun, DistributorResult
 
     period = CommissionPeriod.objects.create(month=month)
-    run = CommissionRun.objects.create(
-        period=period, status="succeeded", plan_version=plan_version
-    )
+    run = CommissionRun.objects.create(period=period, status="succeeded", plan_version=plan_version)
     DistributorResult.objects.bulk_create(
         [
             DistributorResult(
@@ -254,3 +252,20 @@ def closed_period_with_results(month, results: dict, *, plan_version=None, statu
     period.closed_at = timezone.now() if status in ("closed", "paid") else None
     period.save()
     return period
+
+
+# --- Training (library items) -----------------------------------------------------------------
+
+
+class TrainingItemFactory(factory.django.DjangoModelFactory):
+    """A published article for everyone (set kind, category, min_rank_code, is_required)."""
+
+    class Meta:
+        model = "training.TrainingItem"
+
+    title = factory.Sequence(lambda n: f"Lesson {n:03d}")
+    summary = "What you will learn."
+    category = "product"
+    kind = "article"
+    body = "# Hello\n\nSome *text*."
+    is_published = True

@@ -43,14 +43,18 @@ def wait_until(condition, timeout: float = 60.0, what: str = "condition") -> Non
 def watch_console(page, errors: list) -> None:
     page.on(
         "console",
-        lambda message: message.type == "error"
-        and errors.append(f"{message.text} at {message.location.get('url')} on {page.url}"),
+        lambda message: (
+            message.type == "error"
+            and errors.append(f"{message.text} at {message.location.get('url')} on {page.url}")
+        ),
     )
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on(
         "requestfailed",
-        lambda request: "ERR_ABORTED" not in (request.failure or "")
-        and errors.append(f"{request.failure}: {request.url}"),
+        lambda request: (
+            "ERR_ABORTED" not in (request.failure or "")
+            and errors.append(f"{request.failure}: {request.url}")
+        ),
     )
 
 

@@ -64,7 +64,8 @@ def test_list_filters_by_level_search_and_status(team):
     leader = team["leader"]
     level_two = downline(leader, TeamFilters(level=2))
     assert set(level_two.values_list("pk", flat=True)) == {
-        team["bob"].pk, *[p.pk for p in team["extra"]]
+        team["bob"].pk,
+        *[p.pk for p in team["extra"]],
     }
     assert list(downline(leader, TeamFilters(query="ann@"))) == [team["ann"]]
     assert list(downline(leader, TeamFilters(query=str(team["cid"].number)))) == [team["cid"]]
@@ -82,8 +83,9 @@ def test_list_joined_between_dates(team):
 
 def test_list_page_rejects_reversed_dates_with_a_message(client, team):
     client.force_login(team["leader"].user)
-    response = client.get(reverse("team_list"), {"joined_from": "2025-05-01",
-                                                 "joined_to": "2025-04-01"})
+    response = client.get(
+        reverse("team_list"), {"joined_from": "2025-05-01", "joined_to": "2025-04-01"}
+    )
     assert "The end date is before the start date." in response.content.decode()
 
 

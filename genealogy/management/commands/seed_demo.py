@@ -5,7 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 from commissions.demo import seed_commission_history
 from genealogy.demo import DEMO_PASSWORD, STAFF_EMAIL, STAFF_TOTP_SECRET, seed_company
 from genealogy.models import Distributor
+from messaging.demo import seed_announcements
 from orders.demo import seed_orders
+from training.demo import seed_training
 
 
 def default_order_months(distributors: int) -> int:
@@ -73,6 +75,8 @@ class Command(BaseCommand):
                 seed=seed,
                 progress=lambda message: self.stdout.write(f"  {message}"),
             )
+        seed_training()
+        seed_announcements()
         if commission_months is None:
             commission_months = default_commission_months(months, distributors)
         if commission_months > 0:

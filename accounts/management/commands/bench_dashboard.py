@@ -1,0 +1,216 @@
+"""Load-test the dashboard and statement pages with wrk against gunicorn on 127.0.0.1.
+
+Prints figures, never asserts. Needs the `wrk` program (Debian: `apt-get install wrk`) and a
+company with at least one closed month (e.g. `seed_demo --distributors 1000000`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from commissions.models import CommissionPeriod, DistributorResult
+from genealogy.models import Distributor
+
+LUA = """
+local paths = {%(paths)s}
+local cookies = {%(cookies)s}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local i = (counter %% #paths) + 1
+  return wrk.format("GET", paths[i], {["Cookie"] = cookies[i], ["Host"] = "127.0.0.1"})
+end
+response = function(status, headers, body)
+  if status ~= 200 then io.stderr:write("status " .. status .. "\\n") end
+end
+done = function(summary, latency, requests)
+  local form = "RESULT requests=%%d errors=%%d rps=%%.1f p50=%%.1f p95=%%.1f p99=%%.1f\\n"
+  io.write(string.format(form,
+    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read
+      + summary.errors.write + summary.errors.timeout,
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Command(BaseCommand):
+    help = "Dashboard and statement pages under concurrent load (gunicorn + wrk on 127.0.0.1)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--users", type=int, default=200, help="distinct logged-in people")
+        parser.add_argument("--connections", type=int, default=50)
+        parser.add_argument("--seconds", type=int, default=30)
+        parser.add_argument("--workers", type=int, default=5, help="gunicorn workers")
+        parser.add_argument(
+            "--disclosure-year",
+            type=int,
+            default=None,
+            help="also time the income disclosure of this year",
+        )
+
+    def handle(
+        self,
+        *args,
+        users: int,
+        connections: int,
+        seconds: int,
+        workers: int,
+        disclosure_year: int | None,
+        **options,
+    ) -> None:
+        if not shutil.which("wrk"):
+            raise CommandError("wrk is not installed: apt-get install wrk")
+        closed = (
+            CommissionPeriod.objects.filter(status__in=["closed", "paid"])
+            .exclude(current_run__isnull=True)
+            .order_by("-month")
+            .first()
+        )
+        if closed is None:
+            raise CommandError("No closed month: run seed_demo (it closes past months) first.")
+        earners = list(
+            DistributorResult.objects.filter(run_id=closed.current_run_id, period_total__gt=0)
+            .order_by("-period_total")
+            .values_list("distributor_id", flat=True)[:users]
+        )
+        people = Distributor.objects.filter(id__in=earners).select_related("user")
+        sessions = []
+        for person in people:
+            store = SessionStore()
+            store[SESSION_KEY] = str(person.user.pk)
+            store[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+            store[HASH_SESSION_KEY] = person.user.get_session_auth_hash()
+            store.create()
+            sessions.append(store.session_key)
+        month = f"{closed.month:%Y-%m}"
+        paths, cookies = [], []
+        for key in sessions:
+            for path in ("/dashboard/", f"/earnings/{month}/"):
+                paths.append(path)
+                cookies.append(f"{settings.SESSION_COOKIE_NAME}={key}")
+        people_count = Distributor.objects.count()
+        self.stdout.write(
+            f"{people_count:,} distributors; {len(sessions)} logged-in earners of {month}; "
+            f"{connections} connections for {seconds} s; gunicorn with {workers} workers"
+        )
+        port = free_port()
+        db = connection.settings_dict
+        env = {
+            **os.environ,
+            "DJANGO_DEBUG": "false",
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "DJANGO_SESSION_COOKIE_SECURE": "false",
+            "DJANGO_CSRF_COOKIE_SECURE": "false",
+            "DATABASE_URL": (
+                f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+                f"{db['NAME']}"
+            ),
+            "DATABASE_CONN_MAX_AGE": "600",
+            "DJANGO_LOG_LEVEL": "WARNING",
+        }
+        with tempfile.TemporaryDirectory() as folder:
+            static_root = Path(folder) / "static"
+            env["DJANGO_STATIC_ROOT"] = str(static_root)
+            subprocess.run(
+                [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                env=env,
+                check=True,
+                cwd=settings.BASE_DIR,
+            )
+            server = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "gunicorn",
+                    "config.wsgi",
+                    "--bind",
+                    f"127.0.0.1:{port}",
+                    "--workers",
+                    str(workers),
+                    "--log-level",
+                    "warning",
+                ],
+                env=env,
+                cwd=settings.BASE_DIR,
+            )
+            try:
+                self._wait_for(port)
+                script = Path(folder) / "pages.lua"
+                script.write_text(
+                    LUA
+                    % {
+                        "paths": ", ".join(f'"{p}"' for p in paths),
+                        "cookies": ", ".join(f'"{c}"' for c in cookies),
+                    }
+                )
+                # Warm the workers (connections, caches), then measure.
+                self._wrk(script, port, connections, 5)
+                result = self._wrk(script, port, connections, seconds)
+            finally:
+                server.send_signal(signal.SIGTERM)
+                server.wait(timeout=30)
+        self.stdout.write(f"dashboard + statement pages: {result}")
+        SessionStore().clear_expired()
+        if disclosure_year:
+            started = time.perf_counter()
+            call_command("generate_income_disclosure", str(disclosure_year), stdout=self.stdout)
+            self.stdout.write(
+                f"income disclosure {disclosure_year}: {time.perf_counter() - started:.1f} s"
+            )
+
+    def _wait_for(self, port: int) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.3)
+        raise CommandError("gunicorn did not start")
+
+    def _wrk(self, script: Path, port: int, connections: int, seconds: int) -> str:
+        completed = subprocess.run(
+            [
+                "wrk",
+                "-t2",
+                f"-c{connections}",
+                f"-d{seconds}s",
+                "--timeout",
+                "10s",
+                "-s",
+                str(script),
+                f"http://127.0.0.1:{port}/",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        lines = [line for line in completed.stdout.splitlines() if line.startswith("RESULT")]
+        statuses = Counter(
+            line.split()[1] for line in completed.stderr.splitlines() if line.startswith("status ")
+        )
+        summary = lines[-1].removeprefix("RESULT ") if lines else completed.stdout[-500:]
+        return summary + (f" non-200 statuses {dict(statuses)}" if statuses else "")
