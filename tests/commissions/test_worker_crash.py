@@ -2,59 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from commissions import services
 from commissions.models import CommissionLine, CommissionRun, DistributorResult
 from commissions.tasks import calculate_run_task
 from genealogy.models import Distributor
+from tests.celery_worker import start_worker, stop_worker
 from tests.commissions.conftest import PERIOD
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def start_worker(queue: str, **extra_env: str) -> subprocess.Popen:
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-        **extra_env,
-    }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
 
 
 def wait_for(condition, timeout: float = 90) -> None:
@@ -111,11 +73,7 @@ def test_killed_worker_leaves_previous_results_and_the_retry_has_no_duplicates(c
     try:
         outcome = calculate_run_task.apply_async(args=[run.pk], queue=queue).get(timeout=120)
     finally:
-        retry_worker.send_signal(signal.SIGTERM)
-        try:
-            retry_worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            retry_worker.kill()
+        stop_worker(retry_worker)
     assert outcome["status"] == "succeeded"
     assert services.period_row(PERIOD).current_run_id == run.pk
     lines, results = snapshot(run.pk)

@@ -3,14 +3,12 @@ Celery worker on Redis and the test database on PostgreSQL."""
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
-from django.db import connection
+
+from tests.celery_worker import start_worker, stop_worker
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
 # itself are still synchronous and safe.
@@ -73,41 +71,9 @@ def celery_worker_queue(live_server):
     from config.celery import app
 
     queue = f"e2e-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        ),
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool",
-            "solo",
-            "--queues",
-            queue,
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(queue)
     previous = app.conf.task_default_queue
     app.conf.task_default_queue = queue
     yield queue
     app.conf.task_default_queue = previous
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    stop_worker(worker)
