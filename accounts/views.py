@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import io
 
 import qrcode
@@ -68,7 +69,9 @@ def referral_link(request: HttpRequest, distributor: Distributor) -> str:
     return request.build_absolute_uri(reverse("join", args=[distributor.referral_code]))
 
 
+@functools.lru_cache(maxsize=4096)
 def qr_svg(data: str) -> str:
+    """The QR code of a link as inline SVG (pure Python, so cached: links rarely change)."""
     image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
     buffer = io.BytesIO()
     image.save(buffer)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -167,7 +168,8 @@ class Command(BaseCommand):
                         "cookies": ", ".join(f'"{c}"' for c in cookies),
                     }
                 )
-                # Warm the workers (connections, caches), then measure.
+                # Steady state: every page once (per-person caches, connections), then measure.
+                self._warm(port, paths, cookies)
                 self._wrk(script, port, connections, 5)
                 result = self._wrk(script, port, connections, seconds)
             finally:
@@ -181,6 +183,18 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"income disclosure {disclosure_year}: {time.perf_counter() - started:.1f} s"
             )
+
+    def _warm(self, port: int, paths: list[str], cookies: list[str]) -> None:
+        started = time.perf_counter()
+        for path, cookie in zip(paths, cookies, strict=True):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}{path}", headers={"Cookie": cookie}
+            )
+            with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                response.read()
+        self.stdout.write(
+            f"warm-up: {len(paths)} pages once each in {time.perf_counter() - started:.1f} s"
+        )
 
     def _wait_for(self, port: int) -> None:
         deadline = time.monotonic() + 60
