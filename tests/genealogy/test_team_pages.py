@@ -160,3 +160,28 @@ def test_staff_see_the_full_path_to_the_house(client, team):
     html = client.get(reverse("team_member_upline", args=[team["cid"].number])).content.decode()
     for name in ("Ann Adams", "Lea Leader"):
         assert name in html
+
+
+def test_csv_export_streams_exactly_the_filtered_downline(client, team):
+    import csv
+    import io
+
+    from genealogy.imports import EXPORT_COLUMNS
+
+    outsider = make_distributor(name="Out Sider")
+    client.force_login(team["leader"].user)
+
+    response = client.get(reverse("team_list_csv"))
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+    assert response["Content-Type"] == "text/csv"
+    assert rows[0] == list(EXPORT_COLUMNS)
+    numbers = {int(row[0]) for row in rows[1:]}
+    expected = {team[name].number for name in ("ann", "bob", "cid", "dan")}
+    expected |= {person.number for person in team["extra"]}
+    assert numbers == expected
+    assert outsider.number not in numbers
+
+    level_one = client.get(reverse("team_list_csv"), {"level": 1})
+    level_rows = list(csv.reader(io.StringIO(b"".join(level_one.streaming_content).decode())))
+    assert {int(row[0]) for row in level_rows[1:]} == {team["ann"].number, team["dan"].number}
