@@ -25,6 +25,7 @@ $(STAMP): requirements.txt
 
 run: install
 	@mkdir -p var
+	@$(BIN)/python tests/preflight.py
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} $(BIN)/python manage.py seed_demo --if-empty --distributors $(DEMO_DISTRIBUTORS)
 	@echo
