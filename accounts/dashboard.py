@@ -198,8 +198,21 @@ def open_projection(period: Period) -> CommissionRun | None:
     return row.projection_run if row else None
 
 
+LEGS_CACHE_SECONDS = 300
+
+
 def _legs_from_projection(distributor: Distributor, run_id: int) -> list[Leg]:
-    """Each direct recruit's GV and activity in the projection (one query)."""
+    """Each direct recruit's GV and activity in the projection (one query, cached per run:
+    a projection run never changes, and a new one replaces it at most once a minute)."""
+    key = f"dashboard:legs:{distributor.pk}:{run_id}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = _read_legs_from_projection(distributor, run_id)
+        cache.set(key, cached, LEGS_CACHE_SECONDS)
+    return cached
+
+
+def _read_legs_from_projection(distributor: Distributor, run_id: int) -> list[Leg]:
     result = DistributorResult.objects.filter(run_id=run_id, distributor_id=OuterRef("pk"))
     rows = (
         Distributor.objects.filter(sponsor_id=distributor.pk)
