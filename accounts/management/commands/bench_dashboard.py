@@ -64,7 +64,9 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=200, help="distinct logged-in people")
         parser.add_argument("--connections", type=int, default=50)
         parser.add_argument("--seconds", type=int, default=30)
-        parser.add_argument("--workers", type=int, default=5, help="gunicorn workers")
+        parser.add_argument(
+            "--workers", type=int, default=2, help="gunicorn workers (one per core measured best)"
+        )
         parser.add_argument(
             "--disclosure-year",
             type=int,
