@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -79,7 +80,14 @@ def team_list(request: HttpRequest) -> HttpResponse:
         member.relative_level = relative_level(root, member)
     query = request.GET.copy()
     query.pop("page", None)
+    # "Message these people" opens the message form with this list's filters.
+    message_filters = {
+        f"f-{name}": value
+        for name, value in request.GET.items()
+        if name in TeamFilterForm.base_fields and name != "sort" and value
+    }
     context = {
+        "message_query": urlencode({"audience": "filter", **message_filters}),
         "root": root,
         "form": form,
         "page": page,

@@ -30,6 +30,14 @@ def rank_codes(*, today: dt.date | None = None) -> list[str]:
     return [rank["code"] for rank in version.document.get("ranks", [])]
 
 
+def rank_names(*, today: dt.date | None = None) -> list[str]:
+    """Display names of the current plan's ranks, lowest first (the code when a rank has none)."""
+    version = current_plan_version(today=today)
+    if version is None:
+        return []
+    return [rank.get("name") or rank["code"] for rank in version.document.get("ranks", [])]
+
+
 def rank_number(code: str, *, today: dt.date | None = None) -> int | None:
     codes = rank_codes(today=today)
     return codes.index(code) + 1 if code in codes else None

@@ -534,15 +534,15 @@ def notify_period_closed(*, period_id: int) -> list[list[int]]:
         if previous_run
         else {}
     )
-    from .selectors import rank_codes
+    from .selectors import rank_names
 
-    codes = rank_codes(today=period.month)
+    names = rank_names(today=period.month)
     risen: dict[int, list[int]] = {}
     for distributor_id, rank in results.values_list("distributor_id", "highest_rank"):
         if rank > before.get(distributor_id, 0) and distributor_id in people:
             risen.setdefault(rank, []).append(people[distributor_id])
     for rank, user_ids in sorted(risen.items()):
-        name = codes[rank - 1] if 0 < rank <= len(codes) else f"rank {rank}"
+        name = names[rank - 1] if 0 < rank <= len(names) else f"rank {rank}"
         work += notifications_create_bulk(
             user_ids=user_ids,
             kind=NotificationKind.RANK_REACHED,

@@ -100,7 +100,10 @@ def _sender(request: HttpRequest):
 @login_required
 def message_new(request: HttpRequest) -> HttpResponse:
     sender = _sender(request)
-    form = MessageForm(request.POST or None)
+    # A link from the team list opens the form with that list's filters and audience chosen.
+    requested = request.GET.get("audience")
+    initial = {"audience": requested} if requested in MessageAudience.values else {}
+    form = MessageForm(request.POST or None, initial=initial)
     filter_form = AudienceFilterForm(request.POST or request.GET or None)
     if request.method == "POST" and form.is_valid():
         audience = form.cleaned_data["audience"]

@@ -187,3 +187,23 @@ def test_recipient_reads_sanitized_message_and_outsider_gets_404(
     assert not Notification.objects.filter(user=ann.user, message=message, read_at=None).exists()
     client.force_login(outsider.user)
     assert client.get(reverse("messaging:message_detail", args=[message.pk])).status_code == 404
+
+
+def test_team_list_link_opens_the_form_with_its_filters(client):
+    from django.urls import reverse
+
+    from tests.factories import make_distributor
+
+    leader = make_distributor()
+    make_distributor(sponsor=leader)
+    client.force_login(leader.user)
+
+    team = client.get(reverse("team_list"), {"level": "1", "status": "active"}).content.decode()
+    assert "audience=filter&amp;f-level=1&amp;f-status=active" in team
+
+    form = client.get(
+        reverse("messaging:message_new"), {"audience": "filter", "f-level": "1"}
+    ).content.decode()
+    assert 'value="filter" required id="id_audience_2" checked' in form
+    assert 'value="all" required id="id_audience_0" checked' not in form
+    assert 'name="f-level" value="1"' in form

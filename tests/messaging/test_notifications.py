@@ -79,6 +79,23 @@ def test_period_closed_tells_everyone_their_statement_is_ready_once(
     assert CommissionPeriod.objects.get(pk=period.pk).status == "closed"
 
 
+def test_rank_reached_names_the_rank_as_the_plan_does():
+    from tests.factories import make_plan_version
+
+    make_plan_version(effective_from=dt.date(2020, 1, 1))  # rank 1: code "member", "Member"
+    person = make_distributor()
+    period = closed_period_with_results(dt.date(2026, 1, 1), {person: (100, 1, 1)})
+
+    notify_period_closed_task.apply(args=[period.pk])
+
+    titles = list(
+        Notification.objects.filter(
+            user=person.user, kind=NotificationKind.RANK_REACHED
+        ).values_list("title", flat=True)
+    )
+    assert titles == ["Congratulations: you reached Member"]
+
+
 def test_bell_shows_the_unread_count(client):
     person = make_distributor()
     for n in range(3):
