@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .codes import new_distributor_number, new_referral_code
+from .integrity import read_tree
 from .models import (
     COMPANY_TREE_ID,
     PENDING_TREE_ID,
@@ -262,14 +263,11 @@ def renumber_tree() -> RenumberResult:
     """
     with transaction.atomic():
         acquire_tree_lock(wait=True)
-        rows = np.array(
-            Distributor.objects.order_by("id").values_list("id", "sponsor_id"), dtype=object
-        )
-        if len(rows) == 0:
+        tree = read_tree()  # one COPY into numpy, no per-row Python objects
+        ids = tree["id"]
+        if len(ids) == 0:
             return RenumberResult(0, 0)
-        ids = rows[:, 0].astype(np.int64)
-        sponsors = np.array([-1 if s is None else s for s in rows[:, 1]], dtype=np.int64)
-        numbering = number_tree(ids, sponsors)
+        numbering = number_tree(ids, tree["sponsor"])
         changed = _write_numbering(numbering)
         return RenumberResult(len(ids), changed)
 
