@@ -16,7 +16,7 @@ import nh3
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -525,23 +525,27 @@ def notify_period_closed(*, period_id: int) -> list[list[int]]:
         .values_list("current_run_id", flat=True)
         .first()
     )
-    before = (
-        dict(
-            DistributorResult.objects.filter(run_id=previous_run).values_list(
-                "distributor_id", "highest_rank"
-            )
-        )
-        if previous_run
-        else {}
-    )
     from .selectors import rank_names
 
     names = rank_names(today=period.month)
-    risen: dict[int, list[int]] = {}
-    for distributor_id, rank in results.values_list("distributor_id", "highest_rank"):
-        if rank > before.get(distributor_id, 0) and distributor_id in people:
-            risen.setdefault(rank, []).append(people[distributor_id])
+    # Only the people whose highest rank rose, found in SQL (not a loop over every result).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT r.highest_rank, d.user_id
+              FROM commissions_distributorresult r
+              JOIN genealogy_distributor d ON d.id = r.distributor_id AND NOT d.is_house
+              LEFT JOIN commissions_distributorresult p
+                ON p.run_id = %(previous)s AND p.distributor_id = r.distributor_id
+             WHERE r.run_id = %(run)s AND r.highest_rank > COALESCE(p.highest_rank, 0)
+            """,
+            {"run": period.current_run_id, "previous": previous_run or -1},
+        )
+        risen: dict[int, list[int]] = {}
+        for rank, user_id in cursor.fetchall():
+            risen.setdefault(rank, []).append(user_id)
     for rank, user_ids in sorted(risen.items()):
+        user_ids.sort()
         name = names[rank - 1] if 0 < rank <= len(names) else f"rank {rank}"
         work += notifications_create_bulk(
             user_ids=user_ids,
