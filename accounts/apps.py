@@ -6,4 +6,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects allauth's email-confirmed signal)
+        from . import signals  # noqa: F401  (enrollment on verification; cached names)

@@ -34,6 +34,7 @@ from commissions.models import (
     PlanVersion,
     cents_to_decimal,
 )
+from config.fragments import names_generation
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline, team_stats
 from orders.models import Order, OrderPurpose
@@ -176,26 +177,62 @@ class MonthProgress:
         return None if self.projection is None else cents_to_decimal(self.projection.period_total)
 
 
-def plan_in_force(period: Period) -> Plan | None:
-    """The plan of the version in force for ``period`` (one query), None when none is loaded."""
-    version = (
+@dataclass(frozen=True)
+class OpenMonth:
+    """What the whole company shares about the open month: the plan version in force and the
+    projection run, if any (read once per page, the same for everyone)."""
+
+    period: Period
+    plan_version_id: int | None
+    plan: Plan | None
+    projection_run: CommissionRun | None
+
+    def progress_key(self, distributor: Distributor) -> tuple | None:
+        """A complete cache key for the person's progress, or None while figures are live."""
+        if self.projection_run is None:
+            return None
+        return (
+            "month-progress",
+            distributor.pk,
+            distributor.status,
+            self.period,
+            self.plan_version_id,
+            self.projection_run.pk,
+            self.projection_run.as_of,  # a refresh with unchanged inputs moves only this
+        )
+
+
+def version_in_force(period: Period) -> PlanVersion | None:
+    """The plan version in force for ``period`` (one query), None when none is loaded."""
+    return (
         PlanVersion.objects.filter(effective_from__lte=period.first_day)
         .order_by("-effective_from", "-id")
         .only("document")
         .first()
     )
+
+
+def plan_in_force(period: Period) -> Plan | None:
+    version = version_in_force(period)
     return None if version is None else version.plan
 
 
-def open_projection(period: Period) -> CommissionRun | None:
-    """The projection run of ``period`` while it is open (one query)."""
+def open_month(now: dt.datetime | None = None) -> OpenMonth:
+    """The open month's plan version and projection run (two queries; plans parse once)."""
+    period = Period.current(now or timezone.now())
+    version = version_in_force(period)
     row = (
         CommissionPeriod.objects.filter(month=period.first_day, projection_run__isnull=False)
         .exclude(status__in=LOCKED_STATUSES)
         .select_related("projection_run")
         .first()
     )
-    return row.projection_run if row else None
+    return OpenMonth(
+        period=period,
+        plan_version_id=version.pk if version else None,
+        plan=version.plan if version else None,
+        projection_run=row.projection_run if row else None,
+    )
 
 
 LEGS_CACHE_SECONDS = 300
@@ -204,7 +241,7 @@ LEGS_CACHE_SECONDS = 300
 def _legs_from_projection(distributor: Distributor, run_id: int) -> list[Leg]:
     """Each direct recruit's GV and activity in the projection (one query, cached per run:
     a projection run never changes, and a new one replaces it at most once a minute)."""
-    key = f"dashboard:legs:{distributor.pk}:{run_id}"
+    key = f"dashboard:legs:{distributor.pk}:{run_id}:n{names_generation()}"  # legs show names
     cached = cache.get(key)
     if cached is None:
         cached = _read_legs_from_projection(distributor, run_id)
@@ -472,14 +509,15 @@ def _estimated_rank(plan: Plan, progress: MonthProgress) -> int:
     return best
 
 
-def month_progress(distributor: Distributor, *, now: dt.datetime | None = None) -> MonthProgress:
+def month_progress(
+    distributor: Distributor, *, now: dt.datetime | None = None, month: OpenMonth | None = None
+) -> MonthProgress:
     """The open month so far: PV, GV, activity, paid-as rank and the next rank's progress."""
     now = now or timezone.now()
-    period = Period.current(now)
-    plan = plan_in_force(period)
+    month = month or open_month(now)
+    period, plan, run = month.period, month.plan, month.projection_run
     activity_pv = plan.activity_personal_pv if plan else 0
     status_is_active = distributor.status == DistributorStatus.ACTIVE
-    run = open_projection(period)
     result = (
         DistributorResult.objects.filter(run=run, distributor=distributor).first()
         if run is not None
@@ -571,13 +609,33 @@ class EarningsOverview:
         return self.statements[0] if self.statements else None
 
 
-def earnings_overview(distributor: Distributor, *, limit: int = 3) -> EarningsOverview:
-    """The last closed statements, what was carried into this month and any hold (3 queries)."""
-    periods = list(
+LockedPeriod = tuple[dt.date, str, int]  # month, status, final run
+
+
+def recent_locked_periods(limit: int = 3) -> list[LockedPeriod]:
+    """The latest closed or paid months with their final runs (one query)."""
+    return list(
         CommissionPeriod.objects.filter(status__in=LOCKED_STATUSES, current_run__isnull=False)
         .order_by("-month")
         .values_list("month", "status", "current_run_id")[:limit]
     )
+
+
+def has_active_hold(distributor: Distributor) -> bool:
+    return Hold.objects.filter(distributor=distributor, status=HoldStatus.ACTIVE).exists()
+
+
+def earnings_overview(
+    distributor: Distributor,
+    *,
+    limit: int = 3,
+    periods: list[LockedPeriod] | None = None,
+    is_on_hold: bool | None = None,
+) -> EarningsOverview:
+    """The last closed statements, what was carried into this month and any hold (3 queries,
+    fewer when the caller already read the periods or the hold)."""
+    if periods is None:
+        periods = recent_locked_periods(limit)
     results = {
         row[0]: row[1:]
         for row in DistributorResult.objects.filter(
@@ -597,11 +655,10 @@ def earnings_overview(distributor: Distributor, *, limit: int = 3) -> EarningsOv
                 on_hold=held,
             )
         )
-    is_on_hold = Hold.objects.filter(distributor=distributor, status=HoldStatus.ACTIVE).exists()
     return EarningsOverview(
         statements=statements,
         carried=statements[0].carried_out if statements else Decimal("0.00"),
-        is_on_hold=is_on_hold,
+        is_on_hold=has_active_hold(distributor) if is_on_hold is None else is_on_hold,
     )
 
 

@@ -1,9 +1,24 @@
 from allauth.account.signals import email_confirmed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from config.fragments import new_names_generation
+
+from .models import User
 from .services import complete_enrollment
+
+NAME_FIELDS = frozenset({"name", "email"})
 
 
 @receiver(email_confirmed)
 def create_distributor_on_verification(sender, request, email_address, **kwargs) -> None:
     complete_enrollment(user=email_address.user)
+
+
+@receiver(post_save, sender=User)
+def retire_fragments_showing_names(sender, instance, created, update_fields, **kwargs) -> None:
+    """A saved name or email may appear in cached fragments (statements name their sources).
+    Saves that name their fields without either (a login's ``last_login``) change nothing."""
+    if created or (update_fields is not None and not NAME_FIELDS & set(update_fields)):
+        return
+    new_names_generation()

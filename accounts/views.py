@@ -10,18 +10,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from config.fragments import cached_fragment
 from genealogy.models import Distributor
 from genealogy.selectors import SponsorRefusal, distributor_for_user, find_enrolling_sponsor
 
 from .dashboard import (
     chart_data,
     earnings_overview,
+    has_active_hold,
     month_progress,
     monthly_history,
+    open_month,
     recent_customer_orders,
+    recent_locked_periods,
     recent_recruits,
 )
 from .forms import ProfileForm
@@ -87,15 +92,36 @@ def share_card_context(request: HttpRequest, distributor: Distributor) -> dict:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The page after login: this month so far, rank progress, earnings; charts and lists
-    load as htmx fragments."""
+    load as htmx fragments.
+
+    The month and earnings cards are cached while they come from a projection run: their key
+    names the run, the closed periods, the hold and the person's status, so a cached copy is
+    never out of date (``config.fragments``).
+    """
     distributor = distributor_for_user(request.user)
     if distributor is None and request.user.is_staff:
         return redirect("staff_overview")
     context: dict = {"distributor": distributor}
     if distributor is not None:
+        month = open_month()
+        periods = recent_locked_periods()
+        on_hold = has_active_hold(distributor)
+
+        def render_cards() -> str:
+            cards = {
+                "distributor": distributor,
+                "progress": month_progress(distributor, month=month),
+                "earnings": earnings_overview(distributor, periods=periods, is_on_hold=on_hold),
+            }
+            return render_to_string("accounts/partials/month_cards.html", cards, request)
+
+        key = month.progress_key(distributor)
         context.update(
-            progress=month_progress(distributor),
-            earnings=earnings_overview(distributor),
+            month_cards=(
+                cached_fragment((*key, *periods, on_hold), render_cards)
+                if key
+                else mark_safe(render_cards())  # noqa: S308 - our own template output
+            ),
             **share_card_context(request, distributor),
         )
     return render(request, "accounts/dashboard.html", context)

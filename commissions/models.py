@@ -10,6 +10,8 @@ PostgreSQL triggers refuse UPDATE and DELETE on them (migration 0002).
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import json
 from decimal import Decimal
 
 from django.conf import settings
@@ -43,6 +45,15 @@ if [label.lower().replace(" ", "_") for label in LineKind.labels] != list(KINDS)
     raise ImportError("LineKind must list the engine's KINDS in order")
 
 
+@functools.lru_cache(maxsize=64)
+def parsed_plan(document_json: str):
+    """The ``Plan`` of a document, parsed once per process (a ``Plan`` is immutable, and the key
+    is the document itself, so an edited draft is parsed again)."""
+    from .engine import parse_plan
+
+    return parse_plan(json.loads(document_json))
+
+
 class PlanVersion(models.Model):
     """A validated plan document, in force for periods from ``effective_from`` on.
 
@@ -73,9 +84,7 @@ class PlanVersion(models.Model):
 
     @property
     def plan(self):
-        from .engine import parse_plan
-
-        return parse_plan(self.document)
+        return parsed_plan(json.dumps(self.document, sort_keys=True))
 
     @property
     def is_locked(self) -> bool:

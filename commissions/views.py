@@ -9,8 +9,12 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 
-from .models import LineKind, cents_to_decimal
+from config.fragments import cached_fragment
+
+from .models import LOCKED_STATUSES, LineKind, cents_to_decimal
 from .selectors import (
     earnings_history,
     explain_unilevel_line,
@@ -54,16 +58,25 @@ def earnings_home(request):
 
 @login_required
 def statement_page(request, period: str):
+    """One period's statement. A closed or paid one never changes, so its body is cached
+    under a key naming the period, its status and final run (``config.fragments``)."""
     owner = statement_owner(request.user, _number(request))
     row = visible_period(request.user, period)
-    return render(
-        request,
-        "commissions/statement.html",
-        {
-            "statement": statement(owner, row),
-            "number_query": f"?number={owner.number}" if _number(request) else "",
-        },
-    )
+    number_query = f"?number={owner.number}" if _number(request) else ""
+
+    def render_body() -> str:
+        return render_to_string(
+            "commissions/partials/statement_body.html",
+            {"statement": statement(owner, row), "number_query": number_query},
+            request,
+        )
+
+    if row.status in LOCKED_STATUSES:
+        key = ("statement", owner.pk, row.pk, row.status, row.current_run_id, number_query)
+        body = cached_fragment(key, render_body)
+    else:
+        body = mark_safe(render_body())  # noqa: S308 - our own template output
+    return render(request, "commissions/statement.html", {"period": row, "body": body})
 
 
 @login_required

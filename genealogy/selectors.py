@@ -48,7 +48,7 @@ def find_enrolling_sponsor(raw_code: str) -> Distributor:
 def distributor_for_user(user) -> Distributor | None:
     if not user.is_authenticated:
         return None
-    return Distributor.objects.filter(user=user).select_related("user").first()
+    return Distributor.objects.filter(user=user).select_related("user", "sponsor__user").first()
 
 
 def visible_distributors(user) -> QuerySet[Distributor]:

@@ -72,8 +72,11 @@ def published_announcements(now: dt.datetime | None = None) -> QuerySet[Announce
     )
 
 
-def announcements_for(user, *, now: dt.datetime | None = None) -> list[Announcement]:
-    """Published, unexpired, undismissed announcements whose audience includes `user`."""
+def announcements_for(
+    user, *, now: dt.datetime | None = None, distributor: Distributor | None = None
+) -> list[Announcement]:
+    """Published, unexpired, undismissed announcements whose audience includes `user` (whose
+    distributor the caller may pass when it has already read it)."""
     if not user.is_authenticated:
         return []
     candidates = list(
@@ -81,7 +84,8 @@ def announcements_for(user, *, now: dt.datetime | None = None) -> list[Announcem
     )
     if not candidates:
         return []
-    distributor = Distributor.objects.filter(user=user).first()
+    if distributor is None or distributor.user_id != user.pk:
+        distributor = Distributor.objects.filter(user=user).first()
     highest: int | None = None
     shown = []
     for announcement in candidates:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 from collections.abc import Iterable
 
@@ -64,8 +65,13 @@ class MessageRefused(Exception):
 
 def render_markdown(text: str) -> SafeString:
     """Markdown to HTML, sanitized by nh3 (scripts, handlers and javascript: links removed)."""
-    html = markdown.markdown(text or "", extensions=["sane_lists"])
-    return mark_safe(nh3.clean(html))  # noqa: S308 - sanitized by nh3 just above
+    return mark_safe(_sanitized_html(text or ""))  # noqa: S308 - sanitized by nh3
+
+
+@functools.lru_cache(maxsize=256)
+def _sanitized_html(text: str) -> str:
+    """A pure function of the text, so each announcement is converted once per process."""
+    return nh3.clean(markdown.markdown(text, extensions=["sane_lists"]))
 
 
 # --- Email preferences and unsubscribe -----------------------------------------------------------

@@ -11,7 +11,11 @@ def announcements_card(context) -> dict:
     """Announcements for the person on the dashboard, until each is dismissed."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    announcements = selectors.announcements_for(user) if user is not None else []
+    announcements = (
+        selectors.announcements_for(user, distributor=context.get("distributor"))
+        if user is not None
+        else []
+    )
     for announcement in announcements:
         announcement.html = render_markdown(announcement.body)
     return {"request": request, "announcements": announcements}

@@ -322,3 +322,35 @@ def test_query_count_does_not_grow_with_closed_months(client):
     more_months = {name: _count_queries(client, name) for name in names}
 
     assert more_months == one_month
+
+
+@pytest.mark.django_db(transaction=True)
+def test_month_cards_are_cached_per_projection_and_follow_each_change(client):
+    """The cards come from the cache while nothing they show has changed; a new projection,
+    a hold or a renamed recruit shows at once."""
+    from commissions.services import hold_place
+    from genealogy.models import Distributor
+
+    ann = _build_example(timezone.now())
+    dee = Distributor.objects.get(user__name="Dee Brown")
+    services.refresh_projection()
+    client.force_login(ann.user)
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as context:
+            _page(client, "dashboard")
+        counts.append(len(context.captured_queries))
+    assert counts[1] < counts[0]  # the second time, month progress and earnings are not read
+
+    buy(dee, "100", paid_at=timezone.now())
+    assert 'data-testid="projected-earnings">10.00 USD<' in _page(client, "dashboard")
+    services.refresh_projection()
+    assert 'data-testid="projected-earnings">15.00 USD<' in _page(client, "dashboard")
+
+    hold_place(distributor=ann, reason="Review", by=UserFactory(is_staff=True))
+    assert "Your earnings are on hold" in _page(client, "dashboard")
+
+    dee.user.name = "Dee Renamed"
+    dee.user.save()
+    html = _page(client, "dashboard")
+    assert "Dee Renamed" in html and "Dee Brown" not in html

@@ -111,3 +111,27 @@ def test_earnings_home_runs_a_fixed_number_of_queries(
     login(client, closed.ann)
     with django_assert_max_num_queries(12):
         assert client.get(reverse("earnings_home")).status_code == 200
+
+
+def test_a_closed_statement_is_read_once_and_shows_a_new_name_at_once(client, closed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from config.fragments import names_generation
+
+    generation = names_generation()
+    login(client, closed.ann)  # a login saves only last_login: cached names stay valid
+    assert names_generation() == generation
+    url = reverse("earnings_statement", args=[str(PERIOD)])
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as context:
+            assert "Ann Avery" in client.get(url).content.decode()
+        counts.append(len(context.captured_queries))
+    assert counts[1] < counts[0]  # the closed statement's lines are not read again
+
+    closed.ann.user.name = "Ann Renamed"
+    closed.ann.user.save()
+
+    text = client.get(url).content.decode()
+    assert "Ann Renamed" in text and "Ann Avery" not in text
