@@ -1,7 +1,12 @@
 """Load-test the dashboard and statement pages with wrk against gunicorn on 127.0.0.1.
 
-Prints figures, never asserts. Needs the `wrk` program (Debian: `apt-get install wrk`) and a
-company with at least one closed month (e.g. `seed_demo --distributors 1000000`).
+Two measurements: *saturation* (every connection sends its next request as soon as the last
+one is answered: the most the server can do, where latency is simply connections ÷
+throughput) and *users* (each connection is a person who reads a page for a random 0 to
+2 × ``--think-ms`` before the next, as people do; 50 such users at 250 ms offer about
+160 pages a second). Prints figures, never asserts. Needs the `wrk` program (Debian:
+`apt-get install wrk`) and a company with at least one closed month (e.g. `seed_demo
+--distributors 1000000`).
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ LUA = """
 local paths = {%(paths)s}
 local cookies = {%(cookies)s}
 local counter = 0
+local think = %(think)d
+delay = function()
+  if think == 0 then return 0 end
+  return math.random(0, 2 * think)
+end
 request = function()
   counter = counter + 1
   local i = (counter %% #paths) + 1
@@ -65,7 +75,20 @@ class Command(BaseCommand):
         parser.add_argument("--connections", type=int, default=50)
         parser.add_argument("--seconds", type=int, default=30)
         parser.add_argument(
+            "--think-ms",
+            type=int,
+            default=250,
+            help="mean pause of each user between pages in the second measurement",
+        )
+        parser.add_argument(
             "--workers", type=int, default=2, help="gunicorn workers (one per core measured best)"
+        )
+        parser.add_argument(
+            "--threads",
+            type=int,
+            default=4,
+            help="threads per worker (gthread: a connection waiting between pages holds no "
+            "worker, as behind a buffering proxy)",
         )
         parser.add_argument(
             "--disclosure-year",
@@ -80,7 +103,9 @@ class Command(BaseCommand):
         users: int,
         connections: int,
         seconds: int,
+        think_ms: int,
         workers: int,
+        threads: int,
         disclosure_year: int | None,
         **options,
     ) -> None:
@@ -117,7 +142,8 @@ class Command(BaseCommand):
         people_count = Distributor.objects.count()
         self.stdout.write(
             f"{people_count:,} distributors; {len(sessions)} logged-in earners of {month}; "
-            f"{connections} connections for {seconds} s; gunicorn with {workers} workers"
+            f"{connections} connections for {seconds} s; "
+            f"gunicorn with {workers} workers × {threads} threads"
         )
         port = free_port()
         db = connection.settings_dict
@@ -154,6 +180,10 @@ class Command(BaseCommand):
                     f"127.0.0.1:{port}",
                     "--workers",
                     str(workers),
+                    "--worker-class",
+                    "gthread",
+                    "--threads",
+                    str(threads),
                     "--log-level",
                     "warning",
                 ],
@@ -162,22 +192,29 @@ class Command(BaseCommand):
             )
             try:
                 self._wait_for(port)
-                script = Path(folder) / "pages.lua"
-                script.write_text(
-                    LUA
-                    % {
-                        "paths": ", ".join(f'"{p}"' for p in paths),
-                        "cookies": ", ".join(f'"{c}"' for c in cookies),
-                    }
-                )
+                scripts = {}
+                for name, think in (("saturation", 0), ("users", think_ms)):
+                    scripts[name] = Path(folder) / f"{name}.lua"
+                    scripts[name].write_text(
+                        LUA
+                        % {
+                            "paths": ", ".join(f'"{p}"' for p in paths),
+                            "cookies": ", ".join(f'"{c}"' for c in cookies),
+                            "think": think,
+                        }
+                    )
                 # Steady state: every page once (per-person caches, connections), then measure.
                 self._warm(port, paths, cookies)
-                self._wrk(script, port, connections, 5)
-                result = self._wrk(script, port, connections, seconds)
+                self._wrk(scripts["saturation"], port, connections, 5)
+                saturated = self._wrk(scripts["saturation"], port, connections, seconds)
+                paced = self._wrk(scripts["users"], port, connections, seconds)
             finally:
                 server.send_signal(signal.SIGTERM)
                 server.wait(timeout=30)
-        self.stdout.write(f"dashboard + statement pages: {result}")
+        self.stdout.write(f"saturation, {connections} connections, no pause: {saturated}")
+        self.stdout.write(
+            f"{connections} users, each pausing 0-{2 * think_ms} ms between pages: {paced}"
+        )
         SessionStore().clear_expired()
         if disclosure_year:
             started = time.perf_counter()
