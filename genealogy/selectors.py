@@ -46,8 +46,12 @@ def find_enrolling_sponsor(raw_code: str) -> Distributor:
 
 
 def distributor_for_user(user) -> Distributor | None:
+    """The user's distributor, or None; no query when the session's user came with it
+    (``accounts.backends``)."""
     if not user.is_authenticated:
         return None
+    if Distributor._meta.get_field("user").remote_field.is_cached(user):
+        return getattr(user, "distributor", None)
     return Distributor.objects.filter(user=user).select_related("user", "sponsor__user").first()
 
 
