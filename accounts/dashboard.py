@@ -22,6 +22,7 @@ from django.db import connection
 from django.db.models import BooleanField, IntegerField, OuterRef, Subquery
 from django.utils import timezone
 
+from commissions.calendar import CommissionCalendar, commission_calendar
 from commissions.engine.money import PPM_PER_PERCENT, RAW_PER_CENT
 from commissions.engine.plan import Plan, Rank
 from commissions.models import (
@@ -177,62 +178,31 @@ class MonthProgress:
         return None if self.projection is None else cents_to_decimal(self.projection.period_total)
 
 
-@dataclass(frozen=True)
-class OpenMonth:
-    """What the whole company shares about the open month: the plan version in force and the
-    projection run, if any (read once per page, the same for everyone)."""
-
-    period: Period
-    plan_version_id: int | None
-    plan: Plan | None
-    projection_run: CommissionRun | None
-
-    def progress_key(self, distributor: Distributor) -> tuple | None:
-        """A complete cache key for the person's progress, or None while figures are live."""
-        if self.projection_run is None:
-            return None
-        return (
-            "month-progress",
-            distributor.pk,
-            distributor.status,
-            self.period,
-            self.plan_version_id,
-            self.projection_run.pk,
-            self.projection_run.as_of,  # a refresh with unchanged inputs moves only this
-        )
-
-
-def version_in_force(period: Period) -> PlanVersion | None:
-    """The plan version in force for ``period`` (one query), None when none is loaded."""
+def progress_key(calendar: CommissionCalendar, distributor: Distributor) -> tuple | None:
+    """A complete cache key for the person's month progress, or None while figures are live."""
+    run = calendar.projection_run
+    if run is None:
+        return None
     return (
+        "month-progress",
+        distributor.pk,
+        distributor.status,
+        calendar.period,
+        calendar.plan_version_id,
+        run.pk,
+        run.as_of,  # a refresh with unchanged inputs moves only this
+    )
+
+
+def plan_in_force(period: Period) -> Plan | None:
+    """The plan of the version in force for ``period`` (one query), None when none is loaded."""
+    version = (
         PlanVersion.objects.filter(effective_from__lte=period.first_day)
         .order_by("-effective_from", "-id")
         .only("document")
         .first()
     )
-
-
-def plan_in_force(period: Period) -> Plan | None:
-    version = version_in_force(period)
     return None if version is None else version.plan
-
-
-def open_month(now: dt.datetime | None = None) -> OpenMonth:
-    """The open month's plan version and projection run (two queries; plans parse once)."""
-    period = Period.current(now or timezone.now())
-    version = version_in_force(period)
-    row = (
-        CommissionPeriod.objects.filter(month=period.first_day, projection_run__isnull=False)
-        .exclude(status__in=LOCKED_STATUSES)
-        .select_related("projection_run")
-        .first()
-    )
-    return OpenMonth(
-        period=period,
-        plan_version_id=version.pk if version else None,
-        plan=version.plan if version else None,
-        projection_run=row.projection_run if row else None,
-    )
 
 
 LEGS_CACHE_SECONDS = 300
@@ -510,12 +480,15 @@ def _estimated_rank(plan: Plan, progress: MonthProgress) -> int:
 
 
 def month_progress(
-    distributor: Distributor, *, now: dt.datetime | None = None, month: OpenMonth | None = None
+    distributor: Distributor,
+    *,
+    now: dt.datetime | None = None,
+    calendar: CommissionCalendar | None = None,
 ) -> MonthProgress:
     """The open month so far: PV, GV, activity, paid-as rank and the next rank's progress."""
     now = now or timezone.now()
-    month = month or open_month(now)
-    period, plan, run = month.period, month.plan, month.projection_run
+    calendar = calendar or commission_calendar(now)
+    period, plan, run = calendar.period, calendar.plan, calendar.projection_run
     activity_pv = plan.activity_personal_pv if plan else 0
     status_is_active = distributor.status == DistributorStatus.ACTIVE
     result = (
@@ -609,18 +582,6 @@ class EarningsOverview:
         return self.statements[0] if self.statements else None
 
 
-LockedPeriod = tuple[dt.date, str, int]  # month, status, final run
-
-
-def recent_locked_periods(limit: int = 3) -> list[LockedPeriod]:
-    """The latest closed or paid months with their final runs (one query)."""
-    return list(
-        CommissionPeriod.objects.filter(status__in=LOCKED_STATUSES, current_run__isnull=False)
-        .order_by("-month")
-        .values_list("month", "status", "current_run_id")[:limit]
-    )
-
-
 def has_active_hold(distributor: Distributor) -> bool:
     return Hold.objects.filter(distributor=distributor, status=HoldStatus.ACTIVE).exists()
 
@@ -628,14 +589,12 @@ def has_active_hold(distributor: Distributor) -> bool:
 def earnings_overview(
     distributor: Distributor,
     *,
-    limit: int = 3,
-    periods: list[LockedPeriod] | None = None,
+    calendar: CommissionCalendar | None = None,
     is_on_hold: bool | None = None,
 ) -> EarningsOverview:
-    """The last closed statements, what was carried into this month and any hold (3 queries,
-    fewer when the caller already read the periods or the hold)."""
-    if periods is None:
-        periods = recent_locked_periods(limit)
+    """The last closed statements, what was carried into this month and any hold (two queries,
+    one when the caller already knows the hold)."""
+    periods = (calendar or commission_calendar()).locked_periods
     results = {
         row[0]: row[1:]
         for row in DistributorResult.objects.filter(

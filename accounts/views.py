@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from commissions.calendar import commission_calendar
 from config.fragments import cached_fragment
 from genealogy.models import Distributor
 from genealogy.selectors import SponsorRefusal, distributor_for_user, find_enrolling_sponsor
@@ -24,9 +25,8 @@ from .dashboard import (
     has_active_hold,
     month_progress,
     monthly_history,
-    open_month,
+    progress_key,
     recent_customer_orders,
-    recent_locked_periods,
     recent_recruits,
 )
 from .forms import ProfileForm
@@ -103,22 +103,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         return redirect("staff_overview")
     context: dict = {"distributor": distributor}
     if distributor is not None:
-        month = open_month()
-        periods = recent_locked_periods()
+        calendar = commission_calendar()
         on_hold = has_active_hold(distributor)
 
         def render_cards() -> str:
             cards = {
                 "distributor": distributor,
-                "progress": month_progress(distributor, month=month),
-                "earnings": earnings_overview(distributor, periods=periods, is_on_hold=on_hold),
+                "progress": month_progress(distributor, calendar=calendar),
+                "earnings": earnings_overview(distributor, calendar=calendar, is_on_hold=on_hold),
             }
             return render_to_string("accounts/partials/month_cards.html", cards, request)
 
-        key = month.progress_key(distributor)
+        key = progress_key(calendar, distributor)
         context.update(
             month_cards=(
-                cached_fragment((*key, *periods, on_hold), render_cards)
+                cached_fragment((*key, *calendar.locked_periods, on_hold), render_cards)
                 if key
                 else mark_safe(render_cards())  # noqa: S308 - our own template output
             ),

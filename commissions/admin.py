@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from orders.periods import Period
 
 from . import services
+from .calendar import calendar_changed
 from .engine import PlanValidationError
 from .models import (
     Adjustment,
@@ -159,6 +160,7 @@ class PlanVersionAdmin(admin.ModelAdmin):
                 )
             elif saved.effective_from != effective:
                 PlanVersion.objects.filter(pk=saved.pk).update(effective_from=effective)
+                calendar_changed()
             obj.pk = saved.pk
         else:
             saved = services.plan_version_create(

@@ -83,8 +83,12 @@ class PlanVersion(models.Model):
         return f"{self.name} from {self.effective_from:%Y-%m} (v{self.pk})"
 
     @property
+    def document_json(self) -> str:
+        return json.dumps(self.document, sort_keys=True)
+
+    @property
     def plan(self):
-        return parsed_plan(json.dumps(self.document, sort_keys=True))
+        return parsed_plan(self.document_json)
 
     @property
     def is_locked(self) -> bool:

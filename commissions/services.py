@@ -35,6 +35,7 @@ from orders.periods import Period
 from orders.volume import period_line_arrays, period_refund_lines, period_totals
 
 from .bulk import copy_columns, read_columns
+from .calendar import calendar_changed
 from .engine import ENGINE_VERSION, EngineInputs, PlanValidationError, run_engine
 from .engine.explain import Upline, aggregate_unilevel, unilevel_payers
 from .engine.plan import Plan, parse_plan
@@ -569,6 +570,7 @@ def refresh_projection(*, now: dt.datetime | None = None) -> CommissionRun | Non
         current = row.projection_run
         if current is not None and current.input_hash == gathered.input_hash:
             CommissionRun.objects.filter(pk=current.pk).update(as_of=as_of)
+            calendar_changed()
             return current
         return _calculate_locked(
             period=period,

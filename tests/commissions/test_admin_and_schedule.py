@@ -43,7 +43,7 @@ def test_calculate_action_enqueues_the_task_on_commit(client, django_capture_on_
     row = services.period_row(PERIOD)
     with django_capture_on_commit_callbacks() as callbacks:
         services.run_request(period=PERIOD)
-    assert len(callbacks) == 1
+    assert len([c for c in callbacks if "calendar_changed" not in c.__qualname__]) == 1
     assert CommissionRun.objects.get(period=row).status == "queued"
     with pytest.raises(services.RunInProgress):
         services.run_request(period=PERIOD)
