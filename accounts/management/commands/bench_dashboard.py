@@ -81,12 +81,12 @@ class Command(BaseCommand):
             help="mean pause of each user between pages in the second measurement",
         )
         parser.add_argument(
-            "--workers", type=int, default=2, help="gunicorn workers (one per core measured best)"
+            "--workers", type=int, default=3, help="gunicorn workers (3 × 2 threads measured best)"
         )
         parser.add_argument(
             "--threads",
             type=int,
-            default=4,
+            default=2,
             help="threads per worker (gthread: a connection waiting between pages holds no "
             "worker, as behind a buffering proxy)",
         )
