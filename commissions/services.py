@@ -973,8 +973,10 @@ def _clawbacks_for_refund(
 
     # Unilevel: the per-source lines are re-derived from the frozen run (the ledger keeps them
     # per earner and level), scaled like their (earner, level) line if the cap applied.
+    refunded_earnings: dict[int, int] = {}  # payer → unilevel earnings (before the cap) undone
     source = DistributorResult.objects.filter(run=run, distributor_id=buyer).first()
     if source is not None and source.cv > 0 and refunded_cv > 0:
+        refunded_base = min(refunded_cv, source.cv)
         chain = frozen_chain(run.pk, buyer, plan)
         payers = unilevel_payers(
             chain, levels=len(plan.unilevel_ppm), compression=plan.options.compression
@@ -983,7 +985,11 @@ def _clawbacks_for_refund(
             rate = plan.unilevel_ppm[payer.level - 1]
             if payer.distributor_id is None or rate == 0:
                 continue
-            line_amount = round_half_up_div(source.cv * rate, 1_000_000)
+            earned = round_half_up_div(source.cv * rate, 1_000_000)
+            refunded_earnings[payer.distributor_id] = round_half_up_div(
+                earned * refunded_base, source.cv
+            )
+            line_amount = earned
             aggregate = CommissionLine.objects.filter(
                 run=run, earner_id=payer.distributor_id, kind=LineKind.UNILEVEL, level=payer.level
             ).first()
@@ -995,10 +1001,18 @@ def _clawbacks_for_refund(
                 payer.distributor_id,
                 LineKind.UNILEVEL,
                 payer.level,
-                min(refunded_cv, source.cv),
+                refunded_base,
                 source.cv,
                 line_amount,
             )
+    # Matching was paid on each payer's unilevel earnings: it comes back in the same proportion
+    # as the part of those earnings the refund undid.
+    if refunded_earnings:
+        for line in CommissionLine.objects.filter(
+            run=run, kind=LineKind.MATCHING, source_id__in=list(refunded_earnings)
+        ):
+            undone = min(refunded_earnings[line.source_id], line.base)
+            add(line.earner_id, line.kind, line.level, undone, line.base, line.amount)
     # Fast start and retail profit were paid per order line.
     for line in CommissionLine.objects.filter(
         run=run,

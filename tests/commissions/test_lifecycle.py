@@ -315,3 +315,43 @@ def test_load_plan_names_each_problem(tmp_path):
     with pytest.raises(CommandError, match="problem"):
         call_command("load_plan", str(bad))
     call_command("load_plan", "plans/demo.yaml", "--effective-from", "2026-01")
+
+
+MATCHING_PLAN = {
+    **COMMISSION_TEST_PLAN,
+    "ranks": [
+        {
+            "code": "member",
+            "name": "Member",
+            "personal_pv": "100",
+            "unilevel_levels": 3,
+            "matching_generations": 1,
+        }
+    ],
+    "matching": {"percents": ["10"]},
+}
+
+
+def test_refund_claws_back_the_matching_paid_on_the_undone_unilevel_earnings(chain):
+    make_plan_version(MATCHING_PLAN)
+    march = services.calculate_period(period=PERIOD)
+    services.close_period(period=PERIOD)
+    # Dee earned 10.00 unilevel on Eve's 200 CV; Cal, who enrolled Dee, earned 10 % of it.
+    matched = CommissionLine.objects.get(run=march, kind=LineKind.MATCHING, source=chain.dee)
+    assert (matched.earner_id, matched.base, matched.amount) == (chain.cal.pk, 1000, 100)
+    order = chain.eve.orders.get()
+    order_refund(
+        order=order,
+        quantities={order.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=IN_APRIL,
+    )
+
+    services.calculate_period(period=APRIL)
+    services.calculate_period(period=APRIL)  # a re-run claws back nothing twice
+
+    assert list(
+        Clawback.objects.filter(kind=LineKind.MATCHING).values_list(
+            "earner_id", "level", "refunded_base", "original_base", "amount"
+        )
+    ) == [(chain.cal.pk, 1, 1000, 1000, -100)]
