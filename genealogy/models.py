@@ -90,6 +90,9 @@ class Distributor(MPTTModel):
                 condition=Q(placed_at__isnull=True),
                 name="distributor_pending_idx",
             ),
+            # "Newest first" in a downline (dashboard, team list) walks this until it has
+            # enough people inside the range, instead of sorting the whole downline.
+            models.Index(fields=["-joined_on", "id"], name="distributor_joined_idx"),
         ]
 
     def __str__(self) -> str:

@@ -71,7 +71,9 @@ def downline_q(viewer: Distributor, *, include_self: bool) -> Q:
     waiting = Q(pk__in=waiting_in_team(viewer))
     if not viewer.is_placed:
         return own | waiting
-    below = Q(tree_id=COMPANY_TREE_ID, lft__gt=viewer.lft, rght__lt=viewer.rght)
+    # A descendant's lft lies inside the viewer's (lft, rght): one range on one column, which
+    # the planner estimates well (a second bound on rght would make it guess).
+    below = Q(tree_id=COMPANY_TREE_ID, lft__gt=viewer.lft, lft__lt=viewer.rght)
     return own | below | waiting
 
 
@@ -90,7 +92,7 @@ def waiting_in_team(viewer: Distributor) -> list[int]:
     if viewer.is_placed:
         inside = set(
             Distributor.objects.filter(
-                id__in=sponsors, tree_id=COMPANY_TREE_ID, lft__gte=viewer.lft, rght__lte=viewer.rght
+                id__in=sponsors, tree_id=COMPANY_TREE_ID, lft__gte=viewer.lft, lft__lt=viewer.rght
             ).values_list("id", flat=True)
         )
     else:
