@@ -12,6 +12,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.http import HttpResponse
 from django.utils.html import format_html, format_html_join
 
+from config.review_admin import decide_each
 from orders.periods import Period
 
 from . import services
@@ -448,13 +449,13 @@ class AdjustmentAdmin(admin.ModelAdmin):
 
     def _decide(self, request, queryset, service) -> None:
         note = request.POST.get("note", "")
-        for adjustment in queryset:
-            try:
-                service(adjustment=adjustment, by=request.user, note=note)
-            except services.CommissionError as error:
-                messages.error(request, f"#{adjustment.pk}: {error}")
-            else:
-                messages.success(request, f"#{adjustment.pk} done.")
+        decide_each(
+            request,
+            queryset,
+            lambda adjustment: service(adjustment=adjustment, by=request.user, note=note),
+            refused=services.CommissionError,
+            done="#{pk} done.",
+        )
 
     @admin.action(description="Approve (a different staff member than the creator)")
     def approve(self, request, queryset) -> None:
@@ -503,13 +504,13 @@ class HoldAdmin(admin.ModelAdmin):
 
     def _end(self, request, queryset, service) -> None:
         reason = request.POST.get("note", "")
-        for hold in queryset.filter(status=HoldStatus.ACTIVE):
-            try:
-                service(hold=hold, reason=reason, by=request.user)
-            except services.CommissionError as error:
-                messages.error(request, f"#{hold.pk}: {error}")
-            else:
-                messages.success(request, f"Hold #{hold.pk} ended.")
+        decide_each(
+            request,
+            queryset.filter(status=HoldStatus.ACTIVE),
+            lambda hold: service(hold=hold, reason=reason, by=request.user),
+            refused=services.CommissionError,
+            done="Hold #{pk} ended.",
+        )
 
     @admin.action(description="Release (the balance is paid with the next closed period)")
     def release(self, request, queryset) -> None:

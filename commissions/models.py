@@ -212,6 +212,19 @@ class CommissionRun(models.Model):
         return None
 
 
+def copied_reference(to, *, related_name: str = "+", null: bool = False) -> models.ForeignKey:
+    """A reference in rows written by COPY: no database foreign key and no index of its own
+    (checking a million rows would double the write; the ids come from the same read)."""
+    return models.ForeignKey(
+        to,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        null=null,
+        related_name=related_name,
+    )
+
+
 class DistributorResult(models.Model):
     """One distributor in one run: the frozen inputs (tree and volume) and the outcome, cents.
 
@@ -219,36 +232,10 @@ class DistributorResult(models.Model):
     million rows would double the write), the run's own row and ids come from the same read.
     """
 
-    run = models.ForeignKey(
-        CommissionRun,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="results",
-    )
-    distributor = models.ForeignKey(
-        "genealogy.Distributor",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
-    sponsor = models.ForeignKey(
-        "genealogy.Distributor",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        related_name="+",
-    )
-    parent = models.ForeignKey(
-        "genealogy.Distributor",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        related_name="+",
-    )
+    run = copied_reference(CommissionRun, related_name="results")
+    distributor = copied_reference("genealogy.Distributor")
+    sponsor = copied_reference("genealogy.Distributor", null=True)
+    parent = copied_reference("genealogy.Distributor", null=True)
     status = models.SmallIntegerField(help_text="0 active, 1 inactive, 2 terminated.")
     pv = models.BigIntegerField()
     cv = models.BigIntegerField()
@@ -282,38 +269,12 @@ class CommissionLine(models.Model):
     empty and ``base`` is the CV of every source paying that level; the per-source detail is
     re-derived from the frozen results (``commissions.engine.explain``)."""
 
-    run = models.ForeignKey(
-        CommissionRun,
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="lines",
-    )
-    earner = models.ForeignKey(
-        "genealogy.Distributor",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        related_name="+",
-    )
+    run = copied_reference(CommissionRun, related_name="lines")
+    earner = copied_reference("genealogy.Distributor")
     kind = models.SmallIntegerField(choices=LineKind.choices)
     level = models.SmallIntegerField()
-    source = models.ForeignKey(
-        "genealogy.Distributor",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        related_name="+",
-    )
-    source_line = models.ForeignKey(
-        "orders.OrderLine",
-        on_delete=models.DO_NOTHING,
-        db_constraint=False,
-        db_index=False,
-        null=True,
-        related_name="+",
-    )
+    source = copied_reference("genealogy.Distributor", null=True)
+    source_line = copied_reference("orders.OrderLine", null=True)
     base = models.BigIntegerField()
     rate_ppm = models.IntegerField()
     amount_before_cap = models.BigIntegerField()

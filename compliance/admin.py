@@ -3,37 +3,25 @@ statements (read-only snapshots) and erasure requests (approve/reject with a rea
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 
 from accounts import privacy
 from commissions import disclosure
+from config.review_admin import ReviewAdmin, decision_form
 
 from . import services
 from .models import ComplianceFlag, DisclosureStatement, ErasureRequest, ErasureStatus, FlagStatus
 
-
-class FlagReviewForm(forms.ModelForm):
-    decision = forms.ChoiceField(
-        choices=[("", "—"), ("dismiss", "Dismiss"), ("hold", "Hold payouts")], required=False
-    )
-    review_reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    class Meta:
-        model = ComplianceFlag
-        fields = []
-
-    def clean(self):
-        data = super().clean()
-        if data.get("decision") and not (data.get("review_reason") or "").strip():
-            raise ValidationError("Give the reason for the decision.")
-        return data
+FlagReviewForm = decision_form(
+    ComplianceFlag, [("dismiss", "Dismiss"), ("hold", "Hold payouts")], reason_field="review_reason"
+)
 
 
 @admin.register(ComplianceFlag)
-class ComplianceFlagAdmin(admin.ModelAdmin):
+class ComplianceFlagAdmin(ReviewAdmin):
     form = FlagReviewForm
+    reason_field = "review_reason"
+    refused = services.ComplianceError
     list_display = ["period", "distributor", "kind", "status", "reviewed_by", "reviewed_at"]
     list_filter = ["status", "kind", "period"]
     search_fields = ["distributor__number", "distributor__user__email", "distributor__user__name"]
@@ -54,24 +42,12 @@ class ComplianceFlagAdmin(admin.ModelAdmin):
     ]
     fields = [*readonly_fields, "decision", "review_reason"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def is_undecided(self, obj: ComplianceFlag) -> bool:
+        return obj.status == FlagStatus.OPEN
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        decision = form.cleaned_data.get("decision")
-        reason = form.cleaned_data.get("review_reason", "")
-        if not decision or obj.status != FlagStatus.OPEN:
-            return
-        try:
-            if decision == "dismiss":
-                services.flag_dismiss(flag=obj, reason=reason, by=request.user)
-            else:
-                services.flag_hold(flag=obj, reason=reason, by=request.user)
-        except services.ComplianceError as refused:
-            messages.error(request, str(refused))
+    def decide(self, obj: ComplianceFlag, *, decision: str, reason: str, by) -> None:
+        service = services.flag_dismiss if decision == "dismiss" else services.flag_hold
+        service(flag=obj, reason=reason, by=by)
 
 
 @admin.register(DisclosureStatement)
@@ -100,27 +76,15 @@ class DisclosureStatementAdmin(admin.ModelAdmin):
                 messages.success(request, f"Published {statement}.")
 
 
-class ErasureDecisionForm(forms.ModelForm):
-    decision = forms.ChoiceField(
-        choices=[("", "—"), ("approve", "Approve: erase now"), ("reject", "Reject")],
-        required=False,
-    )
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-
-    class Meta:
-        model = ErasureRequest
-        fields = []
-
-    def clean(self):
-        data = super().clean()
-        if data.get("decision") and not (data.get("reason") or "").strip():
-            raise ValidationError("Give the reason for the decision.")
-        return data
+ErasureDecisionForm = decision_form(
+    ErasureRequest, [("approve", "Approve: erase now"), ("reject", "Reject")]
+)
 
 
 @admin.register(ErasureRequest)
-class ErasureRequestAdmin(admin.ModelAdmin):
+class ErasureRequestAdmin(ReviewAdmin):
     form = ErasureDecisionForm
+    refused = privacy.PrivacyError
     list_display = ["id", "user", "status", "requested_at", "decided_by", "decided_at"]
     list_filter = ["status"]
     search_fields = ["user__email", "pseudonym"]
@@ -137,21 +101,9 @@ class ErasureRequestAdmin(admin.ModelAdmin):
     ]
     fields = [*readonly_fields, "decision", "reason"]
 
-    def has_add_permission(self, request) -> bool:
-        return False
+    def is_undecided(self, obj: ErasureRequest) -> bool:
+        return obj.status == ErasureStatus.REQUESTED
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        decision = form.cleaned_data.get("decision")
-        reason = form.cleaned_data.get("reason", "")
-        if not decision or obj.status != ErasureStatus.REQUESTED:
-            return
-        try:
-            if decision == "approve":
-                privacy.erasure_approve(request=obj, by=request.user, reason=reason)
-            else:
-                privacy.erasure_reject(request=obj, by=request.user, reason=reason)
-        except privacy.PrivacyError as refused:
-            messages.error(request, str(refused))
+    def decide(self, obj: ErasureRequest, *, decision: str, reason: str, by) -> None:
+        service = privacy.erasure_approve if decision == "approve" else privacy.erasure_reject
+        service(request=obj, by=by, reason=reason)

@@ -138,3 +138,24 @@ def test_projection_keeps_the_open_month_fresh_and_skips_unchanged_inputs(chain)
     assert first.pk == again.pk and first.purpose == "projection"
     assert services.period_row(PERIOD).projection_run_id == first.pk
     assert first.summary["total_paid"] == 5600
+
+
+@pytest.mark.django_db
+def test_admin_ends_holds_one_by_one_and_reports_a_refused_one(client, chain):
+    from commissions.models import Hold, HoldStatus
+
+    staff = admin_user(client)
+    first = services.hold_place(distributor=chain.ann, reason="Review", by=staff)
+    second = services.hold_place(distributor=chain.ben, reason="Review", by=staff)
+    url = reverse("admin:commissions_hold_changelist")
+    selected = {"action": "release", "_selected_action": [first.pk, second.pk]}
+
+    refused = client.post(url, {**selected, "note": ""}, follow=True)
+
+    assert Hold.objects.filter(status=HoldStatus.ACTIVE).count() == 2
+    assert f"#{first.pk}: Say why the hold ends." in refused.content.decode()
+
+    done = client.post(url, {**selected, "note": "Cleared by review"}, follow=True)
+
+    assert set(Hold.objects.values_list("status", flat=True)) == {HoldStatus.RELEASED}
+    assert f"Hold #{second.pk} ended." in done.content.decode()

@@ -51,6 +51,17 @@ def ledger(run) -> list[tuple]:
     )
 
 
+def return_in_april(buyer) -> None:
+    """The buyer's only order (one line) is returned in full in April."""
+    order = buyer.orders.get()
+    order_refund(
+        order=order,
+        quantities={order.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=IN_APRIL,
+    )
+
+
 def results(run) -> list[tuple]:
     return list(
         DistributorResult.objects.filter(run=run)
@@ -180,9 +191,7 @@ def test_balances_carry_including_negative_ones(chain):
 def test_refund_of_a_closed_periods_order_claws_back_in_the_open_period(chain, plan_version):
     services.calculate_period(period=PERIOD)
     services.close_period(period=PERIOD)
-    order = chain.eve.orders.get()
-    line = order.lines.get()
-    order_refund(order=order, quantities={line.pk: 1}, reason=RefundReason.RETURN, now=IN_APRIL)
+    return_in_april(chain.eve)
 
     april = services.calculate_period(period=APRIL)
     services.calculate_period(period=APRIL)  # a re-run claws back nothing twice
@@ -205,13 +214,7 @@ def test_refund_claws_back_through_the_frozen_compressed_upline(chain, plan_vers
     services.calculate_period(period=PERIOD)
     services.close_period(period=PERIOD)
     # Cal's 120 paid Ann level 1 in March (Ben, inactive, was skipped): 6.00 comes back.
-    order = chain.cal.orders.get()
-    order_refund(
-        order=order,
-        quantities={order.lines.get().pk: 1},
-        reason=RefundReason.RETURN,
-        now=IN_APRIL,
-    )
+    return_in_april(chain.cal)
 
     services.calculate_period(period=APRIL)
 
@@ -339,13 +342,7 @@ def test_refund_claws_back_the_matching_paid_on_the_undone_unilevel_earnings(cha
     # Dee earned 10.00 unilevel on Eve's 200 CV; Cal, who enrolled Dee, earned 10 % of it.
     matched = CommissionLine.objects.get(run=march, kind=LineKind.MATCHING, source=chain.dee)
     assert (matched.earner_id, matched.base, matched.amount) == (chain.cal.pk, 1000, 100)
-    order = chain.eve.orders.get()
-    order_refund(
-        order=order,
-        quantities={order.lines.get().pk: 1},
-        reason=RefundReason.RETURN,
-        now=IN_APRIL,
-    )
+    return_in_april(chain.eve)
 
     services.calculate_period(period=APRIL)
     services.calculate_period(period=APRIL)  # a re-run claws back nothing twice
