@@ -14,6 +14,7 @@ from functools import wraps
 from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -89,6 +90,7 @@ class MonthVolume:
     cv: Decimal
     personal_pv: Decimal
     retail_pv: Decimal
+    as_of: dt.datetime
 
     @property
     def retail_share(self) -> Decimal | None:
@@ -103,42 +105,54 @@ class MonthVolume:
         return None if share is None else Decimal(100) - share
 
 
-def _sums_by_period(model, moment: str, periods: list[Period]) -> dict[str, Decimal]:
-    retail = Q(purpose=OrderPurpose.RETAIL)
-    sums = {}
-    for index, period in enumerate(periods):
-        inside = Q(**{f"{moment}__gte": period.start, f"{moment}__lt": period.end})
-        sums[f"pv{index}"] = Sum("pv", filter=inside)
-        sums[f"cv{index}"] = Sum("cv", filter=inside)
-        sums[f"retail{index}"] = Sum("pv", filter=inside & retail)
-    window = Q(**{f"{moment}__gte": periods[0].start, f"{moment}__lt": periods[-1].end})
-    return model.objects.filter(window).aggregate(**sums)
+def _sums(model, moment: str, period: Period) -> dict[str, Decimal]:
+    inside = Q(**{f"{moment}__gte": period.start, f"{moment}__lt": period.end})
+    return model.objects.filter(inside).aggregate(
+        pv_sum=Sum("pv"),
+        cv_sum=Sum("cv"),
+        retail_sum=Sum("pv", filter=Q(purpose=OrderPurpose.RETAIL)),
+    )
+
+
+# A month's volume is a scan of its order lines (seconds at a million distributors). A past
+# month's never changes (a later refund counts in its own month); the open month's is kept a
+# minute and says when it was read.
+OPEN_MONTH_VOLUME_SECONDS = 60
+PAST_MONTH_VOLUME_SECONDS = 24 * 3600
+
+
+def month_volume(period: Period, *, now: dt.datetime | None = None) -> MonthVolume:
+    """PV, CV, personal and retail PV of a month: paid less refunded (the volume service's rule;
+    one aggregate over order lines, one over refund lines), cached."""
+    now = now or timezone.now()
+    is_over = period.end <= now
+    key = f"staff:month-volume:{period}:{'final' if is_over else 'open'}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    paid = _sums(OrderLine, "paid_at", period)
+    refunded = _sums(RefundLine, "refunded_at", period)
+
+    def net(name: str) -> Decimal:
+        return (paid[f"{name}_sum"] or ZERO) - (refunded[f"{name}_sum"] or ZERO)
+
+    pv, retail = net("pv"), net("retail")
+    volume = MonthVolume(
+        period=period,
+        pv=pv,
+        cv=net("cv"),
+        personal_pv=pv - retail,
+        retail_pv=retail,
+        as_of=now,
+    )
+    cache.set(key, volume, PAST_MONTH_VOLUME_SECONDS if is_over else OPEN_MONTH_VOLUME_SECONDS)
+    return volume
 
 
 def volume_by_month(*, now: dt.datetime | None = None) -> list[MonthVolume]:
-    """Last month and this month: PV, CV, personal and retail PV (paid less refunded, the
-    volume service's rule; one aggregate over order lines, one over refund lines)."""
+    """Last month and this month so far."""
     current = Period.current(now)
-    periods = [current.previous(), current]
-    paid = _sums_by_period(OrderLine, "paid_at", periods)
-    refunded = _sums_by_period(RefundLine, "refunded_at", periods)
-
-    def net(name: str) -> Decimal:
-        return (paid[name] or ZERO) - (refunded[name] or ZERO)
-
-    months = []
-    for index, period in enumerate(periods):
-        pv, retail = net(f"pv{index}"), net(f"retail{index}")
-        months.append(
-            MonthVolume(
-                period=period,
-                pv=pv,
-                cv=net(f"cv{index}"),
-                personal_pv=pv - retail,
-                retail_pv=retail,
-            )
-        )
-    return months
+    return [month_volume(current.previous(), now=now), month_volume(current, now=now)]
 
 
 @dataclass(frozen=True)

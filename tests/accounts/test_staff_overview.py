@@ -118,3 +118,20 @@ def test_staff_page_query_count_is_bounded(client, django_assert_max_num_queries
     client.force_login(_staff_with_mfa())
     with django_assert_max_num_queries(14):
         assert client.get(reverse("staff_overview")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_months_volume_is_read_once_then_kept(django_assert_num_queries):
+    from decimal import Decimal
+
+    from accounts.staff import month_volume
+
+    now = timezone.now()
+    last_month = Period.current(now).previous()
+    buy(make_distributor(), "100", paid_at=last_month.start + dt.timedelta(days=3))
+
+    first = month_volume(last_month, now=now)
+    with django_assert_num_queries(0):
+        again = month_volume(last_month, now=now)
+
+    assert first.pv == again.pv == Decimal("100") and again.as_of == now
