@@ -12,6 +12,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.http import HttpResponse
 from django.utils.html import format_html, format_html_join
 
+from config.paging import LargeTablePaginator
 from config.review_admin import decide_each
 from orders.periods import Period
 
@@ -39,6 +40,7 @@ def _money(cents) -> str:
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     show_full_result_count = False
+    paginator = LargeTablePaginator
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -540,9 +542,9 @@ class CommissionLineAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind"]
     search_fields = ["=earner__number"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).order_by("-run_id", "position")
+    # Newest first by the primary key: any other order sorts millions of rows per page.
+    ordering = ["-id"]
+    sortable_by = ()
 
 
 @admin.register(DistributorResult)
@@ -560,9 +562,8 @@ class DistributorResultAdmin(ReadOnlyAdmin):
         "on_hold",
     ]
     search_fields = ["=distributor__number"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).order_by("-run_id", "distributor_id")
+    ordering = ["-id"]  # newest run first, without sorting millions of rows
+    sortable_by = ()
 
 
 @admin.register(Clawback)

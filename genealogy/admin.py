@@ -16,6 +16,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.paging import LargeTablePaginator
+
 from .codes import normalize_referral_code
 from .models import Distributor, TreeChange
 from .services import (
@@ -90,6 +92,7 @@ class DistributorAdmin(admin.ModelAdmin):
     raw_id_fields = ("user",)
     list_select_related = ("user",)
     show_full_result_count = False
+    paginator = LargeTablePaginator
     ordering = ("-id",)
     actions = ("move_selected", "terminate_selected")
 

@@ -212,6 +212,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["distributor", "-placed_at"], name="order_by_distributor_idx"),
             models.Index(fields=["paid_at"], name="order_paid_at_idx"),
+            models.Index(fields=["-placed_at", "-id"], name="order_newest_idx"),  # default order
             models.Index(fields=["status", "-placed_at"], name="order_by_status_idx"),
         ]
 
