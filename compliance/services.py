@@ -7,9 +7,13 @@ For distributors (never the house) in a period, from paid order lines minus refu
 the period (the volume service's rule: the moment money moved):
 
 * ``personal_use_share``: PV for personal use > LADDER_COMPLIANCE_PERSONAL_USE_MAX_PERCENT % of
-  their PV (only people with PV > 0);
+  their PV;
 * ``few_retail_customers``: fewer distinct retail customers with a paid order in the period
-  than LADDER_COMPLIANCE_MIN_RETAIL_CUSTOMERS (only people with PV > 0);
+  than LADDER_COMPLIANCE_MIN_RETAIL_CUSTOMERS;
+  both only for people with PV > 0 who earned at least
+  LADDER_COMPLIANCE_RETAIL_RULES_MIN_EARNINGS in the period, by its calculation (else its
+  projection; with neither, nobody yet). Paying on internal consumption is the concern: a
+  member who buys for their own use and earns nothing is a customer. "0" checks everyone;
 * ``loading_amount``: personal-use purchases (amount paid, net of refunds) above
   LADDER_COMPLIANCE_LOADING_MAX_MONTHLY;
 * ``loading_spike``: personal-use purchases above LADDER_COMPLIANCE_LOADING_SPIKE_FACTOR × the
@@ -34,7 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commissions.models import Hold, HoldStatus
+from commissions.models import CommissionPeriod, Hold, HoldStatus
 from commissions.services import CommissionError, hold_place
 from orders.periods import Period
 
@@ -54,6 +58,7 @@ class Thresholds:
     loading_history_months: int
     recruiting_min_enrollees: int
     recruiting_min_retail_pv: Decimal
+    retail_rules_min_earnings: Decimal = Decimal("0.01")
 
     @classmethod
     def from_settings(cls) -> Thresholds:
@@ -68,6 +73,9 @@ class Thresholds:
             recruiting_min_enrollees=int(settings.LADDER_COMPLIANCE_RECRUITING_MIN_ENROLLEES),
             recruiting_min_retail_pv=Decimal(
                 str(settings.LADDER_COMPLIANCE_RECRUITING_MIN_RETAIL_PV)
+            ),
+            retail_rules_min_earnings=Decimal(
+                str(settings.LADDER_COMPLIANCE_RETAIL_RULES_MIN_EARNINGS)
             ),
         )
 
@@ -110,20 +118,26 @@ WITH moved AS (
     HAVING COUNT(*) FILTER (WHERE joined_on >= %(first_day)s AND joined_on <= %(last_day)s)
             >= %(min_enrollees)s
         OR COUNT(*) FILTER (WHERE status = 'active') >= %(min_enrollees)s
+), earners AS (
+    SELECT distributor_id FROM commissions_distributorresult
+    WHERE run_id = %(run)s AND period_total >= %(min_earnings)s
 ), candidates AS (
     SELECT distributor_id FROM volume UNION SELECT distributor_id FROM enrollees
 )
 SELECT c.distributor_id,
     COALESCE(v.personal_pv, 0), COALESCE(v.retail_pv, 0), COALESCE(v.personal_amount, 0),
     COALESCE(cu.customers, 0), COALESCE(h.amount, 0),
-    COALESCE(e.joined_in_period, 0), COALESCE(e.active, 0)
+    COALESCE(e.joined_in_period, 0), COALESCE(e.active, 0),
+    %(everyone)s OR ea.distributor_id IS NOT NULL
 FROM candidates c
 JOIN genealogy_distributor d ON d.id = c.distributor_id AND NOT d.is_house
 LEFT JOIN volume v ON v.distributor_id = c.distributor_id
 LEFT JOIN customers cu ON cu.distributor_id = c.distributor_id
 LEFT JOIN history h ON h.distributor_id = c.distributor_id
 LEFT JOIN enrollees e ON e.distributor_id = c.distributor_id
-WHERE (COALESCE(v.personal_pv, 0) + COALESCE(v.retail_pv, 0) > 0 AND (
+LEFT JOIN earners ea ON ea.distributor_id = c.distributor_id
+WHERE (COALESCE(v.personal_pv, 0) + COALESCE(v.retail_pv, 0) > 0
+       AND (%(everyone)s OR ea.distributor_id IS NOT NULL) AND (
         COALESCE(v.personal_pv, 0) * 100
             > %(personal_percent)s * (COALESCE(v.personal_pv, 0) + COALESCE(v.retail_pv, 0))
         OR COALESCE(cu.customers, 0) < %(min_customers)s))
@@ -143,10 +157,23 @@ def _history_start(period: Period, months: int) -> dt.datetime:
     return start.start
 
 
+def earnings_run_id(period: Period) -> int | None:
+    """The run whose earnings scope the retail rules: the calculation, else the projection."""
+    row = (
+        CommissionPeriod.objects.filter(month=period.first_day)
+        .values_list("current_run_id", "projection_run_id")
+        .first()
+    )
+    return None if row is None else row[0] or row[1]
+
+
 def measure_period(period: Period, thresholds: Thresholds) -> list[tuple[int, str, dict, dict]]:
     """(distributor id, kind, measured, threshold) of every rule tripped in ``period``."""
     t = thresholds
     params = {
+        "run": earnings_run_id(period),
+        "min_earnings": int(t.retail_rules_min_earnings * 100),
+        "everyone": t.retail_rules_min_earnings <= 0,
         "start": period.start,
         "end": period.end,
         "history_start": _history_start(period, t.loading_history_months),
@@ -164,11 +191,13 @@ def measure_period(period: Period, thresholds: Thresholds) -> list[tuple[int, st
         cursor.execute(_MEASURE_SQL, params)
         rows = cursor.fetchall()
     found = []
-    for person, personal_pv, retail_pv, personal_amount, customers, history, joined, active in rows:
+    for row in rows:
+        person, personal_pv, retail_pv, personal_amount, customers, history = row[:6]
+        joined, active, retail_rules_apply = row[6:]
         personal_pv, retail_pv = Decimal(personal_pv), Decimal(retail_pv)
         personal_amount, history = Decimal(personal_amount), Decimal(history)
         pv = personal_pv + retail_pv
-        if pv > 0:
+        if pv > 0 and retail_rules_apply:
             share = (personal_pv * 100 / pv).quantize(Decimal("0.01"))
             volume = {"personal_pv": str(personal_pv), "retail_pv": str(retail_pv)}
             if personal_pv * 100 > t.personal_use_max_percent * pv:

@@ -285,6 +285,12 @@ LADDER_COMPLIANCE_PERSONAL_USE_MAX_PERCENT = env(
 LADDER_COMPLIANCE_MIN_RETAIL_CUSTOMERS = env.int(
     "LADDER_COMPLIANCE_MIN_RETAIL_CUSTOMERS", default=1
 )
+# ... checked for people who earned at least this much in the period (its calculation, else its
+# projection): the concern is commissions paid on internal consumption, not a customer who
+# joined for the discount. "0" checks everyone with volume.
+LADDER_COMPLIANCE_RETAIL_RULES_MIN_EARNINGS = env(
+    "LADDER_COMPLIANCE_RETAIL_RULES_MIN_EARNINGS", default="0.01"
+)
 # (b) Inventory loading: personal-use purchases in a month above this amount (company currency),
 # or above FACTOR x the person's own average over the previous MONTHS months.
 LADDER_COMPLIANCE_LOADING_MAX_MONTHLY = env(

@@ -30,7 +30,8 @@ def kinds_of(person) -> set[str]:
 
 
 @pytest.fixture
-def people(db):
+def people(db, settings):
+    settings.LADDER_COMPLIANCE_RETAIL_RULES_MIN_EARNINGS = "0"  # no run here: check everyone
     seller = make_distributor(name="Sally Seller")  # 60 % personal, 2 customers: clean
     buy(seller, "60", paid_at=IN_MARCH)
     for _ in range(2):
@@ -129,8 +130,32 @@ def test_command_and_daily_schedule(people, capsys):
 
 
 @pytest.mark.django_db(transaction=True)
+def test_retail_rules_look_at_people_the_month_paid(chain, plan_version):
+    services.compute_compliance_flags(period=MARCH)
+    assert not ComplianceFlag.objects.filter(kind=FlagKind.PERSONAL_USE_SHARE).exists()
+
+    run = commission_services.calculate_period(period=MARCH)
+    services.compute_compliance_flags(period=MARCH)
+
+    earners = set(
+        DistributorResult.objects.filter(run=run, period_total__gt=0).values_list(
+            "distributor_id", flat=True
+        )
+    )
+    flagged = set(
+        ComplianceFlag.objects.filter(kind=FlagKind.PERSONAL_USE_SHARE).values_list(
+            "distributor_id", flat=True
+        )
+    )
+    bought = {chain.ann.pk, chain.cal.pk, chain.dee.pk, chain.eve.pk}  # all for personal use
+    assert earners and flagged == earners & bought
+    assert chain.eve.pk not in flagged  # bought 200 PV for herself, earned nothing: a customer
+
+
+@pytest.mark.django_db(transaction=True)
 def test_hold_from_a_flag_keeps_the_payout_unpaid(chain, plan_version):
     staff = UserFactory(is_staff=True)
+    commission_services.calculate_period(period=MARCH)  # staff review the calculated month
     services.compute_compliance_flags(period=MARCH)
     flag = ComplianceFlag.objects.get(distributor=chain.cal, kind=FlagKind.FEW_RETAIL_CUSTOMERS)
 
