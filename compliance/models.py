@@ -68,7 +68,11 @@ class ComplianceFlag(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "period"], name="compliance_flag_status_idx"),
+            # The staff list: one status, newest month first, in the model's order.
+            models.Index(
+                fields=["status", "-period", "kind", "distributor"],
+                name="compliance_flag_list_idx",
+            ),
         ]
 
     def __str__(self) -> str:

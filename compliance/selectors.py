@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
+from orders.periods import Period
+
 from .models import ComplianceFlag, FlagStatus
 
 
@@ -42,10 +44,15 @@ def flag_list(filters: FlagFilters) -> QuerySet[ComplianceFlag]:
         if term.isdigit():
             match |= Q(distributor__number=int(term))
         flags = flags.filter(match)
-    return flags.order_by("-period", "kind", "distributor__number")
+    return flags.order_by("-period", "kind", "distributor_id")  # compliance_flag_list_idx
 
 
-def flag_periods() -> list:
-    return list(
-        ComplianceFlag.objects.order_by("-period").values_list("period", flat=True).distinct()
-    )
+FILTER_MONTHS = 24
+
+
+def flag_periods(now=None) -> list:
+    """The months staff can filter on: the last two years (no scan of every flag)."""
+    months = [Period.current(now)]
+    while len(months) < FILTER_MONTHS:
+        months.append(months[-1].previous())
+    return [month.first_day for month in months]
