@@ -39,9 +39,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
+from config.bulk import read_columns
 from orders.periods import Period
 
 from .models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
@@ -162,16 +162,8 @@ def participant_columns(source: DisclosureSource) -> tuple[np.ndarray, np.ndarra
         "last_day": dt.date(source.year, 12, 31),
         "year_start": Period(source.year, 1).start,
     }
-    if connection.vendor == "postgresql":
-        from orders.volume import _copy_binary_int64
-
-        total, highest, months = _copy_binary_int64(sql, params, 3)
-        return total, highest, months
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    data = np.array(rows, dtype=np.int64).reshape(-1, 3)
-    return data[:, 0].copy(), data[:, 1].copy(), data[:, 2].copy()
+    total, highest, months = read_columns(sql, params, ["int8"] * 3)
+    return total, highest, months
 
 
 def _money(cents: int) -> str:

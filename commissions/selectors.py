@@ -14,12 +14,12 @@ import numpy as np
 from django.db import connection
 from django.http import Http404
 
+from config.bulk import read_columns
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, get_visible_distributor
 from orders.models import OrderLine
 from orders.periods import Period
 
-from .bulk import read_columns
 from .engine.explain import FrozenForest, explain_unilevel_path, unilevel_sources
 from .models import (
     LOCKED_STATUSES,

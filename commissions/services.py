@@ -30,11 +30,11 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from config.bulk import copy_columns, read_columns
 from genealogy.models import Distributor, DistributorStatus
 from orders.periods import Period
 from orders.volume import period_line_arrays, period_refund_lines, period_totals
 
-from .bulk import copy_columns, read_columns
 from .calendar import calendar_changed
 from .engine import ENGINE_VERSION, EngineInputs, PlanValidationError, run_engine
 from .engine.explain import Upline, aggregate_unilevel, unilevel_payers

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from config.bulk import analyze_tables, next_ids, reset_sequence, write_rows
 
-from .bulk import analyze_tables, next_ids, reset_sequence, write_rows
 from .codes import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from .numbering import number_tree

@@ -32,8 +32,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
+from config.bulk import next_ids, write_rows
 
-from .bulk import next_ids, write_rows
 from .demo import referral_codes
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, TreeChange, TreeChangeKind
 from .numbering import Numbering, number_tree

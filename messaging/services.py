@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from genealogy.bulk import write_rows
+from config.bulk import write_rows
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline
 

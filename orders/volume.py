@@ -28,6 +28,8 @@ import numpy as np
 from django.db import connection
 from django.db.models import F, Q, Sum
 
+from config.bulk import read_columns
+
 from .models import OrderLine, OrderPurpose, RefundLine
 from .periods import Period
 
@@ -97,35 +99,13 @@ def period_totals(period: Period) -> VolumeTotals:
     )
 
 
-def _copy_binary_int64(sql: str, params: dict, width: int) -> list[np.ndarray]:
-    """Run `sql` (every column a NOT NULL bigint) and return its columns as int64 arrays."""
-    chunks = []
-    with connection.cursor() as cursor:
-        statement = cursor.mogrify(sql, params)
-        if isinstance(statement, bytes):
-            statement = statement.decode()
-        with cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT binary)") as copy:
-            for data in copy:
-                chunks.append(bytes(data))
-    raw = b"".join(chunks)
-    header = 11 + 4 + 4 + int.from_bytes(raw[15:19], "big")
-    body = raw[header:-2]  # the trailer is a field count of -1
-    fields = [("count", ">i2")]
-    for index in range(width):
-        fields += [(f"len{index}", ">i4"), (f"v{index}", ">i8")]
-    rows = np.frombuffer(body, dtype=np.dtype(fields))
-    if len(rows) and not (rows["count"] == width).all():
-        raise RuntimeError("unexpected COPY row layout")
-    return [rows[f"v{index}"].astype(np.int64) for index in range(width)]
-
-
 def _totals_by_copy(period: Period) -> list[np.ndarray]:
     params = {"start": period.start, "end": period.end}
-    paid = _copy_binary_int64(
-        _MOVED_SQL.format(table="orders_orderline", moment="paid_at"), params, 6
+    paid = read_columns(
+        _MOVED_SQL.format(table="orders_orderline", moment="paid_at"), params, ["int8"] * 6
     )
-    refunded = _copy_binary_int64(
-        _MOVED_SQL.format(table="orders_refundline", moment="refunded_at"), params, 6
+    refunded = read_columns(
+        _MOVED_SQL.format(table="orders_refundline", moment="refunded_at"), params, ["int8"] * 6
     )
     distributor, is_retail = (
         np.concatenate([a, b]) for a, b in zip(paid[:2], refunded[:2], strict=True)
@@ -305,7 +285,7 @@ class LineArrays:
 def period_line_arrays(period: Period) -> LineArrays:
     if connection.vendor == "postgresql":
         params = {"start": period.start, "end": period.end, "zone": str(period.start.tzinfo)}
-        columns = _copy_binary_int64(_LINES_SQL, params, 6)
+        columns = read_columns(_LINES_SQL, params, ["int8"] * 6)
     else:
         rows = list(
             OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end).values_list(
