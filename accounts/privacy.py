@@ -3,21 +3,21 @@
 Export
 ------
 ``personal_data_export(user=...)`` returns a zip holding ``data.json`` (everything) and one CSV
-per section: profile, distributor record, enrollment (consent), customers, orders and their
-lines, and statement lines (results and ledger lines of closed periods). Every query is keyed
-by the person's own user or distributor id: nothing of anyone else is included beyond the
-sponsor's number (part of their own record).
+per section: profile, distributor record (payout method and account included), enrollment
+(consent), customers, orders and their lines, and statement lines (results and ledger lines of
+closed periods). Every query is keyed by the person's own user or distributor id: nothing of
+anyone else is included beyond the sponsor's number (part of their own record).
 
 Erasure
 -------
 A person asks (``erasure_request``); staff approve with a reason (``erasure_approve``). Approval
-pseudonymizes: the user's name and email, phone numbers, the enrollment phone and the personal
-data of their retail customers are replaced by a pseudonym or emptied; the password becomes
-unusable, the account inactive, sessions and two-factor devices removed, and allauth's email
-addresses replaced by the pseudonym. The distributor row (tree position, number, sponsor),
-orders' amounts, volumes and the commission ledger are kept untouched, so the tree and the
-books stay balanced. The decision (who, when, why) stays on the request. Approving twice
-changes nothing.
+pseudonymizes: the user's name and email, phone numbers, the enrollment phone, the payout method
+and account, and the personal data of their retail customers are replaced by a pseudonym or
+emptied; the password becomes unusable, the account inactive, sessions and two-factor devices
+removed, and allauth's email addresses replaced by the pseudonym. The distributor row (tree
+position, number, sponsor), orders' amounts, volumes and the commission ledger are kept
+untouched, so the tree and the books stay balanced. The decision (who, when, why) stays on the
+request. Approving twice changes nothing.
 """
 
 from __future__ import annotations
@@ -103,6 +103,8 @@ def personal_data(user: User) -> dict[str, list[dict]]:
             "country": str(distributor.country),
             "phone": distributor.phone,
             "share_phone_with_team": distributor.share_phone_with_team,
+            "payout_method": distributor.payout_method,
+            "payout_account": distributor.payout_account,
         }
     ]
     data["customers"] = list(
@@ -265,7 +267,9 @@ def pseudonymize_user(user: User) -> str:
     _delete_sessions(user.pk)
     Enrollment.objects.filter(user=user).update(phone="")
     if distributor is not None:
-        Distributor.objects.filter(pk=distributor.pk).update(phone="", share_phone_with_team=False)
+        Distributor.objects.filter(pk=distributor.pk).update(
+            phone="", share_phone_with_team=False, payout_method="", payout_account=""
+        )
         Customer.objects.filter(distributor=distributor).update(
             name=Concat(Value("Erased customer #"), Cast("id", CharField())),
             email="",

@@ -67,11 +67,47 @@ def update_profile(
     country,
     phone: str,
     share_phone_with_team: bool,
+    payout_method: str | None = None,
+    payout_account: str | None = None,
 ) -> None:
-    user.name = name.strip()
-    user.save(update_fields=["name"])
-    if distributor is not None:
+    """Save the profile page. Payout details change only when given (``None`` keeps them);
+    a change of method or account is audited in the log (the account masked)."""
+    with transaction.atomic():
+        user.name = name.strip()
+        user.save(update_fields=["name"])
+        if distributor is None:
+            return
+        fields = ["country", "phone", "share_phone_with_team"]
         distributor.country = country
         distributor.phone = phone.strip()
         distributor.share_phone_with_team = share_phone_with_team
-        distributor.save(update_fields=["country", "phone", "share_phone_with_team"])
+        old_method, old_account = (
+            Distributor.objects.select_for_update()
+            .values_list("payout_method", "payout_account")
+            .get(pk=distributor.pk)
+        )
+        new_method = old_method if payout_method is None else payout_method
+        new_account = old_account if payout_account is None else payout_account.strip()
+        distributor.payout_method, distributor.payout_account = new_method, new_account
+        if (new_method, new_account) != (old_method, old_account):
+            fields += ["payout_method", "payout_account"]
+        distributor.save(update_fields=fields)
+    if (new_method, new_account) != (old_method, old_account):
+        logger.info(
+            "payout details changed",
+            extra={
+                "user": user.pk,
+                "distributor": distributor.number,
+                "old_method": old_method,
+                "new_method": new_method,
+                "old_account": mask_account(old_account),
+                "new_account": mask_account(new_account),
+            },
+        )
+
+
+def mask_account(account: str) -> str:
+    """An account for logs: only its last four characters (nothing of a short one)."""
+    if not account:
+        return ""
+    return "****" + (account[-4:] if len(account) > 4 else "")

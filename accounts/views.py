@@ -162,8 +162,9 @@ def dashboard_lists(request: HttpRequest) -> HttpResponse:
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     distributor = distributor_for_user(request.user)
+    with_payouts = distributor is not None
     if request.method == "POST":
-        form = ProfileForm(request.POST)
+        form = ProfileForm(request.POST, with_payouts=with_payouts)
         if form.is_valid():
             update_profile(user=request.user, distributor=distributor, **form.cleaned_data)
             messages.success(request, "Your profile is saved.")
@@ -175,8 +176,10 @@ def profile(request: HttpRequest) -> HttpResponse:
                 country=distributor.country.code,
                 phone=distributor.phone,
                 share_phone_with_team=distributor.share_phone_with_team,
+                payout_method=distributor.payout_method,
+                payout_account=distributor.payout_account,
             )
-        form = ProfileForm(initial=initial)
+        form = ProfileForm(initial=initial, with_payouts=with_payouts)
     context = {"form": form, "distributor": distributor}
     if distributor is not None:
         context.update(share_card_context(request, distributor))

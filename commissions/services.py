@@ -825,8 +825,9 @@ def close_period(*, period: Period, by=None, verify_inputs: bool = True) -> Comm
         return row
 
 
-def payout_rows(row: CommissionPeriod) -> list[tuple[int, str, Decimal]]:
-    """(distributor number, name, amount) of every payable balance, by number."""
+def payout_rows(row: CommissionPeriod) -> list[tuple[int, str, Decimal, str, str]]:
+    """(distributor number, name, amount, payout method, payout account) of every payable
+    balance, by number; people who have not chosen a method get the company's default."""
     results = (
         DistributorResult.objects.filter(run_id=row.current_run_id, payable__gt=0)
         .values_list("distributor_id", "payable")
@@ -835,27 +836,49 @@ def payout_rows(row: CommissionPeriod) -> list[tuple[int, str, Decimal]]:
     payable = dict(results)
     people = (
         Distributor.objects.filter(pk__in=list(payable))
-        .values_list("pk", "number", "user__name", "user__email")
+        .values_list("pk", "number", "user__name", "user__email", "payout_method", "payout_account")
         .order_by("number")
     )
+    default = settings.LADDER_PAYOUT_METHOD
     return [
-        (number, name or email, (Decimal(payable[pk]) * CENT).quantize(CENT))
-        for pk, number, name, email in people
+        (
+            number,
+            name or email,
+            (Decimal(payable[pk]) * CENT).quantize(CENT),
+            method or default,
+            account,
+        )
+        for pk, number, name, email, method, account in people
     ]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """Text a spreadsheet shows as text: a leading ' keeps a cell that starts like a formula
+    (finance opens the payout CSV) from being run."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
 def export_payouts(*, period: Period, by=None) -> bytes:
-    """The payout CSV of a closed period (deterministic bytes); marks the period paid."""
+    """The payout CSV of a closed period (deterministic bytes); marks the period paid.
+
+    Each person's payout method and account are read when the file is written, so a re-export
+    after someone changed them differs from the first (and says so in the log)."""
     row = period_row(period)
     if row.status not in (PeriodStatus.CLOSED, PeriodStatus.PAID):
         raise CommissionError(f"{period} is not closed: close it before exporting payouts.")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["distributor_number", "name", "amount", "currency", "payout_method"])
+    writer.writerow(
+        ["distributor_number", "name", "amount", "currency", "payout_method", "payout_account"]
+    )
     total = Decimal("0.00")
-    for number, name, amount in payout_rows(row):
+    for number, name, amount, method, account in payout_rows(row):
         writer.writerow(
-            [number, name, f"{amount:.2f}", settings.LADDER_CURRENCY, settings.LADDER_PAYOUT_METHOD]
+            [number, spreadsheet_text(name), f"{amount:.2f}", settings.LADDER_CURRENCY]
+            + [method, spreadsheet_text(account)]
         )
         total += amount
     data = buffer.getvalue().encode()

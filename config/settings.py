@@ -8,6 +8,7 @@ PostgreSQL and Redis. Every variable is listed in README.md and `.env.example`.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -270,8 +271,30 @@ LADDER_BUY_BACK_MONTHS = env.int("LADDER_BUY_BACK_MONTHS", default=12)
 LADDER_COMMISSIONS_RUN_HOUR = env.int("LADDER_COMMISSIONS_RUN_HOUR", default=2)
 # Adjustments above this amount (absolute, company currency) need a second staff member's approval.
 LADDER_ADJUSTMENT_APPROVAL_THRESHOLD = env("LADDER_ADJUSTMENT_APPROVAL_THRESHOLD", default="500.00")
-# Payout method written in the payout export for every distributor (no per-person methods yet).
-LADDER_PAYOUT_METHOD = env("LADDER_PAYOUT_METHOD", default="bank_transfer")
+# Payout methods the company offers (each distributor chooses one on their profile page), and
+# the method of people who have not chosen, which must be one of them. "check" needs no account
+# (mailed to the person); "paypal" pays an email address.
+LADDER_PAYOUT_METHODS = list(
+    dict.fromkeys(
+        method.strip()
+        for method in env.list(
+            "LADDER_PAYOUT_METHODS", default=["bank_transfer", "paypal", "check"]
+        )
+        if method.strip()
+    )
+)
+LADDER_PAYOUT_METHOD = env("LADDER_PAYOUT_METHOD", default="bank_transfer").strip()
+if not LADDER_PAYOUT_METHODS or any(len(method) > 32 for method in LADDER_PAYOUT_METHODS):
+    raise ImproperlyConfigured(
+        "LADDER_PAYOUT_METHODS must list at least one payout method (comma-separated, each at "
+        f"most 32 characters); it is {env('LADDER_PAYOUT_METHODS', default='')!r}."
+    )
+if LADDER_PAYOUT_METHOD not in LADDER_PAYOUT_METHODS:
+    raise ImproperlyConfigured(
+        f"LADDER_PAYOUT_METHOD is {LADDER_PAYOUT_METHOD!r}, which is not one of the offered "
+        f"LADDER_PAYOUT_METHODS ({', '.join(LADDER_PAYOUT_METHODS)}): set it to one of them or "
+        "add it to the list."
+    )
 # Testing only: seconds a commission run sleeps between writing its results and making them
 # current (lets a test kill the worker at that moment). Leave 0 in production.
 LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP = env.float("LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP", default=0)

@@ -29,6 +29,8 @@ from .services import (
 )
 
 TREE_FIELDS_SHOWN = ("parent", "level", "lft", "rght", "tree_id", "placed_at")
+# Shown, never edited here: people change their own payout details (audited on their profile).
+PAYOUT_FIELDS = ("payout_method", "payout_account")
 
 
 def sponsor_widget(admin_site) -> AutocompleteSelect:
@@ -116,6 +118,7 @@ class DistributorAdmin(admin.ModelAdmin):
             "country",
             "phone",
             "share_phone_with_team",
+            *PAYOUT_FIELDS,
             "downline",
             "changes",
             *TREE_FIELDS_SHOWN,
@@ -131,6 +134,7 @@ class DistributorAdmin(admin.ModelAdmin):
             "user",
             "sponsor_link",
             "status",
+            *PAYOUT_FIELDS,
             "downline",
             "changes",
             *TREE_FIELDS_SHOWN,

@@ -61,6 +61,25 @@ class Distributor(MPTTModel):
     share_phone_with_team = models.BooleanField(
         default=False, help_text="Show my phone number to the people I enrolled."
     )
+    # How this person is paid. A database default too, so the bulk writers (COPY in the import
+    # and the demo seed) need not name these columns, and adding them rewrites no table.
+    payout_method = models.CharField(
+        max_length=32,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="One of LADDER_PAYOUT_METHODS; empty: the company's default method.",
+    )
+    payout_account = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=(
+            "The account the payment provider pays, e.g. a PayPal email or the provider's "
+            "recipient reference — never a card number."
+        ),
+    )
     is_house = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     placed_at = models.DateTimeField(null=True, blank=True, editable=False)

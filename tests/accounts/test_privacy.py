@@ -18,6 +18,7 @@ from accounts import privacy
 from commissions import services as commission_services
 from commissions.models import CommissionLine, DistributorResult
 from compliance.models import ErasureRequest, ErasureStatus
+from genealogy.models import Distributor
 from orders.models import Customer, Order
 from orders.periods import Period
 from tests.commissions.conftest import build_chain
@@ -48,6 +49,12 @@ def test_export_holds_the_persons_data_and_nobody_elses(client):
     other = make_distributor(name="Otto Other", email="otto@example.com")
     CustomerFactory(distributor=other, name="Secret Sue")
     buy(other, "70", paid_at=IN_MARCH)
+    Distributor.objects.filter(pk=ann.pk).update(
+        payout_method="paypal", payout_account="ann.payouts@example.net"
+    )
+    Distributor.objects.filter(pk=other.pk).update(
+        payout_method="bank_transfer", payout_account="RCP-OTTO-7731"
+    )
     client.force_login(ann.user)
 
     response = client.get(reverse("privacy_export"))
@@ -60,12 +67,15 @@ def test_export_holds_the_persons_data_and_nobody_elses(client):
     data = json.loads(files["data.json"])
     assert data["profile"][0]["email"] == "ann@example.com"
     assert data["distributor"][0]["number"] == ann.number
+    assert data["distributor"][0]["payout_method"] == "paypal"
+    assert data["distributor"][0]["payout_account"] == "ann.payouts@example.net"
+    assert "ann.payouts@example.net" in files["distributor.csv"]
     assert [c["name"] for c in data["customers"]] == ["Carla Customer"]
     assert [o["total_amount"] for o in data["orders"]] == ["40.00"]
     everything = "".join(files.values())
     assert "Carla Customer" in files["customers.csv"]
     assert "otto@example.com" not in everything and "Secret Sue" not in everything
-    assert "Otto Other" not in everything
+    assert "Otto Other" not in everything and "RCP-OTTO-7731" not in everything
 
 
 @pytest.mark.django_db
@@ -99,6 +109,9 @@ def test_erasure_pseudonymizes_blocks_login_and_keeps_the_books(client):
         distributor=cal, name="Rita Retail", email="rita@example.net", address="1 Main St"
     )
     buy(cal, "10", paid_at=IN_MARCH, customer=customer)
+    Distributor.objects.filter(pk=cal.pk).update(
+        payout_method="paypal", payout_account="cal.diaz@pay.example"
+    )
     commission_services.calculate_period(period=MARCH)
     commission_services.close_period(period=MARCH)
     before_ledger, before_tree = ledger_totals(), stored_numbering()
@@ -116,10 +129,17 @@ def test_erasure_pseudonymizes_blocks_login_and_keeps_the_books(client):
     assert list(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) == [
         user.email
     ]
+    assert Distributor.objects.filter(pk=cal.pk).values_list(
+        "payout_method", "payout_account"
+    ).get() == ("", "")
     rita = Customer.objects.get(pk=customer.pk)
     assert (rita.name, rita.email, rita.address) == (f"Erased customer #{rita.pk}", "", "")
     assert not client.login(email=old_email, password=PASSWORD)
     assert ledger_totals() == before_ledger and stored_numbering() == before_tree
+    payouts = commission_services.export_payouts(period=MARCH).decode()
+    [cal_row] = [line for line in payouts.splitlines() if line.startswith(f"{cal.number},")]
+    assert cal_row.startswith(f"{cal.number},Erased person #{cal.number},")
+    assert cal_row.endswith(",USD,bank_transfer,") and "cal.diaz" not in payouts
 
     again = privacy.erasure_approve(request=request, by=staff, reason="Clicked twice")
     assert again.decision_reason == "Verified by phone"

@@ -22,6 +22,7 @@ from commissions.models import (
     LineKind,
     PeriodStatus,
 )
+from genealogy.models import Distributor
 from orders.models import RefundReason
 from orders.services import order_refund
 from tests.commissions.conftest import PERIOD
@@ -108,9 +109,88 @@ def test_rerun_on_the_same_inputs_gives_identical_lines_and_export_bytes(chain, 
         ]
     )
     assert export.decode().splitlines() == [
-        "distributor_number,name,amount,currency,payout_method",
-        *(f"{number},{name},{amount},USD,bank_transfer" for number, name, amount in expected),
+        "distributor_number,name,amount,currency,payout_method,payout_account",
+        *(f"{number},{name},{amount},USD,bank_transfer," for number, name, amount in expected),
     ]
+
+
+def test_export_pays_each_person_by_their_method_and_account_else_the_default(
+    chain, plan_version, settings
+):
+    # Given Ann paid by PayPal, Cal by check, and Dee, who has not chosen, under a default of
+    # bank transfer with three methods offered
+    settings.LADDER_PAYOUT_METHODS = ["bank_transfer", "paypal", "check"]
+    settings.LADDER_PAYOUT_METHOD = "bank_transfer"
+    Distributor.objects.filter(pk=chain.ann.pk).update(
+        payout_method="paypal", payout_account="ann.avery@pay.example"
+    )
+    Distributor.objects.filter(pk=chain.cal.pk).update(payout_method="check")
+    services.calculate_period(period=PERIOD)
+    services.close_period(period=PERIOD)
+
+    # When the month's payouts are exported (twice)
+    export = services.export_payouts(period=PERIOD)
+
+    # Then each row carries the person's own method and account, in number order, same bytes
+    rows = {
+        number: (method, account)
+        for number, *_, method, account in (
+            line.split(",") for line in export.decode().splitlines()[1:]
+        )
+    }
+    assert rows == {
+        str(chain.ann.number): ("paypal", "ann.avery@pay.example"),
+        str(chain.cal.number): ("check", ""),
+        str(chain.dee.number): ("bank_transfer", ""),
+    }
+    numbers = [line.split(",")[0] for line in export.decode().splitlines()[1:]]
+    assert numbers == sorted(numbers, key=int)
+    assert services.export_payouts(period=PERIOD) == export
+
+
+def test_export_cells_never_start_like_a_spreadsheet_formula(chain, plan_version):
+    chain.ann.user.name = '=HYPERLINK("http://evil.example")'
+    chain.ann.user.save()
+    services.calculate_period(period=PERIOD)
+    services.close_period(period=PERIOD)
+
+    export = services.export_payouts(period=PERIOD).decode()
+
+    assert "'=HYPERLINK" in export
+    assert ",=" not in export and not any(line.startswith("=") for line in export.splitlines())
+
+
+def test_people_without_a_choice_are_paid_by_the_configured_default(chain, plan_version, settings):
+    settings.LADDER_PAYOUT_METHODS = ["bank_transfer", "check"]
+    settings.LADDER_PAYOUT_METHOD = "check"
+    Distributor.objects.filter(pk=chain.dee.pk).update(
+        payout_method="bank_transfer", payout_account="RCP-0042"
+    )
+    services.calculate_period(period=PERIOD)
+    services.close_period(period=PERIOD)
+
+    lines = services.export_payouts(period=PERIOD).decode().splitlines()
+
+    assert f"{chain.ann.number},Ann Avery,31.00,USD,check," in lines
+    assert f"{chain.cal.number},Cal Diaz,15.00,USD,check," in lines
+    assert f"{chain.dee.number},Dee Brown,10.00,USD,bank_transfer,RCP-0042" in lines
+
+
+def test_payout_rows_read_the_people_in_one_query(chain, plan_version, django_assert_num_queries):
+    services.calculate_period(period=PERIOD)
+    row = services.close_period(period=PERIOD)
+    for person in chain.people:
+        Distributor.objects.filter(pk=person.pk).update(
+            payout_method="paypal", payout_account=f"{person.number}@pay.example"
+        )
+
+    with django_assert_num_queries(2):  # the payable balances, then the people
+        rows = services.payout_rows(row)
+
+    assert [(method, account) for *_, method, account in rows] == [
+        ("paypal", f"{number}@pay.example") for number, *_ in rows
+    ]
+    assert len(rows) == 3
 
 
 def test_a_second_run_while_one_holds_the_period_is_refused(chain, plan_version):

@@ -122,6 +122,32 @@ def test_the_change_form_cannot_touch_the_sponsor_or_the_tree(client, staff):
     )
 
 
+def test_payout_details_are_shown_read_only_to_staff(client, staff):
+    person = make_distributor()
+    Distributor.objects.filter(pk=person.pk).update(
+        payout_method="paypal", payout_account="payee@example.net"
+    )
+
+    response = client.get(change_url(person))
+    client.post(
+        change_url(person),
+        {
+            "joined_on": "2025-02-02",
+            "country": "US",
+            "phone": "",
+            "payout_method": "check",
+            "payout_account": "staff-typed",
+        },
+    )
+
+    form = response.context["adminform"].form
+    assert not {"payout_method", "payout_account"} & set(form.fields)
+    html = response.content.decode()
+    assert "payee@example.net" in html and "Payout method" in html
+    after = fresh(person)
+    assert (after.payout_method, after.payout_account) == ("paypal", "payee@example.net")
+
+
 def test_distributors_cannot_be_deleted_in_the_admin(client, staff):
     person = make_distributor()
     url = reverse("admin:genealogy_distributor_delete", args=[person.pk])
