@@ -32,6 +32,7 @@ from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
+from config.bulk import analyze_tables, autovacuum_is_off
 from config.celery import app as celery_app
 from genealogy import selectors
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company
@@ -100,13 +101,22 @@ class Command(BaseCommand):
         self.active_ids = np.array(
             Distributor.objects.filter(status=DistributorStatus.ACTIVE).values_list("id", flat=True)
         )
-        self.measure_sign_ups(signups)
-        self.measure_sustained(options["sustained_seconds"], options["threads"])
-        self.measure_placement()
-        self.measure_pages()
-        self.measure_move()
-        self.measure_renumber_and_check()
-        self.measure_concurrent_under_one_sponsor()
+        if autovacuum_is_off():
+            self.stdout.write(
+                "  PostgreSQL's autovacuum is off here: the tables are vacuumed before each "
+                "phase, as autovacuum would keep them"
+            )
+        for phase in (
+            lambda: self.measure_sign_ups(signups),
+            lambda: self.measure_sustained(options["sustained_seconds"], options["threads"]),
+            self.measure_placement,
+            self.measure_pages,
+            self.measure_move,
+            self.measure_renumber_and_check,
+            self.measure_concurrent_under_one_sponsor,
+        ):
+            analyze_tables(User, Distributor)
+            phase()
         self.print_table(size)
 
     def write_csv(self, path: str, size: int, seed: int) -> None:
