@@ -11,10 +11,11 @@ from django.db import transaction
 def distributor_saved(sender, instance, created, raw=False, **kwargs) -> None:
     if not created or raw or instance.is_house or instance.sponsor_id is None:
         return
-    from .services import notify_new_recruit
+    from .tasks import notify_new_recruit_task
 
+    # A task, not inline: sign-up stays a constant, small amount of work.
     distributor_id = instance.pk
-    transaction.on_commit(lambda: notify_new_recruit(distributor_id=distributor_id), robust=True)
+    transaction.on_commit(lambda: notify_new_recruit_task.delay(distributor_id), robust=True)
 
 
 def refund_saved(sender, instance, created, raw=False, **kwargs) -> None:

@@ -473,16 +473,26 @@ def notifications_mark_read(*, user, ids: list[int] | None = None) -> int:
 
 
 def notify_new_recruit(*, distributor_id: int) -> Notification | None:
+    """Tell the sponsor, once (a retried task finds the notification it already wrote: it
+    links to the recruit's own page)."""
     recruit = Distributor.objects.select_related("user", "sponsor").get(pk=distributor_id)
     sponsor = recruit.sponsor
     if sponsor is None or sponsor.is_house:
         return None
-    return notification_create(
-        user_id=sponsor.user_id,
-        kind=NotificationKind.NEW_RECRUIT,
-        title=f"{recruit.display_name} joined your team",
-        url=reverse("team_list"),
-    )
+    url = reverse("team_member", args=[recruit.number])
+    with transaction.atomic():
+        Distributor.objects.select_for_update().filter(pk=recruit.pk).exists()  # one at a time
+        existing = Notification.objects.filter(
+            user_id=sponsor.user_id, kind=NotificationKind.NEW_RECRUIT, url=url
+        ).first()
+        if existing is not None:
+            return existing
+        return notification_create(
+            user_id=sponsor.user_id,
+            kind=NotificationKind.NEW_RECRUIT,
+            title=f"{recruit.display_name} joined your team",
+            url=url,
+        )
 
 
 def notify_order_refunded(*, refund_id: int) -> Notification:

@@ -24,6 +24,12 @@ def email_notifications_task(notification_ids: list[int]) -> int:
     return services.notification_email_batch(notification_ids=notification_ids)
 
 
+@shared_task(name="messaging.notify_new_recruit", ignore_result=False)
+def notify_new_recruit_task(distributor_id: int) -> int | None:
+    notification = services.notify_new_recruit(distributor_id=distributor_id)
+    return None if notification is None else notification.pk
+
+
 @shared_task(name="messaging.notify_period_closed", ignore_result=False)
 def notify_period_closed_task(period_id: int) -> int:
     work = services.notify_period_closed(period_id=period_id)

@@ -34,6 +34,17 @@ def test_sponsor_is_notified_and_emailed_of_a_new_recruit(
     assert [m.to for m in mail.outbox] == [[sponsor.user.email]]
 
 
+def test_a_retried_new_recruit_notification_is_written_once(eager_celery):
+    sponsor = make_distributor()
+    recruit = make_distributor(sponsor=sponsor)
+
+    first = services.notify_new_recruit(distributor_id=recruit.pk)
+    again = services.notify_new_recruit(distributor_id=recruit.pk)
+
+    assert first.pk == again.pk and kinds(sponsor.user) == [NotificationKind.NEW_RECRUIT]
+    assert first.url == reverse("team_member", args=[recruit.number])
+
+
 def test_no_email_for_a_kind_turned_off(eager_celery, django_capture_on_commit_callbacks):
     sponsor = make_distributor()
     EmailOptOut.objects.create(user=sponsor.user, kind=NotificationKind.NEW_RECRUIT)
