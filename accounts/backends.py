@@ -16,13 +16,12 @@ WITH_THE_USER = ("distributor__sponsor__user",)
 
 class _DistributorWithUser:
     def get_user(self, user_id):
-        user = (
-            get_user_model()
-            ._default_manager.select_related(*WITH_THE_USER)
-            .filter(pk=user_id)
-            .first()
-        )
-        return user if user is not None and self.user_can_authenticate(user) else None
+        model = get_user_model()
+        try:
+            user = model._default_manager.select_related(*WITH_THE_USER).get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
 
 
 class ModelBackend(_DistributorWithUser, DjangoModelBackend):
