@@ -32,7 +32,6 @@ from commissions.models import (
     DistributorResult,
     Hold,
     HoldStatus,
-    PlanVersion,
     cents_to_decimal,
 )
 from config.fragments import names_generation
@@ -192,17 +191,6 @@ def progress_key(calendar: CommissionCalendar, distributor: Distributor) -> tupl
         run.pk,
         run.as_of,  # a refresh with unchanged inputs moves only this
     )
-
-
-def plan_in_force(period: Period) -> Plan | None:
-    """The plan of the version in force for ``period`` (one query), None when none is loaded."""
-    version = (
-        PlanVersion.objects.filter(effective_from__lte=period.first_day)
-        .order_by("-effective_from", "-id")
-        .only("document")
-        .first()
-    )
-    return None if version is None else version.plan
 
 
 LEGS_CACHE_SECONDS = 300

@@ -52,12 +52,7 @@ class CommissionCalendar:
 
 def read_calendar(period: Period) -> CommissionCalendar:
     """The calendar from the database (three queries)."""
-    version = (
-        PlanVersion.objects.filter(effective_from__lte=period.first_day)
-        .order_by("-effective_from", "-id")
-        .only("document")
-        .first()
-    )
+    version = PlanVersion.in_force(period.first_day)
     row = (
         CommissionPeriod.objects.filter(month=period.first_day, projection_run__isnull=False)
         .exclude(status__in=LOCKED_STATUSES)

@@ -82,6 +82,13 @@ class PlanVersion(models.Model):
     def __str__(self) -> str:
         return f"{self.name} from {self.effective_from:%Y-%m} (v{self.pk})"
 
+    @classmethod
+    def in_force(cls, day: dt.date) -> PlanVersion | None:
+        """The version in force on ``day`` (versions start on the first of a month)."""
+        return (
+            cls.objects.filter(effective_from__lte=day).order_by("-effective_from", "-id").first()
+        )
+
     @property
     def document_json(self) -> str:
         return json.dumps(self.document, sort_keys=True)

@@ -162,11 +162,7 @@ def plan_version_update(
 
 
 def plan_version_for(period: Period) -> PlanVersion:
-    version = (
-        PlanVersion.objects.filter(effective_from__lte=period.first_day)
-        .order_by("-effective_from", "-id")
-        .first()
-    )
+    version = PlanVersion.in_force(period.first_day)
     if version is None:
         raise CommissionError(
             f"No plan version is in force for {period}: load one with `manage.py load_plan`."

@@ -14,12 +14,7 @@ from .models import Announcement, Audience, EmailOptOut, Message, Notification, 
 
 
 def current_plan_version(*, today: dt.date | None = None) -> PlanVersion | None:
-    today = today or timezone.localdate()
-    return (
-        PlanVersion.objects.filter(effective_from__lte=today)
-        .order_by("-effective_from", "-id")
-        .first()
-    )
+    return PlanVersion.in_force(today or timezone.localdate())
 
 
 def rank_codes(*, today: dt.date | None = None) -> list[str]:

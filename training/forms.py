@@ -1,10 +1,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils import timezone
 
-from accounts.dashboard import plan_in_force
-from orders.periods import Period
+from commissions.calendar import commission_calendar
 
 from .models import TrainingCategory, TrainingItem
 
@@ -45,7 +43,7 @@ class TrainingItemAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        plan = plan_in_force(Period.current(timezone.now()))
+        plan = commission_calendar().plan
         choices = [("", "Everyone")]
         if plan is not None:
             choices += [(rank.code, f"From {rank.name} upward") for rank in plan.ranks]

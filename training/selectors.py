@@ -23,10 +23,10 @@ from accounts.dashboard import (
     Requirement,
     _volume,
     month_progress,
-    plan_in_force,
     qualified_leg_count,
     rank_requirements,
 )
+from commissions.calendar import commission_calendar
 from commissions.disclosure import latest_statement
 from commissions.engine.money import PPM_PER_PERCENT
 from commissions.engine.plan import Plan, Rank
@@ -39,7 +39,6 @@ from commissions.models import (
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, visible_distributors
 from orders.models import Customer, Order, OrderStatus
-from orders.periods import Period
 
 from .models import ReferralShare, TrainingCategory, TrainingCompletion, TrainingItem
 
@@ -69,7 +68,7 @@ def rank_codes_up_to(highest: int, *, now: dt.datetime | None = None) -> list[st
     """Codes of the plan's ranks 1..highest: the rank-gated audiences that include a person."""
     if highest <= 0:
         return []
-    plan = plan_in_force(Period.current(now or timezone.now()))
+    plan = commission_calendar(now).plan
     return [] if plan is None else [rank.code for rank in plan.ranks[:highest]]
 
 
@@ -198,7 +197,7 @@ def required_items_by_distributor(
     if any(code for _, _, _, code in items):
         ranks = highest_ranks(distributor_ids)
         if any(ranks.values()):
-            plan = plan_in_force(Period.current(now or timezone.now()))
+            plan = commission_calendar(now).plan
             all_codes = [] if plan is None else [rank.code for rank in plan.ranks]
             for pk in distributor_ids:
                 codes_for[pk] = set(all_codes[: ranks.get(pk, 0)])
@@ -488,7 +487,7 @@ def rank_unlocks(plan: Plan, rank: Rank) -> list[str]:
 def career_path(distributor: Distributor | None, *, now: dt.datetime | None = None) -> CareerPath:
     """Every rank of the plan in force, in plain words, with where the person stands."""
     now = now or timezone.now()
-    plan = plan_in_force(Period.current(now))
+    plan = commission_calendar(now).plan
     statement = latest_statement()
     by_rank = {}
     if statement is not None:
