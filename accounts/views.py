@@ -114,13 +114,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             }
             return render_to_string("accounts/partials/month_cards.html", cards, request)
 
-        key = progress_key(calendar, distributor)
+        key = progress_key(calendar, distributor)  # None while the figures are live
+        if key is not None:
+            key = (*key, *calendar.locked_periods, on_hold)
         context.update(
-            month_cards=(
-                cached_fragment((*key, *calendar.locked_periods, on_hold), render_cards)
-                if key
-                else mark_safe(render_cards())  # noqa: S308 - our own template output
-            ),
+            month_cards=cached_fragment(key, render_cards),
             **share_card_context(request, distributor),
         )
     return render(request, "accounts/dashboard.html", context)

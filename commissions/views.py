@@ -10,7 +10,6 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
 
 from config.fragments import cached_fragment
 
@@ -71,11 +70,10 @@ def statement_page(request, period: str):
             request,
         )
 
+    key = None  # a statement under review can still change
     if row.status in LOCKED_STATUSES:
         key = ("statement", owner.pk, row.pk, row.status, row.current_run_id, number_query)
-        body = cached_fragment(key, render_body)
-    else:
-        body = mark_safe(render_body())  # noqa: S308 - our own template output
+    body = cached_fragment(key, render_body)
     return render(request, "commissions/statement.html", {"period": row, "body": body})
 
 

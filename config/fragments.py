@@ -52,9 +52,12 @@ def fragment_key(parts: Iterable[object]) -> str:
 
 
 def cached_fragment(
-    parts: Iterable[object], render: Callable[[], str], *, timeout: int = FRAGMENT_SECONDS
+    parts: Iterable[object] | None, render: Callable[[], str], *, timeout: int = FRAGMENT_SECONDS
 ) -> SafeString:
-    """The HTML ``render()`` returns for ``parts``, rendered at most once per key and timeout."""
+    """The HTML ``render()`` returns for ``parts``, rendered at most once per key and timeout;
+    without parts (what it shows can change at any moment) rendered every time."""
+    if parts is None:
+        return mark_safe(str(render()))  # noqa: S308 - our own rendered template output
     key = fragment_key(parts)
     html = cache.get(key)
     if html is None:
