@@ -9,6 +9,7 @@ from django.utils.html import format_html
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
+from commissions.services import FORMULA_STARTS
 from genealogy.models import Distributor
 from genealogy.selectors import SponsorRefusal, find_enrolling_sponsor
 
@@ -112,8 +113,6 @@ PAYOUT_METHOD_LABELS = {
 # 13 to 19 digits once spaces and dashes are ignored, passing the Luhn checksum every payment
 # card number passes (so most bank references with long digit runs are not mistaken for one).
 CARD_NUMBER = re.compile(r"(?<!\d)\d{13,19}(?!\d)")
-# First characters that make a spreadsheet read a cell as a formula (finance opens the CSV).
-FORMULA_STARTS = frozenset("=+-@\t\r")
 
 
 def payout_method_label(method: str) -> str:
@@ -180,7 +179,7 @@ class ProfileForm(forms.Form):
         account = cleaned.get("payout_account", "")
         if self.has_error("payout_account"):
             return cleaned
-        if account[:1] in FORMULA_STARTS:
+        if account.startswith(FORMULA_STARTS):  # finance opens the payout CSV
             self.add_error(
                 "payout_account",
                 forms.ValidationError(

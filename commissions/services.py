@@ -848,7 +848,7 @@ def payout_rows(row: CommissionPeriod) -> list[tuple[int, str, Decimal, str, str
     ]
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
 
 
 def spreadsheet_text(text: str) -> str:
