@@ -99,7 +99,7 @@ def next_ids(model: type[models.Model], count: int) -> np.ndarray:
     return np.arange(current + 1, current + 1 + count, dtype=np.int64)
 
 
-def analyze_tables(*models_to_analyze: type[models.Model]) -> None:
+def vacuum_and_analyze(*models_to_analyze: type[models.Model]) -> None:
     """Refresh planner statistics after a bulk load (PostgreSQL), so queries use the indexes;
     outside a transaction also VACUUM, so rows a bulk rewrite left behind are reused rather
     than scanned (what autovacuum does, when it is on)."""

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.bulk import analyze_tables, next_ids, reset_sequence, write_rows
+from config.bulk import next_ids, reset_sequence, vacuum_and_analyze, write_rows
 
 from .codes import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
@@ -315,7 +315,7 @@ def seed_company(
         staff = User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, name="Sam Staff")
         EmailAddress.objects.create(user=staff, email=STAFF_EMAIL, verified=True, primary=True)
         TOTP.activate(staff, STAFF_TOTP_SECRET)
-    analyze_tables(User, EmailAddress, Distributor)
+    vacuum_and_analyze(User, EmailAddress, Distributor)
     elapsed = time.monotonic() - started
     progress(f"done in {elapsed:.1f} s")
     logins = {

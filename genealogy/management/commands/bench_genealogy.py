@@ -32,7 +32,7 @@ from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
-from config.bulk import analyze_tables, autovacuum_is_off
+from config.bulk import autovacuum_is_off, vacuum_and_analyze
 from config.celery import app as celery_app
 from genealogy import selectors
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company
@@ -115,7 +115,7 @@ class Command(BaseCommand):
             self.measure_renumber_and_check,
             self.measure_concurrent_under_one_sponsor,
         ):
-            analyze_tables(User, Distributor)
+            vacuum_and_analyze(User, Distributor)
             phase()
         self.print_table(size)
 
