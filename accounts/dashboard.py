@@ -624,10 +624,7 @@ class MonthFigures:
 
 
 def months_back(period: Period, count: int) -> list[Period]:
-    months = [period]
-    for _ in range(count - 1):
-        months.append(months[-1].previous())
-    return months[::-1]
+    return period.last(count)
 
 
 def monthly_history(

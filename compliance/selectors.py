@@ -52,7 +52,4 @@ FILTER_MONTHS = 24
 
 def flag_periods(now=None) -> list:
     """The months staff can filter on: the last two years (no scan of every flag)."""
-    months = [Period.current(now)]
-    while len(months) < FILTER_MONTHS:
-        months.append(months[-1].previous())
-    return [month.first_day for month in months]
+    return [month.first_day for month in reversed(Period.current(now).last(FILTER_MONTHS))]

@@ -151,10 +151,7 @@ ORDER BY c.distributor_id
 
 
 def _history_start(period: Period, months: int) -> dt.datetime:
-    start = period
-    for _ in range(months):
-        start = start.previous()
-    return start.start
+    return period.shifted(-months).start
 
 
 def earnings_run_id(period: Period) -> int | None:

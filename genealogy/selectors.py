@@ -17,6 +17,8 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
+from core.periods import last_month_starts
+
 from .codes import normalize_referral_code
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
 
@@ -233,6 +235,7 @@ class TeamStats:
 
 
 STATS_CACHE_SECONDS = 300
+JOINS_WINDOW_MONTHS = 12  # joins per month: this month and the eleven before it
 
 
 def team_stats(viewer: Distributor, *, today: dt.date | None = None) -> TeamStats:
@@ -242,8 +245,8 @@ def team_stats(viewer: Distributor, *, today: dt.date | None = None) -> TeamStat
     cached = cache.get(key)
     if cached is not None:
         return cached
-    month_start = today.replace(day=1)
-    first_month = (month_start - dt.timedelta(days=335)).replace(day=1)
+    window = last_month_starts(today, JOINS_WINDOW_MONTHS)
+    first_month, month_start = window[0], window[-1]
     members = Distributor.objects.filter(downline_q(viewer, include_self=False)).order_by()
     level_counts = {
         f"level_{k}": Count("id", filter=Q(level=viewer.level + k, placed_at__isnull=False))
@@ -267,10 +270,7 @@ def team_stats(viewer: Distributor, *, today: dt.date | None = None) -> TeamStat
         .annotate(total=Count("id"))
         .values_list("month", "total")
     )
-    months, cursor_month = [], first_month
-    while cursor_month <= month_start:
-        months.append((cursor_month, monthly.get(cursor_month, 0)))
-        cursor_month = (cursor_month + dt.timedelta(days=32)).replace(day=1)
+    months = [(month, monthly.get(month, 0)) for month in window]
     stats = TeamStats(
         as_of=timezone.now(),
         downline_size=totals["total"],

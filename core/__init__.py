@@ -1,0 +1,1 @@
+"""Shared concepts every app uses; imports no project app."""
