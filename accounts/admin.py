@@ -28,7 +28,7 @@ class UserAdmin(DjangoUserAdmin):
 class EnrollmentAdmin(admin.ModelAdmin):
     list_display = ("user", "sponsor", "country", "policies_version", "accepted_at", "completed_at")
     search_fields = ("user__email", "user__name")
-    raw_id_fields = ("user", "sponsor")
+    autocomplete_fields = ("user", "sponsor")  # by name, email or number, never by internal id
     list_select_related = ("user", "sponsor__user")
 
     def has_change_permission(self, request, obj=None) -> bool:

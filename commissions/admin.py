@@ -9,7 +9,8 @@ from decimal import InvalidOperation
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from config.paging import LargeTablePaginator
@@ -402,6 +403,12 @@ class AdjustmentForm(forms.ModelForm):
         model = Adjustment
         fields = ["distributor", "reason"]
 
+    def clean_amount_decimal(self):
+        amount = self.cleaned_data["amount_decimal"]
+        if amount == 0:
+            raise forms.ValidationError("An adjustment of 0.00 changes nothing: enter an amount.")
+        return amount
+
 
 class DecisionForm(ActionForm):
     note = forms.CharField(required=False, label="Note / reason")
@@ -421,7 +428,7 @@ class AdjustmentAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "period"]
-    raw_id_fields = ["distributor"]
+    autocomplete_fields = ["distributor"]  # by number or name, never by internal id
     actions = ["approve", "reject"]
 
     @admin.display(description="Amount")
@@ -446,8 +453,28 @@ class AdjustmentAdmin(admin.ModelAdmin):
             messages.error(request, str(error))
             return
         obj.pk = created.pk
+        person = form.cleaned_data["distributor"]
+        label = f"#{person.number} {person.display_name}"
         if created.status == AdjustmentStatus.PENDING:
-            messages.warning(request, "Above the threshold: a second staff member must approve it.")
+            messages.warning(
+                request,
+                f"Adjustment of {_money(created.amount)} for {label} recorded. Above the "
+                "threshold: a second staff member must approve it.",
+            )
+        else:
+            messages.success(request, f"Adjustment of {_money(created.amount)} for {label} added.")
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is None:  # the service refused it: nothing was added
+            return None
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """A refused adjustment goes back to the form with the service's message only; a saved
+        one shows the message naming the person (not the admin's generic "added")."""
+        if obj.pk is None:
+            return HttpResponseRedirect(request.get_full_path())
+        return HttpResponseRedirect(reverse("admin:commissions_adjustment_changelist"))
 
     def _decide(self, request, queryset, service) -> None:
         note = request.POST.get("note", "")
@@ -483,7 +510,7 @@ class HoldAdmin(admin.ModelAdmin):
     action_form = DecisionForm
     list_display = ["__str__", "status", "placed_by", "placed_at", "ended_by", "ended_at"]
     list_filter = ["status"]
-    raw_id_fields = ["distributor"]
+    autocomplete_fields = ["distributor"]  # by number or name, never by internal id
     actions = ["release", "forfeit"]
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -503,6 +530,18 @@ class HoldAdmin(admin.ModelAdmin):
             messages.error(request, str(error))
             return
         obj.pk = hold.pk
+        person = form.cleaned_data["distributor"]
+        messages.success(request, f"Payouts of #{person.number} {person.display_name} are on hold.")
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is None:  # the service refused it: nothing was added
+            return None
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if obj.pk is None:
+            return HttpResponseRedirect(request.get_full_path())
+        return HttpResponseRedirect(reverse("admin:commissions_hold_changelist"))
 
     def _end(self, request, queryset, service) -> None:
         reason = request.POST.get("note", "")

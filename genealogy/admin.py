@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -20,9 +21,11 @@ from config.paging import LargeTablePaginator
 
 from .codes import normalize_referral_code
 from .models import Distributor, TreeChange
+from .selectors import move_sponsor_candidates
 from .services import (
     TreeMoveError,
     create_distributor,
+    move_check,
     move_distributor,
     roll_up_sponsor_id,
     terminate_distributor,
@@ -33,23 +36,59 @@ TREE_FIELDS_SHOWN = ("parent", "level", "lft", "rght", "tree_id", "placed_at")
 PAYOUT_FIELDS = ("payout_method", "payout_account")
 
 
-def sponsor_widget(admin_site) -> AutocompleteSelect:
-    return AutocompleteSelect(Distributor._meta.get_field("sponsor"), admin_site)
+def labelled(distributor: Distributor) -> str:
+    """How staff confirmations name a person: "#<number> <name>"."""
+    return f"#{distributor.number} {distributor.display_name}"
+
+
+class MoveSponsorSelect(AutocompleteSelect):
+    """The admin's autocomplete, asking the move's own endpoint (which leaves out the person
+    and their downline) instead of the generic one."""
+
+    def __init__(self, admin_site, moving: Distributor) -> None:
+        super().__init__(Distributor._meta.get_field("sponsor"), admin_site)
+        self.moving = moving
+
+    def get_url(self) -> str:
+        return reverse(
+            f"{self.admin_site.name}:genealogy_distributor_move_sponsors", args=[self.moving.pk]
+        )
+
+
+class MoveSponsorAutocomplete(AutocompleteJsonView):
+    """The sponsor search of one move: the admin's search, without who cannot be chosen."""
+
+    moving: Distributor | None = None
+
+    def get_queryset(self):
+        return move_sponsor_candidates(self.moving, super().get_queryset())
 
 
 class MoveForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), strip=True)
 
-    def __init__(self, *args, admin_site, **kwargs) -> None:
+    def __init__(self, *args, admin_site, moving: Distributor, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.moving = moving
         self.fields = {
             "new_sponsor": forms.ModelChoiceField(
                 queryset=Distributor.objects.select_related("user"),
-                widget=sponsor_widget(admin_site),
-                help_text="Search by number, referral code, email or name.",
+                widget=MoveSponsorSelect(admin_site, moving),
+                help_text="Search by number, referral code, email or name. The person and "
+                "their own downline are not offered.",
             ),
             **self.fields,
         }
+
+    def clean(self):
+        cleaned = super().clean()
+        new_sponsor = cleaned.get("new_sponsor")
+        if new_sponsor is not None:
+            try:
+                move_check(distributor=self.moving, new_sponsor=new_sponsor)
+            except TreeMoveError as refused:
+                self.add_error("new_sponsor", str(refused))
+        return cleaned
 
 
 class TerminateForm(forms.Form):
@@ -90,8 +129,8 @@ class DistributorAdmin(admin.ModelAdmin):
         "A number, a referral code or an email address finds that person; other text finds "
         "names and emails that start with it."
     )
-    autocomplete_fields = ("sponsor",)
-    raw_id_fields = ("user",)
+    # People are picked by number, name or email, never by internal id.
+    autocomplete_fields = ("sponsor", "user")
     list_select_related = ("user",)
     show_full_result_count = False
     paginator = LargeTablePaginator
@@ -227,6 +266,11 @@ class DistributorAdmin(admin.ModelAdmin):
         return [
             path("<int:object_id>/move/", view(self.move_view), name="genealogy_distributor_move"),
             path(
+                "<int:object_id>/move/sponsors/",
+                view(self.move_sponsor_autocomplete),
+                name="genealogy_distributor_move_sponsors",
+            ),
+            path(
                 "<int:object_id>/terminate/",
                 view(self.terminate_view),
                 name="genealogy_distributor_terminate",
@@ -248,14 +292,19 @@ class DistributorAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
                 "original": distributor,
-                "title": f"{context.pop('verb')} {distributor}",
+                "title": f"{context.pop('verb')} {labelled(distributor)}",
                 **context,
             },
         )
 
+    def move_sponsor_autocomplete(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        distributor = self._editable_distributor(request, object_id)
+        view = MoveSponsorAutocomplete.as_view(admin_site=self.admin_site, moving=distributor)
+        return view(request)
+
     def move_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         distributor = self._editable_distributor(request, object_id)
-        form = MoveForm(request.POST or None, admin_site=self.admin_site)
+        form = MoveForm(request.POST or None, admin_site=self.admin_site, moving=distributor)
         confirming = False
         if request.method == "POST" and form.is_valid():
             new_sponsor = form.cleaned_data["new_sponsor"]
@@ -272,8 +321,8 @@ class DistributorAdmin(admin.ModelAdmin):
                 else:
                     self.message_user(
                         request,
-                        f"{moved} and {moved.downline_size:,} people below moved under "
-                        f"{new_sponsor}.",
+                        f"{labelled(moved)} and {moved.downline_size:,} people below moved "
+                        f"under {labelled(new_sponsor)}.",
                         messages.SUCCESS,
                     )
                     return HttpResponseRedirect(
@@ -307,7 +356,9 @@ class DistributorAdmin(admin.ModelAdmin):
                 except TreeMoveError as error:
                     form.add_error(None, str(error))
                 else:
-                    self.message_user(request, f"{distributor} is terminated.", messages.SUCCESS)
+                    self.message_user(
+                        request, f"{labelled(distributor)} is terminated.", messages.SUCCESS
+                    )
                     return HttpResponseRedirect(
                         reverse("admin:genealogy_distributor_change", args=[distributor.pk])
                     )

@@ -79,6 +79,17 @@ def downline_q(viewer: Distributor, *, include_self: bool) -> Q:
     return own | below | waiting
 
 
+def move_sponsor_candidates(
+    moving: Distributor, queryset: QuerySet[Distributor] | None = None
+) -> QuerySet[Distributor]:
+    """Who may become the new sponsor of ``moving`` (with their team): never the person
+    themselves or anyone in their downline (that would make a loop), nor a terminated person."""
+    queryset = Distributor.objects.all() if queryset is None else queryset
+    return queryset.exclude(downline_q(moving, include_self=True)).exclude(
+        status=DistributorStatus.TERMINATED
+    )
+
+
 def waiting_in_team(viewer: Distributor) -> list[int]:
     """People waiting for placement whose sponsor chain leads into the viewer's team.
 

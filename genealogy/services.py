@@ -401,6 +401,13 @@ def move_distributor(
     return Distributor.objects.select_related("user", "sponsor").get(pk=node.pk)
 
 
+def move_check(*, distributor: Distributor, new_sponsor: Distributor) -> None:
+    """Raise TreeMoveError if moving ``distributor`` under ``new_sponsor`` would be refused
+    (the same checks ``move_distributor`` makes under the tree lock), so a form can say so
+    before asking for confirmation."""
+    _fresh_for_move(distributor.pk, new_sponsor.pk)
+
+
 def _fresh_for_move(distributor_id: int, sponsor_id: int) -> tuple[Distributor, Distributor]:
     """Re-read both rows under the tree lock and refuse what cannot move."""
     rows = {d.pk: d for d in Distributor.objects.filter(pk__in=[distributor_id, sponsor_id])}
@@ -410,21 +417,21 @@ def _fresh_for_move(distributor_id: int, sponsor_id: int) -> tuple[Distributor, 
     if node.is_house:
         raise TreeMoveError("The house is the root of the tree and cannot move.")
     if node.sponsor_id == sponsor_id:
-        raise TreeMoveError(f"{node.number} is already sponsored by {target.number}.")
+        raise TreeMoveError(f"#{node.number} is already sponsored by #{target.number}.")
     if not node.is_placed:
         raise TreeMoveError(
-            f"{node.number} is still waiting for placement: place waiting people first, then move."
+            f"#{node.number} is still waiting for placement: place waiting people first, then move."
         )
     if target.status == DistributorStatus.TERMINATED:
-        raise TreeMoveError(f"The new sponsor {target.number} is terminated.")
+        raise TreeMoveError(f"The new sponsor #{target.number} is terminated.")
     if not target.is_placed:
         raise TreeMoveError(
-            f"The new sponsor {target.number} is still waiting for placement: "
+            f"The new sponsor #{target.number} is still waiting for placement: "
             "place waiting people first, then move."
         )
     if node.lft <= target.lft and target.rght <= node.rght:
         raise TreeMoveError(
-            f"The new sponsor {target.number} is in the downline of {node.number}: "
+            f"The new sponsor #{target.number} is in the downline of #{node.number}: "
             "the move would make a loop."
         )
     return node, target

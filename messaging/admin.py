@@ -65,7 +65,7 @@ class MessageAdmin(admin.ModelAdmin):
     list_display = ["subject", "sender", "audience", "status", "total", "created_at"]
     list_filter = ["status", "audience"]
     search_fields = ["subject", "sender__number"]
-    raw_id_fields = ["sender"]
+    autocomplete_fields = ["sender"]
     readonly_fields = [
         "sender",
         "subject",
@@ -86,7 +86,7 @@ class MessageAdmin(admin.ModelAdmin):
 class NotificationAdmin(admin.ModelAdmin):
     list_display = ["title", "user", "kind", "created_at", "read_at", "emailed_at"]
     list_filter = ["kind"]
-    raw_id_fields = ["user", "message"]
+    autocomplete_fields = ["user", "message"]
     show_full_result_count = False
 
     def has_add_permission(self, request):

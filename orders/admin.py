@@ -53,7 +53,7 @@ class ProductAdmin(admin.ModelAdmin):
 class CustomerAdmin(admin.ModelAdmin):
     list_display = ("name", "email", "phone", "distributor", "created_at")
     search_fields = ("name", "email", "=distributor__number")
-    raw_id_fields = ("distributor",)
+    autocomplete_fields = ("distributor",)  # by number or name, never by internal id
     list_select_related = ("distributor__user",)
     show_full_result_count = False
 
