@@ -33,10 +33,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from config.bulk import next_ids, write_rows
+from core.csv import read_spreadsheet_text
 
 from .demo import referral_codes
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, TreeChange, TreeChangeKind
 from .numbering import Numbering, number_tree
+from .selectors import level_below
 from .services import acquire_tree_lock, renumber_tree
 
 COLUMNS = ("number", "sponsor_number", "name", "email", "joined", "status")
@@ -112,6 +114,8 @@ def parse_rows(lines: Iterable[str], *, today: dt.date | None = None) -> tuple[P
             continue
         if len(row) < width:
             row = row + [""] * (width - len(row))
+        # The team export writes a name like =X as '=X (core.csv): read it back as it was.
+        row = [read_spreadsheet_text(cell) for cell in row]
         problems = []
         number_text = row[number_at].strip()
         number = sponsor_number = joined = None
@@ -485,18 +489,32 @@ def _fresh_referral_codes(count: int) -> list[str]:
     return codes[:count]
 
 
-def rows_for_export(queryset: models.QuerySet[Distributor]) -> Iterator[list[str]]:
+def rows_for_export(
+    queryset: models.QuerySet[Distributor], *, relative_to: Distributor | None = None
+) -> Iterator[list[str]]:
     """The CSV rows (no header; see `EXPORT_COLUMNS`) for `queryset`, in its order.
 
     The file reads back with `import_genealogy` (which ignores `level`). `level` is the depth
-    below the house.
+    below `relative_to` as the team list shows it (`genealogy.selectors.level_below`), or
+    below the house when it is None.
     """
     values = queryset.values_list(
-        "number", "sponsor__number", "user__name", "user__email", "joined_on", "status", "level"
+        "number",
+        "sponsor__number",
+        "user__name",
+        "user__email",
+        "joined_on",
+        "status",
+        "level",
+        "placed_at",
+        "sponsor_id",
     )
-    for number, sponsor_number, name, email, joined, status, level in values.iterator(
-        chunk_size=2_000
-    ):
+    for row in values.iterator(chunk_size=2_000):
+        number, sponsor_number, name, email, joined, status, level, placed_at, sponsor_id = row
+        if relative_to is not None:
+            level = level_below(
+                relative_to, level=level, is_placed=placed_at is not None, sponsor_id=sponsor_id
+            )
         yield [
             str(number),
             "" if sponsor_number is None else str(sponsor_number),

@@ -295,6 +295,14 @@ def team_stats(viewer: Distributor, *, today: dt.date | None = None) -> TeamStat
 
 
 def relative_level(viewer: Distributor, member: Distributor) -> int:
-    if member.is_placed and viewer.is_placed:
-        return member.level - viewer.level
-    return 1 if member.sponsor_id == viewer.pk else 0
+    """The member's level in the viewer's team: 1 for their own recruits, and so on."""
+    return level_below(
+        viewer, level=member.level, is_placed=member.is_placed, sponsor_id=member.sponsor_id
+    )
+
+
+def level_below(viewer: Distributor, *, level: int, is_placed: bool, sponsor_id: int | None) -> int:
+    """``relative_level`` from a row's values (for exports that read values, not objects)."""
+    if is_placed and viewer.is_placed:
+        return level - viewer.level
+    return 1 if sponsor_id == viewer.pk else 0

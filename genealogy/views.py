@@ -70,6 +70,12 @@ def tree_children(request: HttpRequest, number: int) -> HttpResponse:
 def team_list(request: HttpRequest) -> HttpResponse:
     root = _team_root(request)
     form = TeamFilterForm(request.GET or None)
+    template = "genealogy/partials/list_table.html" if request.htmx else "genealogy/list.html"
+    if form.is_bound and not form.is_valid():
+        # The errors and no list: a list that ignored the bad filter would look like its answer.
+        # (htmx swaps only successful responses, so its fragment answers 200.)
+        context = {"root": root, "form": form, "invalid": True, "active_tab": "list"}
+        return render(request, template, context, status=200 if request.htmx else 400)
     filters = form.to_filters()
     queryset = downline(root, filters).select_related("user", "sponsor")
     total, capped = downline_count(root, filters, queryset)
@@ -99,7 +105,6 @@ def team_list(request: HttpRequest) -> HttpResponse:
     }
     if not page.object_list and not context["filtered"]:
         context.update(share_card_context(request, root))
-    template = "genealogy/partials/list_table.html" if request.htmx else "genealogy/list.html"
     return render(request, template, context)
 
 
@@ -114,12 +119,24 @@ def team_list_csv(request: HttpRequest) -> StreamingHttpResponse:
     from .imports import EXPORT_COLUMNS, rows_for_export
 
     root = _team_root(request)
-    filters = TeamFilterForm(request.GET or None).to_filters()
+    form = TeamFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        problems = "; ".join(
+            f"{form.fields[name].label if name in form.fields else 'Filters'}: {error}"
+            for name, errors in form.errors.items()
+            for error in errors
+        )
+        return HttpResponse(
+            f"The filters are not valid ({problems}): no list was exported.\n",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    filters = form.to_filters()
     writer = csv.writer(_Echo())
 
     def rows():
         yield writer.writerow(EXPORT_COLUMNS)
-        for row in rows_for_export(downline(root, filters)):
+        for row in rows_for_export(downline(root, filters), relative_to=root):
             yield writer.writerow(row)
 
     stamp = timezone.localdate().isoformat()
