@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user
+from training.services import training_before_first_retail_sale  # training hook
 
 from .forms import (
     BUYER_CUSTOMER,
@@ -245,13 +246,23 @@ def order_new(request: HttpRequest) -> HttpResponse:
     distributor = _distributor_or_none(request)
     if distributor is None:
         return _not_a_distributor(request)
+    # Training a first retail sale needs is shown from the start, not after the review.
+    training = training_before_first_retail_sale(distributor)
     if request.method != "POST":
-        return render(request, "orders/order_new.html", _entry_context(request, distributor, {}))
+        context = _entry_context(request, distributor, {})
+        context["retail_training"] = training
+        return render(request, "orders/order_new.html", context)
     context = _entry_context(request, distributor, request.POST)
+    context["retail_training"] = training
     buyer_form: OrderBuyerForm = context["buyer_form"]
     step = request.POST.get("step", "review")
     if step == "edit":
         return render(request, "orders/order_new.html", context)
+    if training and buyer_form.purpose == OrderPurpose.RETAIL:
+        context["errors"].append(
+            "Finish the required compliance training (listed above) before your first sale "
+            "to a retail customer; an order for yourself needs none."
+        )
     ready = buyer_form.is_valid() and not context["errors"] and context["quote"].lines
     if not context["quote"].lines and not context["errors"]:
         context["errors"].append("Add at least one product to the order.")

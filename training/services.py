@@ -12,7 +12,7 @@ from genealogy.models import Distributor
 from orders.models import Order, OrderPurpose
 
 from .models import ReferralShare, TrainingCompletion, TrainingItem
-from .selectors import pending_compliance_items
+from .selectors import RequiredItem, pending_compliance_items
 
 
 def training_item_complete(
@@ -39,20 +39,30 @@ def requires_compliance_training_for_retail() -> bool:
     return bool(getattr(settings, "LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL", True))
 
 
-def ensure_may_sell_to_customers(distributor: Distributor) -> None:
-    """Refuse a first retail sale until the required compliance training is finished.
+def training_before_first_retail_sale(distributor: Distributor) -> list[RequiredItem]:
+    """The required compliance items still to finish before the distributor's first retail
+    sale: none when the rule is off (LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL), when
+    nothing required and published is visible to them, or when they have sold before.
 
-    Only when LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL is on and at least one required,
-    published compliance item is visible to the distributor. Raises ValidationError, like the
-    other checks of `order_place`.
-    """
+    The order form shows them at the start, with links; `order_place` refuses with them."""
     if not requires_compliance_training_for_retail():
-        return
+        return []
     pending = pending_compliance_items(distributor)
     if not pending:
-        return
+        return []
     has_sold = Order.objects.filter(distributor_id=distributor.pk, purpose=OrderPurpose.RETAIL)
     if has_sold.exists():
+        return []
+    return pending
+
+
+def ensure_may_sell_to_customers(distributor: Distributor) -> None:
+    """Refuse a first retail sale until the required compliance training is finished
+    (`training_before_first_retail_sale`). Raises ValidationError, like the other checks of
+    `order_place`.
+    """
+    pending = training_before_first_retail_sale(distributor)
+    if not pending:
         return
     titles = ", ".join(f"“{item.title}”" for item in pending)
     raise ValidationError(
