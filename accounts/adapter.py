@@ -1,5 +1,8 @@
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
+from django.urls import reverse
+
+from .site import site_url
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -12,10 +15,14 @@ class AccountAdapter(DefaultAccountAdapter):
         return user
 
     def get_login_redirect_url(self, request) -> str:
-        if request.user.is_staff and not hasattr(request.user, "distributor"):
-            return "/admin/"
+        """Staff land on the staff overview (it sends a session without two-factor to set it
+        up); everyone else on their dashboard, or where `?next=` asked."""
+        if request.user.is_staff:
+            return reverse("staff_overview")
         return super().get_login_redirect_url(request)
 
     def send_mail(self, template_prefix, email, context) -> None:
+        """Every allauth email names the company and links to its site (never example.com)."""
         context.setdefault("company_name", settings.LADDER_COMPANY_NAME)
+        context.setdefault("site_url", site_url())
         super().send_mail(template_prefix, email, context)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class AccountsConfig(AppConfig):
@@ -7,3 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (enrollment on verification; cached names)
+        from .site import sync_current_site
+
+        # After `django.contrib.sites` created its default row (it comes first in INSTALLED_APPS).
+        post_migrate.connect(sync_current_site, sender=self, dispatch_uid="accounts.sync_site")

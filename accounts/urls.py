@@ -8,6 +8,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("join/<str:code>/", views.EnrollmentSignupView.as_view(), name="join"),
     path("accounts/signup/", views.EnrollmentSignupView.as_view(), name="account_signup"),
+    path(
+        "accounts/confirm-email/<str:key>/",
+        views.SignInOnConfirmEmailView.as_view(),
+        name="account_confirm_email",
+    ),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("dashboard/charts/", views.dashboard_charts, name="dashboard_charts"),
     path("dashboard/lists/", views.dashboard_lists, name="dashboard_lists"),
