@@ -9,9 +9,19 @@ from django.utils.html import format_html
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
-from commissions.services import FORMULA_STARTS
+from core.csv import FORMULA_STARTS
 from genealogy.models import Distributor
 from genealogy.selectors import SponsorRefusal, find_enrolling_sponsor
+
+from .validators import NameField, PhoneField, phone_region_for, validate_email_length
+
+
+def read_phone_in_chosen_country(form: forms.Form) -> None:
+    """A phone number typed without its +country code is read in the country chosen on the
+    same form (or the one it shows), else in LADDER_PHONE_REGION."""
+    country = form.data.get(form.add_prefix("country")) if form.is_bound else None
+    country = country or form.initial.get("country")
+    form.fields["phone"].use_region(phone_region_for(country))
 
 
 class EnrollmentSignupForm(SignupForm):
@@ -20,7 +30,7 @@ class EnrollmentSignupForm(SignupForm):
     `fixed_sponsor` is set when the person arrived through a referral link (/join/<code>/).
     """
 
-    name = forms.CharField(label="Full name", max_length=150)
+    name = NameField(label="Full name", max_length=150)
     sponsor_code = forms.CharField(
         label="Sponsor's referral code",
         max_length=16,
@@ -30,7 +40,7 @@ class EnrollmentSignupForm(SignupForm):
     country = LazyTypedChoiceField(
         choices=[("", "Choose your country"), *countries], label="Country"
     )
-    phone = forms.CharField(label="Phone (optional)", max_length=32, required=False)
+    phone = PhoneField(label="Phone (optional)", required=False)
     accept_policies = forms.BooleanField(label="Policies", required=True)
     accept_income_disclosure = forms.BooleanField(label="Income disclosure", required=True)
 
@@ -50,6 +60,7 @@ class EnrollmentSignupForm(SignupForm):
         super().__init__(*args, **kwargs)
         self.fixed_sponsor = fixed_sponsor
         self.order_fields(self.field_order)
+        read_phone_in_chosen_country(self)
         self.fields["accept_policies"].error_messages["required"] = (
             "Please accept the policies and procedures to join."
         )
@@ -133,9 +144,9 @@ def looks_like_card_number(value: str) -> bool:
 
 
 class ProfileForm(forms.Form):
-    name = forms.CharField(label="Full name", max_length=150)
+    name = NameField(label="Full name", max_length=150)
     country = LazyTypedChoiceField(choices=countries, label="Country")
-    phone = forms.CharField(label="Phone", max_length=32, required=False)
+    phone = PhoneField(label="Phone", required=False)
     share_phone_with_team = forms.BooleanField(
         label="Show my phone number to the people I enrolled", required=False
     )
@@ -155,6 +166,7 @@ class ProfileForm(forms.Form):
 
     def __init__(self, *args, with_payouts: bool = True, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        read_phone_in_chosen_country(self)
         if not with_payouts:
             for name in self.PAYOUT_FIELDS:
                 del self.fields[name]
@@ -220,6 +232,7 @@ class ProfileForm(forms.Form):
         elif method == PAYOUT_METHOD_TO_EMAIL:
             try:
                 validate_email(account)
+                validate_email_length(account)
             except forms.ValidationError:
                 self.add_error(
                     "payout_account",

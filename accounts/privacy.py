@@ -22,7 +22,6 @@ request. Approving twice changes nothing.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -35,6 +34,7 @@ from django.db import transaction
 from django.db.models import CharField, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
+from phonenumber_field.phonenumber import PhoneNumber
 
 from commissions.models import (
     LOCKED_STATUSES,
@@ -43,12 +43,22 @@ from commissions.models import (
     DistributorResult,
 )
 from compliance.models import ErasureRequest, ErasureStatus
+from core.csv import safe_dict_writer
 from genealogy.models import Distributor
 from orders.models import Customer, Order, OrderLine
 
 from .models import Enrollment, User
 
 ERASED_DOMAIN = "erased.invalid"
+
+
+class PersonalDataEncoder(DjangoJSONEncoder):
+    """Django's encoder, plus phone numbers as their E.164 text."""
+
+    def default(self, o):
+        if isinstance(o, PhoneNumber):
+            return str(o)
+        return super().default(o)
 
 
 class PrivacyError(Exception):
@@ -181,12 +191,12 @@ def personal_data_export(*, user: User) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
-            "data.json", json.dumps(data, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False)
+            "data.json", json.dumps(data, cls=PersonalDataEncoder, indent=2, ensure_ascii=False)
         )
         for section, rows in data.items():
             text = io.StringIO()
             if rows:
-                writer = csv.DictWriter(text, fieldnames=list(rows[0]), lineterminator="\n")
+                writer = safe_dict_writer(text, fieldnames=list(rows[0]))
                 writer.writeheader()
                 writer.writerows(rows)
             archive.writestr(f"{section}.csv", text.getvalue())

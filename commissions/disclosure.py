@@ -31,7 +31,6 @@ and every figure is computed with numpy on exact integer cents.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from config.bulk import read_columns
+from core.csv import safe_csv_writer
 from orders.periods import Period
 
 from .models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
@@ -320,14 +320,24 @@ def statement_rows(figures: dict) -> list[list[str]]:
     return rows
 
 
+def _number_or_text(cell: str) -> Decimal | str:
+    try:
+        number = Decimal(cell)
+    except ArithmeticError:
+        return cell
+    return number if number.is_finite() and str(number) == cell else cell
+
+
 def statement_csv(statement) -> bytes:
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_csv_writer(buffer)
     writer.writerow(["# Income disclosure statement", statement.year])
     writer.writerow(["# generated_at", statement.generated_at.isoformat()])
     writer.writerow(["# source", statement.source.get("description", "")])
     writer.writerow(["# currency", statement.figures.get("currency", "")])
     writer.writerow(["# earnings", "gross, before business expenses"])
     writer.writerow(CSV_HEADER)
-    writer.writerows(statement_rows(statement.figures))
+    for row in statement_rows(statement.figures):
+        # The figures are stored as text: write the numbers as numbers (-1.50 stays a number).
+        writer.writerow(row[:2] + [_number_or_text(cell) for cell in row[2:]])
     return buffer.getvalue().encode()

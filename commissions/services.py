@@ -12,7 +12,6 @@ refused with a message, never waited for.
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -31,15 +30,17 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from config.bulk import copy_columns, read_columns
+from core.csv import safe_csv_writer
 from genealogy.models import Distributor, DistributorStatus
 from orders.periods import Period
-from orders.volume import period_line_arrays, period_refund_lines, period_totals
+from orders.volume import period_line_arrays, period_totals, same_period_refund_lines
 
 from .calendar import calendar_changed
 from .engine import ENGINE_VERSION, EngineInputs, PlanValidationError, run_engine
 from .engine.explain import Upline, aggregate_unilevel, unilevel_payers
 from .engine.plan import Plan, parse_plan
 from .models import (
+    LOCKED_STATUSES,
     Adjustment,
     AdjustmentStatus,
     Clawback,
@@ -189,6 +190,38 @@ def plan_verdict(plan: Plan) -> dict[str, Any]:
 
 
 # --- Periods ----------------------------------------------------------------------------------
+
+
+def closable_from(period: Period) -> dt.datetime:
+    """The first moment ``period`` may be closed: its end plus ``LADDER_CLOSE_GRACE_HOURS``,
+    counted on the company's wall clock (a 72-hour grace ends at midnight on the 4th whatever
+    daylight-saving change falls in between), so payments recorded late for it still count."""
+    hours = int(getattr(settings, "LADDER_CLOSE_GRACE_HOURS", 72))
+    return period.end + dt.timedelta(hours=hours)
+
+
+def locked_months_from(first_day: dt.date) -> list[dt.date]:
+    """First days of the closed (or paid) months from ``first_day`` on.
+
+    The orders app asks this (through ``orders.commission_period``) when it pays an order or
+    gives a refund, to find the period the volume counts in. On PostgreSQL the period rows read
+    are locked FOR SHARE until the payment commits: ``close_period`` takes the row FOR UPDATE
+    before it verifies the inputs, so a payment either lands before the close (and the close
+    sees it and refuses) or waits and then sees the month closed. Payments never block each
+    other (shared locks)."""
+    if connection.vendor != "postgresql":
+        return list(
+            CommissionPeriod.objects.filter(
+                month__gte=first_day, status__in=LOCKED_STATUSES
+            ).values_list("month", flat=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT month, status FROM commissions_commissionperiod WHERE month >= %s "
+            "ORDER BY month FOR SHARE",
+            [first_day],
+        )
+        return [month for month, status in cursor.fetchall() if status in LOCKED_STATUSES]
 
 
 def period_row(period: Period) -> CommissionPeriod:
@@ -342,7 +375,7 @@ def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gather
     where = _index_of(ids, totals.distributor_ids)
     pv[where] = totals.pv
     cv[where] = totals.cv
-    # Refunds of orders paid in closed periods are settled by clawback lines: they do not also
+    # Refunds of orders counted in closed periods are settled by clawback lines: they do not also
     # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
     closed = closed_months()
     for refund in _clawback_candidates(period, closed):
@@ -352,7 +385,7 @@ def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gather
     line_cv = lines.cv.copy()
     line_profit = lines.retail_profit.copy()
     # Same-period refunds take their line's CV and profit back before fast start and retail.
-    same_period = period_refund_lines(period).filter(order_paid_at__gte=period.start)
+    same_period = same_period_refund_lines(period)
     for refund in same_period.values("order_line_id", "cv", "retail_profit"):
         position = np.searchsorted(lines.line_id, refund["order_line_id"])
         if position < len(lines.line_id) and lines.line_id[position] == refund["order_line_id"]:
@@ -505,7 +538,10 @@ def _period_extras(row: CommissionPeriod) -> list[tuple[int, int]]:
 
 
 def run_request(*, period: Period, by=None, purpose: str = RunPurpose.CALCULATION) -> CommissionRun:
-    """Record a queued run and enqueue its task after commit (what the admin and beat call)."""
+    """Record a queued run and its task, in one transaction (the outbox publishes the task
+    after commit; what the admin and beat call)."""
+    from outbox.services import enqueue
+
     from .tasks import calculate_run_task
 
     row = period_row(period)
@@ -520,7 +556,7 @@ def run_request(*, period: Period, by=None, purpose: str = RunPurpose.CALCULATIO
             f"{active.get_status_display().lower()} (run #{active.pk})."
         )
     run = CommissionRun.objects.create(period=row, purpose=purpose, requested_by=by)
-    transaction.on_commit(lambda: calculate_run_task.delay(run.pk))
+    enqueue(calculate_run_task, args=[run.pk], idempotency_key=f"commissions.run:{run.pk}")
     return run
 
 
@@ -773,12 +809,26 @@ def _run_summary(gathered: Gathered, result) -> dict[str, Any]:
 # --- Close and export -------------------------------------------------------------------------
 
 
-def close_period(*, period: Period, by=None, verify_inputs: bool = True) -> CommissionPeriod:
+def close_period(
+    *, period: Period, by=None, verify_inputs: bool = True, now: dt.datetime | None = None
+) -> CommissionPeriod:
     """Make the current run final: its results become the immutable ledger of the period.
 
-    Refused while a run is going, when earlier periods are still open, when adjustments wait
-    for approval, and (``verify_inputs``) when the inputs changed since the run was calculated.
+    Refused before the month has ended plus the grace period (``closable_from``; ``now`` is the
+    clock, default the real one), while a run is going, when earlier periods are still open,
+    when adjustments wait for approval, and (``verify_inputs``) when the inputs changed since
+    the run was calculated. Calculating stays allowed at any time.
     """
+    now = now or timezone.now()
+    opens = closable_from(period)
+    if now < opens:
+        local = opens.astimezone(period.start.tzinfo)
+        raise CommissionError(
+            f"{period} cannot be closed before {local:%Y-%m-%d %H:%M} ({local.tzname()}): the "
+            f"month must have ended and the grace period for late payments "
+            f"(LADDER_CLOSE_GRACE_HOURS = {settings.LADDER_CLOSE_GRACE_HOURS}) have passed. "
+            "Calculating a preview is allowed meanwhile."
+        )
     with period_lock(period):
         row = period_row(period)
         if row.is_locked:
@@ -805,17 +855,22 @@ def close_period(*, period: Period, by=None, verify_inputs: bool = True) -> Comm
             )
         if verify_inputs:
             sync_clawbacks(period=period)
-            fresh = gather(period, plan_version=run.plan_version)
-            if fresh.input_hash != run.input_hash:
-                raise CommissionError(
-                    f"The inputs of {period} changed since run #{run.pk} (orders, refunds, the "
-                    "tree, holds or adjustments): calculate again and review before closing."
-                )
         with transaction.atomic(durable=True):
+            # Locked before the inputs are verified: a payment counting in this month holds the
+            # row FOR SHARE (``locked_months_from``), so it is either in the inputs compared
+            # below or waits and then counts in the next open month.
             row = CommissionPeriod.objects.select_for_update().get(pk=row.pk)
+            if verify_inputs:
+                fresh = gather(period, plan_version=run.plan_version)
+                if fresh.input_hash != run.input_hash:
+                    raise CommissionError(
+                        f"The inputs of {period} changed since run #{run.pk} (orders, refunds, "
+                        "the tree, holds or adjustments): calculate again and review before "
+                        "closing."
+                    )
             CommissionRun.objects.filter(pk=run.pk).update(is_final=True)
             row.status = PeriodStatus.CLOSED
-            row.closed_at = timezone.now()
+            row.closed_at = now
             row.closed_by = by
             row.save()
         return row
@@ -848,15 +903,6 @@ def payout_rows(row: CommissionPeriod) -> list[tuple[int, str, Decimal, str, str
     ]
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
-
-
-def spreadsheet_text(text: str) -> str:
-    """Text a spreadsheet shows as text: a leading ' keeps a cell that starts like a formula
-    (finance opens the payout CSV) from being run."""
-    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
-
-
 def export_payouts(*, period: Period, by=None) -> bytes:
     """The payout CSV of a closed period (deterministic bytes); marks the period paid.
 
@@ -866,16 +912,13 @@ def export_payouts(*, period: Period, by=None) -> bytes:
     if row.status not in (PeriodStatus.CLOSED, PeriodStatus.PAID):
         raise CommissionError(f"{period} is not closed: close it before exporting payouts.")
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_csv_writer(buffer)  # finance opens it: no cell starts like a formula
     writer.writerow(
         ["distributor_number", "name", "amount", "currency", "payout_method", "payout_account"]
     )
     total = Decimal("0.00")
     for number, name, amount, method, account in payout_rows(row):
-        writer.writerow(
-            [number, spreadsheet_text(name), f"{amount:.2f}", settings.LADDER_CURRENCY]
-            + [method, spreadsheet_text(account)]
-        )
+        writer.writerow([number, name, amount, settings.LADDER_CURRENCY, method, account])
         total += amount
     data = buffer.getvalue().encode()
     digest = hashlib.sha256(data).hexdigest()
@@ -897,15 +940,15 @@ def export_payouts(*, period: Period, by=None) -> bytes:
 
 
 def _clawback_candidates(period: Period, closed: set[dt.date]) -> list[dict]:
-    """Refund lines in ``period`` of orders paid in a closed earlier period."""
+    """Refund lines counting in ``period`` of order lines counted in a closed earlier period."""
     from orders.volume import clawback_refund_lines
 
     rows = list(
         clawback_refund_lines(period).values(
-            "id", "order_line_id", "distributor_id", "cv", "retail_profit", "order_paid_at"
+            "id", "order_line_id", "distributor_id", "cv", "retail_profit", "order_commission_month"
         )
     )
-    return [r for r in rows if Period.containing(r["order_paid_at"]).first_day in closed]
+    return [r for r in rows if r["order_commission_month"] in closed]
 
 
 def sync_clawbacks(*, period: Period) -> int:
@@ -930,9 +973,7 @@ def sync_clawbacks(*, period: Period) -> int:
     for refund in candidates:
         if refund["id"] in done:
             continue
-        original = CommissionPeriod.objects.get(
-            month=Period.containing(refund["order_paid_at"]).first_day
-        )
+        original = CommissionPeriod.objects.get(month=refund["order_commission_month"])
         created.extend(_clawbacks_for_refund(row, original, refund))
     Clawback.objects.bulk_create(created, ignore_conflicts=True)
     return len(created)

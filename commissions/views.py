@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 import io
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -11,9 +11,11 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 
+from accounts.access import has_staff_powers
 from config.fragments import cached_fragment
+from core.csv import safe_csv_writer
 
-from .models import LOCKED_STATUSES, LineKind, cents_to_decimal
+from .models import CENT, LOCKED_STATUSES, LineKind, cents_to_decimal
 from .selectors import (
     earnings_history,
     explain_unilevel_line,
@@ -33,13 +35,14 @@ def _number(request) -> str | None:
 @login_required
 def earnings_home(request):
     number = _number(request)
-    if request.user.is_staff and number is None and request.GET.get("q") is None:
+    is_staff = has_staff_powers(request.user)
+    if is_staff and number is None and request.GET.get("q") is None:
         owner = None
     else:
         owner = statement_owner(request.user, number or request.GET.get("q") or None)
     history, projection = [], None
     if owner is not None:
-        history = earnings_history(owner, include_review=request.user.is_staff)
+        history = earnings_history(owner, include_review=is_staff)
         projection = projection_for(owner)
     page = Paginator(history, 24).get_page(request.GET.get("page"))
     return render(
@@ -49,8 +52,8 @@ def earnings_home(request):
             "owner": owner,
             "page": page,
             "projection": projection,
-            "number_query": f"?number={owner.number}" if owner and request.user.is_staff else "",
-            "query_string": f"number={owner.number}" if owner and request.user.is_staff else "",
+            "number_query": f"?number={owner.number}" if owner and is_staff else "",
+            "query_string": f"number={owner.number}" if owner and is_staff else "",
         },
     )
 
@@ -83,7 +86,7 @@ def statement_csv(request, period: str):
     row = visible_period(request.user, period)
     data = statement(owner, row)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = safe_csv_writer(buffer)  # amounts as Decimal: a negative one stays a number
     writer.writerow(["period", "kind", "level", "description", "base", "rate_percent", "amount"])
     for item in data.lines:
         line = item.line
@@ -93,9 +96,9 @@ def statement_csv(request, period: str):
                 LineKind(line.kind).label,
                 line.level,
                 item.description,
-                f"{cents_to_decimal(line.base):.2f}",
+                cents_to_decimal(line.base),
                 f"{line.rate_percent.normalize():f}",
-                f"{item.amount:.2f}",
+                Decimal(item.amount).quantize(CENT),
             ]
         )
     for claw in data.clawbacks:
@@ -105,9 +108,9 @@ def statement_csv(request, period: str):
                 "Clawback",
                 claw.level,
                 f"Refund line #{claw.refund_line_id} of {claw.original_period}",
-                f"{cents_to_decimal(claw.refunded_base):.2f}",
+                cents_to_decimal(claw.refunded_base),
                 "",
-                f"{cents_to_decimal(claw.amount):.2f}",
+                cents_to_decimal(claw.amount),
             ]
         )
     for adjustment in data.adjustments:
@@ -119,7 +122,7 @@ def statement_csv(request, period: str):
                 adjustment.reason,
                 "",
                 "",
-                f"{adjustment.amount_decimal:.2f}",
+                Decimal(adjustment.amount_decimal).quantize(CENT),
             ]
         )
     response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")

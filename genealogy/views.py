@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -11,7 +10,9 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.access import has_staff_powers
 from accounts.views import share_card_context
+from core.csv import stream_csv
 
 from .forms import TeamFilterForm
 from .models import Distributor
@@ -108,11 +109,6 @@ def team_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 def team_list_csv(request: HttpRequest) -> StreamingHttpResponse:
     """The filtered downline as CSV, streamed from a server-side cursor."""
@@ -132,15 +128,13 @@ def team_list_csv(request: HttpRequest) -> StreamingHttpResponse:
             content_type="text/plain; charset=utf-8",
         )
     filters = form.to_filters()
-    writer = csv.writer(_Echo())
 
     def rows():
-        yield writer.writerow(EXPORT_COLUMNS)
-        for row in rows_for_export(downline(root, filters), relative_to=root):
-            yield writer.writerow(row)
+        yield EXPORT_COLUMNS
+        yield from rows_for_export(downline(root, filters), relative_to=root)
 
     stamp = timezone.localdate().isoformat()
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response = StreamingHttpResponse(stream_csv(rows()), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="team-{root.number}-{stamp}.csv"'
     return response
 
@@ -179,7 +173,7 @@ def upline(request: HttpRequest) -> HttpResponse:
 @login_required
 def member_upline(request: HttpRequest, number: int) -> HttpResponse:
     """The full path to the house: staff only (a distributor sees only their own sponsor)."""
-    if not request.user.is_staff:
+    if not has_staff_powers(request.user):
         raise Http404("No such page.")
     member = get_visible_distributor(request.user, number=number)
     return render(

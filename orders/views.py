@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -15,6 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import has_staff_powers
+from core.csv import stream_csv
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user
 from training.services import training_before_first_retail_sale  # training hook
@@ -106,17 +107,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     _form, filters = _history_filters(request)
     orders = order_history(request.user, filters)
-    writer = csv.writer(_Echo())
     header = [
         "order",
         "placed_at",
@@ -132,25 +127,23 @@ def order_export(request: HttpRequest) -> StreamingHttpResponse:
     ]
 
     def rows():
-        yield writer.writerow(header)
+        yield header
         for order in orders.iterator(chunk_size=2000):
-            yield writer.writerow(
-                [
-                    order.pk,
-                    order.placed_at.isoformat(),
-                    order.paid_at.isoformat() if order.paid_at else "",
-                    order.status,
-                    order.purpose,
-                    order.customer.name if order.customer_id else "",
-                    order.currency,
-                    order.total_amount,
-                    order.total_pv,
-                    order.total_cv,
-                    order.retail_profit,
-                ]
-            )
+            yield [
+                order.pk,
+                order.placed_at.isoformat(),
+                order.paid_at.isoformat() if order.paid_at else "",
+                order.status,
+                order.purpose,
+                order.customer.name if order.customer_id else "",
+                order.currency,
+                order.total_amount,
+                order.total_pv,
+                order.total_cv,
+                order.retail_profit,
+            ]
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv")
+    response = StreamingHttpResponse(stream_csv(rows()), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="orders.csv"'
     return response
 
@@ -331,7 +324,7 @@ def order_products(request: HttpRequest) -> HttpResponse:
 def customer_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     customers = search_customers(visible_customers(request.user), query).order_by("name", "id")
-    if request.user.is_staff:
+    if has_staff_powers(request.user):
         customers = customers.select_related("distributor__user")
     page = Paginator(customers, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(

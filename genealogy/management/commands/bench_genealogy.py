@@ -34,6 +34,7 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import User
 from config.bulk import autovacuum_is_off, vacuum_and_analyze
 from config.celery import app as celery_app
+from core.csv import open_text_error, safe_csv_writer
 from genealogy import selectors
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company
 from genealogy.imports import COLUMNS as IMPORT_COLUMNS
@@ -132,14 +133,23 @@ class Command(BaseCommand):
         start = dt.date(2024, 1, 1)
         statuses = np.array(["active", "active", "active", "inactive", "terminated"])
         status = statuses[rng.integers(0, len(statuses), size)]
-        with open(path, "w", encoding="utf-8", newline="") as out:
-            out.write(",".join(IMPORT_COLUMNS) + "\n")
+        try:
+            out = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        except OSError as error:
+            raise CommandError(open_text_error(path, error)) from error
+        with out:
+            writer = safe_csv_writer(out)
+            writer.writerow(IMPORT_COLUMNS)
             for i in rng.permutation(size).tolist():
-                sponsor = "" if sponsor_numbers[i] == 0 else str(sponsor_numbers[i])
-                out.write(
-                    f"{numbers[i]},{sponsor},{first[i]} {last[i]},"
-                    f"{first[i].lower()}.{last[i].lower()}.{numbers[i]}@example.net,"
-                    f"{start + dt.timedelta(days=int(days[i]))},{status[i]}\n"
+                writer.writerow(
+                    [
+                        int(numbers[i]),
+                        "" if sponsor_numbers[i] == 0 else int(sponsor_numbers[i]),
+                        f"{first[i]} {last[i]}",
+                        f"{first[i].lower()}.{last[i].lower()}.{numbers[i]}@example.net",
+                        (start + dt.timedelta(days=int(days[i]))).isoformat(),
+                        str(status[i]),
+                    ]
                 )
         self.stdout.write(
             f"Wrote {size:,} rows to {path} in {time.perf_counter() - started:.1f} s."
