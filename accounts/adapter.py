@@ -3,6 +3,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from .site import site_url
+from .validators import validate_email_length
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -13,6 +14,13 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             user.save()
         return user
+
+    def clean_email(self, email: str) -> str:
+        """Every address allauth takes (sign-up, adding or changing an address) obeys RFC 5321's
+        length limits."""
+        email = super().clean_email(email)
+        validate_email_length(email)
+        return email
 
     def get_login_redirect_url(self, request) -> str:
         """Staff land on the staff overview (it sends a session without two-factor to set it

@@ -2,6 +2,9 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from .validators import validate_email_length, validate_person_name
 
 
 class UserManager(BaseUserManager["User"]):
@@ -29,8 +32,8 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractBaseUser, PermissionsMixin):
     """A person who can log in. Email is the login; the business identity is a Distributor."""
 
-    email = models.EmailField("email address", unique=True)
-    name = models.CharField("full name", max_length=150)
+    email = models.EmailField("email address", unique=True, validators=[validate_email_length])
+    name = models.CharField("full name", max_length=150, validators=[validate_person_name])
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -69,7 +72,7 @@ class Enrollment(models.Model):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="enrollment")
     sponsor = models.ForeignKey("genealogy.Distributor", on_delete=models.PROTECT, related_name="+")
     country = models.CharField(max_length=2)
-    phone = models.CharField(max_length=32, blank=True)
+    phone = PhoneNumberField(max_length=32, blank=True)  # E.164
     policies_version = models.CharField(max_length=32)
     accepted_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "mptt",
     "django_countries",
+    "phonenumber_field",
     "django_htmx",
     "django_celery_beat",
     "django_celery_results",
@@ -346,5 +347,13 @@ LADDER_ONBOARDING_DAYS = env.int("LADDER_ONBOARDING_DAYS", default=30)
 # Team messages a distributor may send in 24 hours, and emails per Celery batch.
 LADDER_MESSAGING_MAX_PER_DAY = env.int("LADDER_MESSAGING_MAX_PER_DAY", default=5)
 LADDER_MESSAGING_EMAIL_BATCH_SIZE = env.int("LADDER_MESSAGING_EMAIL_BATCH_SIZE", default=500)
+# The longest team message body, in characters (a clear error beyond it).
+LADDER_MESSAGING_MAX_BODY_CHARS = env.int("LADDER_MESSAGING_MAX_BODY_CHARS", default=10000)
+# Phone numbers are kept in E.164; a number typed without its +country code is read in the
+# person's country, or in this region (ISO 3166 alpha-2) when no country is known.
+LADDER_PHONE_REGION = env("LADDER_PHONE_REGION", default="US").strip().upper()
+PHONENUMBER_DEFAULT_REGION = LADDER_PHONE_REGION
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "E164"
 # Start of the absolute links in emails (messages, unsubscribe); set it in production.
 LADDER_SITE_URL = env("LADDER_SITE_URL", default="http://127.0.0.1:8000")

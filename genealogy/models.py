@@ -4,6 +4,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_countries.fields import CountryField
 from mptt.models import MPTTModel, TreeForeignKey
+from phonenumber_field.modelfields import PhoneNumberField
 
 # The tree fields are written only by genealogy.services (set-based renumbering).
 TREE_FIELDS = ("parent", "lft", "rght", "tree_id", "level")
@@ -57,7 +58,7 @@ class Distributor(MPTTModel):
     )
     joined_on = models.DateField(default=timezone.localdate)
     country = CountryField(blank=True)
-    phone = models.CharField(max_length=32, blank=True)
+    phone = PhoneNumberField(max_length=32, blank=True)  # E.164
     share_phone_with_team = models.BooleanField(
         default=False, help_text="Show my phone number to the people I enrolled."
     )

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from django import forms
 from django.utils import timezone
 
+from accounts.validators import NameField, PhoneField, validate_email_length
+
 from .models import Customer, OrderStatus, RefundReason
 from .periods import Period
 
@@ -15,6 +17,8 @@ QUANTITY_PREFIX = "qty_"
 
 
 class CustomerForm(forms.ModelForm):
+    phone = PhoneField(label="Phone (optional)", required=False)
+
     class Meta:
         model = Customer
         fields = ["name", "email", "phone", "address"]
@@ -35,9 +39,11 @@ class OrderBuyerForm(forms.Form):
         widget=forms.RadioSelect,
     )
     customer = forms.IntegerField(required=False)
-    new_name = forms.CharField(label="Customer name", max_length=150, required=False)
-    new_email = forms.EmailField(label="Email (optional)", required=False)
-    new_phone = forms.CharField(label="Phone (optional)", max_length=32, required=False)
+    new_name = NameField(label="Customer name", max_length=150, required=False)
+    new_email = forms.EmailField(
+        label="Email (optional)", required=False, validators=[validate_email_length]
+    )
+    new_phone = PhoneField(label="Phone (optional)", required=False)
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -18,6 +18,9 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
+
+from accounts.validators import validate_email_length, validate_person_name
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 VOLUME = {"max_digits": 12, "decimal_places": 2}
@@ -108,9 +111,9 @@ class Customer(models.Model):
     distributor = models.ForeignKey(
         "genealogy.Distributor", on_delete=models.PROTECT, related_name="customers"
     )
-    name = models.CharField(max_length=150)
-    email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=32, blank=True)
+    name = models.CharField(max_length=150, validators=[validate_person_name])
+    email = models.EmailField(blank=True, validators=[validate_email_length])
+    phone = PhoneNumberField(max_length=32, blank=True)  # E.164
     address = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -60,7 +60,7 @@ def customer_create(
         distributor=distributor,
         name=name.strip(),
         email=email.strip().lower(),
-        phone=phone.strip(),
+        phone=str(phone or "").strip(),
         address=address.strip(),
     )
     customer.full_clean(exclude=["distributor"])

@@ -20,7 +20,7 @@ def signup_data(**overrides) -> dict:
         "password1": STRONG_PASSWORD,
         "password2": STRONG_PASSWORD,
         "country": "US",
-        "phone": "+1 555 0100",
+        "phone": "(201) 555-0123",
         "accept_policies": "on",
         "accept_income_disclosure": "on",
     }
@@ -62,7 +62,7 @@ def test_signup_via_link_creates_distributor_under_sponsor_after_verification(cl
     distributor = Distributor.objects.get(user=user)
     assert distributor.sponsor_id == sponsor.pk
     assert str(distributor.country) == "US"
-    assert distributor.phone == "+1 555 0100"
+    assert str(distributor.phone) == "+12015550123"  # stored in E.164
     assert Enrollment.objects.get(user=user).completed_at is not None
 
 
@@ -202,7 +202,7 @@ def test_profile_edit_saves_details(client, sponsor):
         {
             "name": "Maria L. Lopez",
             "country": "MX",
-            "phone": "+52 1",
+            "phone": "55 1234 5678",  # national, read in the chosen country
             "share_phone_with_team": "on",
         },
     )
@@ -212,3 +212,4 @@ def test_profile_edit_saves_details(client, sponsor):
     assert sponsor.user.name == "Maria L. Lopez"
     assert str(sponsor.country) == "MX"
     assert sponsor.share_phone_with_team is True
+    assert str(sponsor.phone) == "+525512345678"

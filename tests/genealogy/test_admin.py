@@ -107,14 +107,14 @@ def test_the_change_form_cannot_touch_the_sponsor_or_the_tree(client, staff):
         {
             "joined_on": "2025-02-02",
             "country": "US",
-            "phone": "555",
+            "phone": "(201) 555-0123",
             "sponsor": other.pk,
             "lft": 999,
             "level": 7,
         },
     )
     after = fresh(chain[1])
-    assert after.phone == "555"
+    assert after.phone == "+12015550123"
     assert (after.sponsor_id, after.lft, after.level) == (
         before.sponsor_id,
         before.lft,
@@ -259,8 +259,10 @@ def test_saving_the_change_form_keeps_a_move_made_meanwhile(client, staff):
     form_page = client.get(change_url(person))  # staff opens the form
     assert form_page.status_code == 200
     move_distributor(distributor=person, new_sponsor=target, reason="meanwhile", by=None)
-    client.post(change_url(person), {"joined_on": "2025-02-02", "country": "US", "phone": "1"})
-    assert fresh(person).sponsor_id == target.pk and fresh(person).phone == "1"
+    client.post(
+        change_url(person), {"joined_on": "2025-02-02", "country": "US", "phone": "+12015550123"}
+    )
+    assert fresh(person).sponsor_id == target.pk and fresh(person).phone == "+12015550123"
 
 
 def test_search_by_an_all_digit_referral_code(client, staff):

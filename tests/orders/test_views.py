@@ -230,9 +230,11 @@ def test_customers_list_search_pagination_add_and_edit(
     )
 
     dana = Customer.objects.get(name="Dana Doe")
-    ann_client.post(reverse("customer_edit", args=[dana.pk]), {"name": "Dana D.", "phone": "555"})
+    ann_client.post(
+        reverse("customer_edit", args=[dana.pk]), {"name": "Dana D.", "phone": "201 555 0123"}
+    )
     dana.refresh_from_db()
-    assert (dana.name, dana.phone, dana.email) == ("Dana D.", "555", "")
+    assert (dana.name, dana.phone, dana.email) == ("Dana D.", "+12015550123", "")
 
 
 def test_staff_without_distributor_is_told_to_use_the_admin(client):
