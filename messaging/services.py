@@ -48,6 +48,10 @@ def max_messages_per_day() -> int:
     return getattr(settings, "LADDER_MESSAGING_MAX_PER_DAY", 5)
 
 
+def max_body_chars() -> int:
+    return getattr(settings, "LADDER_MESSAGING_MAX_BODY_CHARS", 10000)
+
+
 def email_batch_size() -> int:
     return getattr(settings, "LADDER_MESSAGING_EMAIL_BATCH_SIZE", 500)
 
@@ -63,15 +67,22 @@ class MessageRefused(Exception):
 # --- Markdown -------------------------------------------------------------------------------------
 
 
+# Every tag nh3 allows except images: an image with a remote address is a tracking pixel
+# (the sender learns who opened the message, when and from where), in the app and in email.
+# No other allowed tag loads anything by itself.
+MARKDOWN_TAGS = frozenset(nh3.ALLOWED_TAGS - {"img"})
+
+
 def render_markdown(text: str) -> SafeString:
-    """Markdown to HTML, sanitized by nh3 (scripts, handlers and javascript: links removed)."""
+    """Markdown to HTML, sanitized by nh3 (scripts, handlers, javascript: links and images
+    removed)."""
     return mark_safe(_sanitized_html(text or ""))  # noqa: S308 - sanitized by nh3
 
 
 @functools.lru_cache(maxsize=256)
 def _sanitized_html(text: str) -> str:
     """A pure function of the text, so each announcement is converted once per process."""
-    return nh3.clean(markdown.markdown(text, extensions=["sane_lists"]))
+    return nh3.clean(markdown.markdown(text, extensions=["sane_lists"]), tags=set(MARKDOWN_TAGS))
 
 
 # --- Email preferences and unsubscribe -----------------------------------------------------------
@@ -233,16 +244,31 @@ def message_send(
     filters: TeamFilters | None = None,
     now: dt.datetime | None = None,
 ) -> Message:
-    """Record a message and queue its delivery; refused beyond the sender's daily limit."""
+    """Record a message and queue its delivery.
+
+    Refused, before it counts against the sender's daily limit, when it is too long or its
+    audience holds nobody; refused beyond the daily limit.
+    """
     from .tasks import deliver_message_task
 
     now = now or timezone.now()
     if audience not in MessageAudience.values:
         raise MessageRefused("Choose who receives the message.")
+    longest = max_body_chars()
+    if len(body) > longest:
+        raise MessageRefused(
+            f"A message can be at most {longest:,} characters long; this one has {len(body):,}."
+        )
     limit = max_messages_per_day()
     with transaction.atomic():
-        # One sender at a time: two tabs cannot both slip under the limit.
-        Distributor.objects.select_for_update().filter(pk=sender.pk).first()
+        # One sender at a time: two tabs cannot both slip under the limit. The row read here
+        # is current (the caller's copy may predate a placement).
+        current = Distributor.objects.select_for_update().get(pk=sender.pk)
+        if not audience_recipients(sender=current, audience=audience, filters=filters).exists():
+            raise MessageRefused(
+                "Nobody in your team matches this choice of recipients, so nothing was sent "
+                "(and it does not count against your daily limit). Choose other recipients."
+            )
         sent = Message.objects.filter(
             sender=sender, created_at__gt=now - dt.timedelta(days=1)
         ).count()
@@ -266,16 +292,26 @@ def message_send(
     return message
 
 
-def message_recipients(message: Message):
-    """The recipients, resolved on the server from the sender's downline (never the form)."""
-    sender = Distributor.objects.get(pk=message.sender_id)
-    if message.audience == MessageAudience.FILTER:
-        people = downline(sender, filters_from_params(message.filters))
+def audience_recipients(*, sender: Distributor, audience: str, filters: TeamFilters | None):
+    """The people an audience of the sender's downline holds (never anyone the form names)."""
+    if audience == MessageAudience.FILTER:
+        people = downline(sender, filters or TeamFilters())
     else:
         people = downline(sender)
-        if message.audience == MessageAudience.LEVEL_ONE:
+        if audience == MessageAudience.LEVEL_ONE:
             people = people.filter(sponsor=sender)
     return people.exclude(status=DistributorStatus.TERMINATED).order_by("id")
+
+
+def message_recipients(message: Message):
+    """The recipients, resolved on the server from the sender's downline (never the form)."""
+    return audience_recipients(
+        sender=Distributor.objects.get(pk=message.sender_id),
+        audience=message.audience,
+        filters=filters_from_params(message.filters)
+        if message.audience == MessageAudience.FILTER
+        else None,
+    )
 
 
 def message_deliver(*, message_id: int) -> list[list[int]]:

@@ -108,19 +108,23 @@ def message_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         audience = form.cleaned_data["audience"]
         filters = filter_form.to_filters() if audience == MessageAudience.FILTER else None
-        try:
-            message = services.message_send(
-                sender=sender,
-                subject=form.cleaned_data["subject"],
-                body=form.cleaned_data["body"],
-                audience=audience,
-                filters=filters,
-            )
-        except services.MessageRefused as refusal:
-            form.add_error(None, str(refusal))
+        if filters is not None and not filter_form.is_valid():
+            # Never the whole team for a filter that could not be read.
+            form.add_error(None, "Correct the team list filter below, or choose other recipients.")
         else:
-            flash.success(request, "Your message is on its way.")
-            return redirect("messaging:message_detail", pk=message.pk)
+            try:
+                message = services.message_send(
+                    sender=sender,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    audience=audience,
+                    filters=filters,
+                )
+            except services.MessageRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                flash.success(request, "Your message is on its way.")
+                return redirect("messaging:message_detail", pk=message.pk)
     return render(
         request,
         "messaging/message_new.html",
