@@ -14,6 +14,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from .evidence import evidence_in_words
+
 
 class FlagKind(models.TextChoices):
     PERSONAL_USE_SHARE = "personal_use_share", "Personal use above the allowed share of PV"
@@ -81,6 +83,11 @@ class ComplianceFlag(models.Model):
     @property
     def period_label(self) -> str:
         return f"{self.period:%Y-%m}"
+
+    @property
+    def evidence(self) -> str:
+        """What the rule measured, in words (``compliance.evidence``)."""
+        return evidence_in_words(self.kind, self.measured, self.threshold)
 
 
 class DisclosureStatement(models.Model):
