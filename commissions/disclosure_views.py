@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.admin.views.decorators import staff_member_required
-from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
+
+from accounts.access import staff_required
 
 from . import disclosure
 
@@ -50,11 +50,12 @@ def income_disclosure_print(request: HttpRequest, year: int) -> HttpResponse:
     return render(request, "disclosure/print.html", _context(statement))
 
 
-@staff_member_required
+@staff_required
 @require_POST
 def income_disclosure_generate(request: HttpRequest) -> HttpResponse:
     """Staff: compute the statement of a year in the worker (it reads every participant)."""
     from compliance.tasks import generate_income_disclosure_task
+    from outbox.services import enqueue
 
     try:
         year = int(request.POST.get("year", ""))
@@ -66,9 +67,7 @@ def income_disclosure_generate(request: HttpRequest) -> HttpResponse:
     if not disclosure.disclosure_source(year).periods:
         messages.error(request, f"{year} has no closed commission period yet: close one first.")
         return redirect("income_disclosure")
-    transaction.on_commit(
-        lambda: generate_income_disclosure_task.delay(year=year, user_id=request.user.pk)
-    )
+    enqueue(generate_income_disclosure_task, kwargs={"year": year, "user_id": request.user.pk})
     messages.success(
         request,
         f"The {year} statement is being generated from every participant; it appears here "

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_celery_beat",
     "django_celery_results",
+    "outbox",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -57,10 +58,12 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.middleware.RefuseNulCharactersMiddleware",  # NUL in input: a 400, never a 500
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.SessionMFAMiddleware",  # staff powers need a session that passed MFA
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -105,8 +108,26 @@ CACHES = {
     "default": env.cache(
         "CACHE_URL",
         default=REDIS_URL or f"filecache://{VAR_DIR / 'cache'}",
-    )
+    ),
+    # Where rate limits count while Redis is down (a table created by outbox's migrations).
+    "database": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "ladder_cache_fallback",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Redis down is a cache miss, never a 500; rate limits count in the database meanwhile
+    # (core/cache.py). Short socket time-outs: a Redis that hangs is a Redis that is down.
+    CACHES["default"]["BACKEND"] = "core.cache.ResilientRedisCache"
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "FALLBACK": "database",
+            "FALLBACK_KEY_PREFIXES": ["allauth:rl:"],
+            "socket_connect_timeout": 1,
+            "socket_timeout": 1,
+        }
+    )
 
 # --- Auth and accounts (django-allauth) -----------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -204,6 +225,16 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "celery-control"),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Publishing gives up within about a second when Redis is down: the task waits in the
+    # outbox (outbox/services.py) instead of holding the request.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.2,
+        "socket_connect_timeout": 1,
+    }
 CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default="django-db")
 CELERY_RESULT_EXTENDED = True
 CELERY_CACHE_BACKEND = "default"
@@ -232,9 +263,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
-# Sessions are read from the cache on every request and written through to the database, so
-# a cache flush logs nobody out.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions live in the database only: a logout or key rotation made while Redis is down
+# would leave the old session valid in a cached copy once Redis returns (one indexed read).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 X_FRAME_OPTIONS = "DENY"
 
 # --- Logging: one JSON object per line on stdout ------------------------------------------------
@@ -270,6 +301,11 @@ LADDER_BUY_BACK_MONTHS = env.int("LADDER_BUY_BACK_MONTHS", default=12)
 # Hour (company time zone) on the 1st of each month when beat calculates the month that ended
 # (read by the data migration that creates the schedule; editable afterwards in the admin).
 LADDER_COMMISSIONS_RUN_HOUR = env.int("LADDER_COMMISSIONS_RUN_HOUR", default=2)
+# A month can be closed only this many hours after it ended (company wall clock), so payments
+# recorded late for it still count in it; calculating (a preview) is allowed at any time.
+LADDER_CLOSE_GRACE_HOURS = env.int("LADDER_CLOSE_GRACE_HOURS", default=72)
+if LADDER_CLOSE_GRACE_HOURS < 0:
+    raise ImproperlyConfigured("LADDER_CLOSE_GRACE_HOURS cannot be negative")
 # Adjustments above this amount (absolute, company currency) need a second staff member's approval.
 LADDER_ADJUSTMENT_APPROVAL_THRESHOLD = env("LADDER_ADJUSTMENT_APPROVAL_THRESHOLD", default="500.00")
 # Payout methods the company offers (each distributor chooses one on their profile page), and
@@ -357,3 +393,9 @@ PHONENUMBER_DB_FORMAT = "E164"
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 # Start of the absolute links in emails (messages, unsubscribe); set it in production.
 LADDER_SITE_URL = env("LADDER_SITE_URL", default="http://127.0.0.1:8000")
+
+# --- Task outbox (outbox/): tasks are written with their data, then published -----------------
+# Seconds between relay passes in the worker and beat processes (0: no relay thread there).
+LADDER_OUTBOX_RELAY_SECONDS = env.float("LADDER_OUTBOX_RELAY_SECONDS", default=2.0)
+# Days sent outbox rows are kept (for the admin) before beat deletes them.
+LADDER_OUTBOX_KEEP_DAYS = env.int("LADDER_OUTBOX_KEEP_DAYS", default=7)

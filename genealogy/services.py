@@ -7,6 +7,7 @@ batch, under a PostgreSQL advisory lock so that one placer runs at a time.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 from collections import defaultdict
@@ -88,19 +89,28 @@ def create_distributor(
             if "number" in str(error) or "referral_code" in str(error):
                 continue
             raise
-        transaction.on_commit(schedule_placement)
+        schedule_placement()
         return distributor
     raise RuntimeError("could not draw a unique distributor number and referral code")
 
 
-def schedule_placement() -> None:
-    """Ask the worker to place waiting people soon; debounced with a short cache key."""
-    from django.core.cache import cache
+PLACEMENT_WINDOW_SECONDS = 5
+
+
+def schedule_placement(*, now: dt.datetime | None = None) -> None:
+    """Ask the worker to place waiting people soon, in the sign-up's own transaction (the
+    outbox): one task per five-second window, run a second after the window ends, so it places
+    everyone who signed up in it. Beat places anyone it misses within a minute."""
+    from outbox.services import enqueue
 
     from .tasks import place_pending_distributors_task
 
-    if cache.add("genealogy:placement-scheduled", 1, timeout=10):
-        place_pending_distributors_task.apply_async(countdown=5)
+    window = int((now or timezone.now()).timestamp() // PLACEMENT_WINDOW_SECONDS)
+    enqueue(
+        place_pending_distributors_task,
+        idempotency_key=f"genealogy.place_pending_distributors:{window}",
+        eta=dt.datetime.fromtimestamp((window + 1) * PLACEMENT_WINDOW_SECONDS + 1, tz=dt.UTC),
+    )
 
 
 # --- Placement --------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString, mark_safe
 from config.bulk import write_rows
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline
+from outbox.services import enqueue
 
 from .models import (
     Announcement,
@@ -288,7 +289,11 @@ def message_send(
             filters=params,
             created_at=now,
         )
-        transaction.on_commit(lambda: deliver_message_task.delay(message.pk))
+        enqueue(
+            deliver_message_task,
+            args=[message.pk],
+            idempotency_key=f"messaging.deliver_message:{message.pk}",
+        )
     return message
 
 
@@ -426,7 +431,11 @@ def notification_create(*, user_id: int, kind: str, title: str, url: str = "") -
         user_id=user_id, kind=kind, title=title[:255], url=url
     )
     if wants_email(user_id, kind):
-        transaction.on_commit(lambda: email_notifications_task.delay([notification.pk]))
+        enqueue(
+            email_notifications_task,
+            args=[[notification.pk]],
+            idempotency_key=f"messaging.email_notifications:{notification.pk}",
+        )
     return notification
 
 

@@ -1,6 +1,13 @@
-"""Thin Celery tasks: each calls one service and is safe to run twice."""
+"""Thin Celery tasks: each calls one service and is safe to run twice.
+
+Fan-out goes through the outbox in the same transaction as the work it follows, keyed by its
+batch, so a task run twice queues each batch once and a broker away for a moment loses none.
+"""
 
 from celery import shared_task
+from django.db import transaction
+
+from outbox.services import enqueue
 
 from . import services
 
@@ -8,9 +15,14 @@ from . import services
 @shared_task(name="messaging.deliver_message", ignore_result=False)
 def deliver_message_task(message_id: int) -> dict:
     """Deliver in-app (COPY), then fan out the email batches."""
-    work = services.message_deliver(message_id=message_id)
-    for delivery_ids in work:
-        email_message_batch_task.delay(message_id, delivery_ids)
+    with transaction.atomic():
+        work = services.message_deliver(message_id=message_id)
+        for delivery_ids in work:
+            enqueue(
+                email_message_batch_task,
+                args=[message_id, delivery_ids],
+                idempotency_key=f"messaging.email_message_batch:{message_id}:{delivery_ids[0]}",
+            )
     return {"batches": len(work)}
 
 
@@ -32,18 +44,30 @@ def notify_new_recruit_task(distributor_id: int) -> int | None:
 
 @shared_task(name="messaging.notify_period_closed", ignore_result=False)
 def notify_period_closed_task(period_id: int) -> int:
-    work = services.notify_period_closed(period_id=period_id)
-    for notification_ids in work:
-        email_notifications_task.delay(notification_ids)
+    with transaction.atomic():
+        work = services.notify_period_closed(period_id=period_id)
+        for notification_ids in work:
+            enqueue(
+                email_notifications_task,
+                args=[notification_ids],
+                idempotency_key=f"messaging.email_notifications:{notification_ids[0]}",
+            )
     return len(work)
 
 
 @shared_task(name="messaging.send_due_announcements", ignore_result=False)
 def send_due_announcements_task() -> int:
     """Beat, every few minutes: queue the emails of announcements that are now published."""
-    work = services.announcements_claim_due()
-    for announcement_id, distributor_ids in work:
-        email_announcement_batch_task.delay(announcement_id, distributor_ids)
+    with transaction.atomic():
+        work = services.announcements_claim_due()
+        for announcement_id, distributor_ids in work:
+            enqueue(
+                email_announcement_batch_task,
+                args=[announcement_id, distributor_ids],
+                idempotency_key=(
+                    f"messaging.email_announcement_batch:{announcement_id}:{distributor_ids[0]}"
+                ),
+            )
     return len(work)
 
 

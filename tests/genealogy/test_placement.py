@@ -1,10 +1,10 @@
 import contextlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from django.core.cache import cache
 from django.db import connection, transaction
 from django_celery_beat.models import PeriodicTask
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +14,7 @@ from config.celery import app as celery_app
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from genealogy.numbering import number_tree
 from genealogy.services import (
+    PLACEMENT_WINDOW_SECONDS,
     TreeMoveError,
     create_distributor,
     move_distributor,
@@ -21,6 +22,7 @@ from genealogy.services import (
     renumber_tree,
     terminate_distributor,
 )
+from outbox.models import OutboxStatus, OutboxTask
 from tests.factories import (
     UserFactory,
     assert_tree_matches_sponsor_links,
@@ -234,19 +236,23 @@ def eager_celery():
 def test_sign_up_schedules_one_placement_after_commit(
     eager_celery, django_capture_on_commit_callbacks
 ):
-    # Given a sign-up in a transaction: nothing is scheduled before commit
+    placements = OutboxTask.objects.filter(task_name="genealogy.place_pending_distributors")
+    if time.time() % PLACEMENT_WINDOW_SECONDS > PLACEMENT_WINDOW_SECONDS - 1:
+        time.sleep(1.1)  # both sign-ups below fall in one window
+    # Given a sign-up in a transaction: its placement task is written with it, not yet sent
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         first = make_distributor(place=False)
-    assert not cache.get("genealogy:placement-scheduled")
+    assert placements.get().status == OutboxStatus.PENDING
     # When the transaction commits, the placement task runs (eagerly here) and places them
     for callback in callbacks:
         callback()
     assert fresh(first).is_placed
-    # And a second sign-up within the debounce window does not queue another task
+    assert placements.get().status == OutboxStatus.SENT
+    # And a second sign-up within the same window does not queue another task
     with django_capture_on_commit_callbacks(execute=True):
         second = make_distributor(place=False)
     assert not fresh(second).is_placed
-    assert cache.get("genealogy:placement-scheduled")
+    assert placements.count() == 1
 
 
 @pytest.mark.django_db

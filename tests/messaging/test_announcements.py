@@ -92,7 +92,9 @@ def test_announcement_body_is_sanitized_markdown(client):
     assert "javascript:alert" not in page
 
 
-def test_due_announcement_emails_are_sent_once_in_batches(settings, eager_celery):
+def test_due_announcement_emails_are_sent_once_in_batches(
+    settings, eager_celery, django_capture_on_commit_callbacks
+):
     settings.LADDER_MESSAGING_EMAIL_BATCH_SIZE = 2
     people = [make_distributor() for _ in range(5)]
     EmailOptOut.objects.create(user=people[0].user, kind=NotificationKind.ANNOUNCEMENT)
@@ -100,8 +102,9 @@ def test_due_announcement_emails_are_sent_once_in_batches(settings, eager_celery
     announce(title="Later", send_email=True, publish_at=timezone.now() + dt.timedelta(days=1))
     mail.outbox.clear()
 
-    batches = send_due_announcements_task.apply().get()
-    again = send_due_announcements_task.apply().get()
+    with django_capture_on_commit_callbacks(execute=True):  # batches go out after its commit
+        batches = send_due_announcements_task.apply().get()
+        again = send_due_announcements_task.apply().get()
 
     assert batches == 3 and again == 0
     assert sorted(m.to[0] for m in mail.outbox) == sorted(p.user.email for p in people[1:])

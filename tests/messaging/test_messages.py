@@ -129,7 +129,8 @@ def test_delivery_task_runs_the_whole_chain(team, eager_celery, django_capture_o
         message = services.message_send(sender=leader, subject="Chain", body="x", audience="all")
     mail.outbox.clear()
 
-    deliver_message_task.apply(args=[message.pk])
+    with django_capture_on_commit_callbacks(execute=True):  # batches go out after its commit
+        deliver_message_task.apply(args=[message.pk])
 
     progress = services.message_progress(Message.objects.get(pk=message.pk))
     assert progress == {
