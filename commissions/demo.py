@@ -1,10 +1,11 @@
-"""Demo commission history for `seed_demo`: the demo plan, then each past month calculated,
-closed and exported, so statements and the admin have something to show."""
+"""Demo commission history for `seed_demo`: the demo plan, past months calculated, closed and
+paid, and the newest finished month left for staff to calculate, close and export themselves."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
@@ -18,34 +19,68 @@ from .models import PlanVersion
 DEMO_PLAN = Path(settings.BASE_DIR) / "plans" / "demo.yaml"
 
 
+def ready_period(now: dt.datetime) -> Period:
+    """The newest month that may be closed at `now`: it has ended and its grace period for late
+    payments (`LADDER_CLOSE_GRACE_HOURS`, the close service's rule) has passed."""
+    period = Period.current(now).previous()
+    while services.closable_from(period) > now:
+        period = period.previous()
+    return period
+
+
 def seed_commission_history(
     *,
     months: int = 2,
     now: dt.datetime | None = None,
+    first_order_period: Period | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> dict:
-    """Load the demo plan (if no version exists) and close and pay the `months` months before
-    the current one; the current month gets a projection. Call after orders are seeded."""
+    """Load the demo plan (if no version exists); calculate, close and pay the `months` months
+    before the ready month (`ready_period`), never before `first_order_period`; leave the ready
+    month ended, open and uncalculated, so staff can calculate, close and export it; give the
+    current month a projection. Call after orders are seeded.
+
+    Returns the closed periods' names and the ready period (None when it had to be closed).
+    """
     now = now or timezone.now()
-    current = Period.current(now)
-    periods = [current]
-    for _ in range(months):
-        periods.insert(0, periods[0].previous())
+    ready = ready_period(now)
+    closing = [ready.shifted(back - months) for back in range(months)]
+    if first_order_period is not None:
+        closing = [period for period in closing if period >= first_order_period]
+        if not closing and months and ready >= first_order_period:
+            # Too short a history (a million people get two months of orders): close the
+            # finished month itself, so statements, payouts and the disclosure have a month.
+            closing, ready = [ready], None
     if not PlanVersion.objects.exists():
         services.plan_version_create(
             source=DEMO_PLAN.read_text(encoding="utf-8"),
-            effective_from=periods[0].first_day,
+            effective_from=(closing[0] if closing else ready).first_day,
             note="Demo plan (plans/demo.yaml)",
         )
     done = []
-    for period in periods[:-1]:
+    for period in closing:
         row = services.period_row(period)
         if row.is_locked:
             continue
         run = services.calculate_period(period=period)
-        services.close_period(period=period, verify_inputs=False)
+        services.close_period(period=period, verify_inputs=False, now=now)
         services.export_payouts(period=period)
         progress(f"commissions {period}: paid {run.summary['total_paid'] / 100:,.2f}")
         done.append(str(period))
     services.refresh_projection(now=now)
-    return {"periods": done}
+    if ready is not None:
+        progress(f"commissions {ready}: ended and open, ready to calculate, close and export")
+    return {"periods": done, "ready": ready}
+
+
+def seed_pending_adjustment(*, distributor, by, now: dt.datetime | None = None):
+    """A manual adjustment above the approval threshold in the open month, created by one staff
+    member and waiting for a second one's approval."""
+    amount = max(Decimal("750.00"), Decimal(settings.LADDER_ADJUSTMENT_APPROVAL_THRESHOLD) + 250)
+    return services.adjustment_create(
+        distributor=distributor,
+        amount=amount,
+        reason="Trade show travel allowance (demo: a second staff member approves it)",
+        by=by,
+        period=Period.current(now),
+    )

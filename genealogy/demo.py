@@ -30,6 +30,14 @@ DEMO_PASSWORD = "ladder-demo-2026"  # noqa: S105 - published demo login
 STAFF_EMAIL = "staff@ladder.example"
 # Base32 secret of the demo staff member's authenticator (`manage.py demo_totp` prints codes).
 STAFF_TOTP_SECRET = "LADDERDEMOSTAFFTOTPSECRET234567A"  # noqa: S105 - published demo secret
+APPROVER_EMAIL = "approver@ladder.example"
+APPROVER_TOTP_SECRET = "LADDERDEMOAPPROVERTOTPSECRET2345"  # noqa: S105 - published demo secret
+# Two staff logins, both with an authenticator, so a second approval can be tried:
+# email -> (name, TOTP secret).
+STAFF_LOGINS = {
+    STAFF_EMAIL: ("Sam Staff", STAFF_TOTP_SECRET),
+    APPROVER_EMAIL: ("Alex Approver", APPROVER_TOTP_SECRET),
+}
 DEMO_LOGINS = {
     "leader": "leader@ladder.example",
     "middle": "middle@ladder.example",
@@ -312,9 +320,10 @@ def seed_company(
             lft=int(numbering.lft[0]), rght=int(numbering.rght[0]), level=0
         )
         progress("distributors written")
-        staff = User.objects.create_superuser(STAFF_EMAIL, DEMO_PASSWORD, name="Sam Staff")
-        EmailAddress.objects.create(user=staff, email=STAFF_EMAIL, verified=True, primary=True)
-        TOTP.activate(staff, STAFF_TOTP_SECRET)
+        for email, (name, secret) in STAFF_LOGINS.items():
+            staff = User.objects.create_superuser(email, DEMO_PASSWORD, name=name)
+            EmailAddress.objects.create(user=staff, email=email, verified=True, primary=True)
+            TOTP.activate(staff, secret)
     vacuum_and_analyze(User, EmailAddress, Distributor)
     elapsed = time.monotonic() - started
     progress(f"done in {elapsed:.1f} s")

@@ -53,7 +53,130 @@ def test_seed_demo_closes_and_pays_past_months_of_commissions():
     from tests.factories import house
 
     house()
-    call_command("seed_demo", distributors=60, order_months=3, commission_months=2)
+    # Five months of orders: two closed, the finished month left open, the month in its grace
+    # period for late payments, and the current one.
+    call_command("seed_demo", distributors=60, order_months=5, commission_months=2)
     assert OrderLine.objects.exists()
-    paid = CommissionPeriod.objects.filter(status="paid")
-    assert paid.count() == 2
+    paid = CommissionPeriod.objects.filter(status="paid").count()
+    # Last month is only calculated while its grace period for late payments runs (early days).
+    calculated = CommissionPeriod.objects.filter(status="calculated").count()
+    assert paid >= 1 and paid + calculated == 2
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in-process, so anything seeding queued would send its email here."""
+    from config.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def outbox_rows() -> int:
+    """Tasks waiting in the transactional outbox, when the project has one."""
+    from django.apps import apps
+
+    if not apps.is_installed("outbox"):
+        return 0
+    return apps.get_model("outbox", "OutboxTask").objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seeding_sends_no_email_notifies_nobody_and_queues_no_task(eager_celery):
+    from django.core import mail
+
+    from messaging.models import Notification
+    from tests.factories import house
+
+    house()
+    call_command("seed_demo", distributors=60, order_months=4, commission_months=2)
+
+    assert mail.outbox == []
+    assert Notification.objects.count() == 0
+    assert outbox_rows() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messaging_hears_events_again_after_seeding(eager_celery):
+    from messaging.models import Notification, NotificationKind
+    from tests.factories import house, make_distributor
+
+    house()
+    call_command("seed_demo", distributors=20, commission_months=0)
+    leader = Distributor.objects.filter(is_house=False).order_by("id").first()
+
+    make_distributor(sponsor=leader)
+
+    # The sponsor is told (through the outbox, when the project has one; here eagerly).
+    told = Notification.objects.filter(user=leader.user, kind=NotificationKind.NEW_RECRUIT)
+    assert told.exists() or outbox_rows() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_company_shows_every_feature_without_a_shell(capsys):
+    from allauth.mfa.models import Authenticator
+    from django.utils import timezone
+
+    from commissions import services
+    from commissions.demo import ready_period
+    from commissions.models import Adjustment, AdjustmentStatus, CommissionPeriod
+    from compliance.models import ComplianceFlag, DisclosureStatement
+    from genealogy.demo import STAFF_LOGINS
+    from messaging.models import Announcement
+    from training.models import TrainingItem
+    from tests.factories import house
+
+    house()
+    call_command("seed_demo", distributors=200, order_months=5, commission_months=2)
+    now = timezone.now()
+    ready = ready_period(now)
+
+    # A finished month, past its grace period, open and not calculated...
+    assert services.closable_from(ready) <= now
+    row = CommissionPeriod.objects.filter(month=ready.first_day).first()
+    assert row is None or (row.status == "open" and row.current_run_id is None)
+    # ...after the months before it, closed and paid.
+    paid = CommissionPeriod.objects.filter(status="paid").order_by("month")
+    assert [p.period for p in paid] == [ready.shifted(-2), ready.shifted(-1)]
+    # Compliance flags computed and an income disclosure published.
+    assert ComplianceFlag.objects.filter(period__in=[ready.shifted(-1).first_day]).exists()
+    assert DisclosureStatement.objects.filter(
+        is_published=True, year=ready.shifted(-1).year
+    ).exists()
+    # Two staff logins with an authenticator, and an adjustment waiting for the second one.
+    staff = User.objects.filter(is_staff=True, email__in=list(STAFF_LOGINS))
+    assert staff.count() == 2
+    assert Authenticator.objects.filter(user__in=staff, type="totp").count() == 2
+    pending = Adjustment.objects.get(status=AdjustmentStatus.PENDING)
+    assert pending.created_by.email == "staff@ladder.example"
+    # Content for a new distributor.
+    assert TrainingItem.objects.filter(is_required=True).exists()
+    assert TrainingItem.objects.filter(title="Your first 30 days").exists()
+    assert Announcement.objects.count() >= 2
+
+    # Staff can calculate, close and export the ready month, and approve as the second person.
+    services.calculate_period(period=ready)
+    services.close_period(period=ready, now=now)
+    services.export_payouts(period=ready)
+    assert CommissionPeriod.objects.get(month=ready.first_day).status == "paid"
+    approver = User.objects.get(email="approver@ladder.example")
+    assert services.adjustment_approve(adjustment=pending, by=approver).status == "approved"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_demo_totp_prints_a_code_for_both_staff_logins(capsys):
+    from tests.factories import house
+
+    house()
+    call_command("seed_demo", distributors=20, commission_months=0)
+    capsys.readouterr()
+
+    call_command("demo_totp")
+
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "staff@ladder.example",
+        "approver@ladder.example",
+    ]
+    assert all(len(line.split()[1]) == 6 and line.split()[1].isdigit() for line in lines)

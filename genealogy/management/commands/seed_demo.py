@@ -1,12 +1,17 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
-from commissions.demo import seed_commission_history
-from genealogy.demo import DEMO_PASSWORD, STAFF_EMAIL, STAFF_TOTP_SECRET, seed_company
+from accounts.models import User
+from commissions.demo import seed_commission_history, seed_pending_adjustment
+from commissions.disclosure import generate_income_disclosure
+from compliance.services import compute_compliance_flags
+from genealogy.demo import DEMO_LOGINS, DEMO_PASSWORD, STAFF_EMAIL, STAFF_LOGINS, seed_company
 from genealogy.models import Distributor
-from messaging.demo import seed_announcements
+from messaging.demo import seed_announcements, seeding
 from orders.demo import seed_orders
+from orders.periods import Period
 from training.demo import seed_training
 
 
@@ -61,30 +66,15 @@ class Command(BaseCommand):
                 return
             raise CommandError("The database already has distributors; use an empty database.")
         started = time.monotonic()
-        result = seed_company(
-            distributors=distributors,
-            seed=seed,
-            progress=lambda message: self.stdout.write(f"  {message}"),
-        )
-        months = order_months if order_months is not None else default_order_months(distributors)
-        orders = {"lines": 0, "seconds": 0.0}
-        if months > 0:
-            orders = seed_orders(
-                months=months,
-                lines_per_distributor=3.0,
+        # Seeding emails nobody and queues nothing: a year of closed months would otherwise
+        # tell every demo person their statement is ready.
+        with seeding():
+            result, months, orders = self.seed(
+                distributors=distributors,
                 seed=seed,
-                progress=lambda message: self.stdout.write(f"  {message}"),
+                order_months=order_months,
+                commission_months=commission_months,
             )
-        seed_training()
-        seed_announcements()
-        if commission_months is None:
-            commission_months = default_commission_months(months, distributors)
-        if commission_months > 0:
-            history = seed_commission_history(
-                months=commission_months,
-                progress=lambda message: self.stdout.write(f"  {message}"),
-            )
-            self.stdout.write(f"  commissions closed and paid: {', '.join(history['periods'])}")
         elapsed = time.monotonic() - started
         self.stdout.write(
             self.style.SUCCESS(
@@ -93,12 +83,66 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(f"Password for every demo login: {DEMO_PASSWORD}")
-        self.stdout.write(
-            f"  staff     {STAFF_EMAIL}  (TOTP secret {STAFF_TOTP_SECRET};"
-            " `python manage.py demo_totp` prints the current code)"
-        )
+        for email, (name, secret) in STAFF_LOGINS.items():
+            self.stdout.write(f"  staff     {email}  ({name}; TOTP secret {secret})")
+        self.stdout.write("            `python manage.py demo_totp` prints both current codes")
         for role, login in result["logins"].items():
             self.stdout.write(
                 f"  {role:<9} {login['email']}  (depth {login['depth']},"
                 f" {login['recruits']} direct recruits)"
             )
+
+    def seed(
+        self, *, distributors: int, seed: int, order_months, commission_months
+    ) -> tuple[dict, int, dict]:
+        def progress(message: str) -> None:
+            self.stdout.write(f"  {message}")
+
+        now = timezone.now()
+        result = seed_company(distributors=distributors, seed=seed, progress=progress)
+        months = order_months if order_months is not None else default_order_months(distributors)
+        orders = {"lines": 0, "seconds": 0.0}
+        if months > 0:
+            orders = seed_orders(
+                months=months, lines_per_distributor=3.0, seed=seed, progress=progress
+            )
+        seed_training()
+        seed_announcements()
+        if commission_months is None:
+            commission_months = default_commission_months(months, distributors)
+        if commission_months > 0:
+            self.seed_commissions(
+                months=commission_months,
+                first_order_period=Period.current(now).shifted(1 - months) if months else None,
+                now=now,
+                progress=progress,
+            )
+        return result, months, orders
+
+    def seed_commissions(self, *, months: int, first_order_period, now, progress) -> None:
+        """Closed and paid months, the finished month left ready to calculate, close and export,
+        compliance flags of both, the income disclosure of the last closed month's year, and an
+        adjustment waiting for a second staff member."""
+        history = seed_commission_history(
+            months=months, now=now, first_order_period=first_order_period, progress=progress
+        )
+        closed = [Period.parse(name) for name in history["periods"]]
+        if closed:
+            self.stdout.write(f"  commissions closed and paid: {', '.join(history['periods'])}")
+        for period in [*closed[-1:], *([history["ready"]] if history["ready"] else [])]:
+            counts = compute_compliance_flags(period=period)
+            progress(f"compliance {period}: {counts.tripped:,} flag(s)")
+        if closed:
+            statement = generate_income_disclosure(year=closed[-1].year)
+            progress(f"income disclosure {statement.year} published")
+        staff = User.objects.get(email=STAFF_EMAIL)
+        # The leader (in a tiny company another demo login may have taken its place).
+        leader = (
+            Distributor.objects.filter(user__email=DEMO_LOGINS["leader"]).first()
+            or Distributor.objects.filter(is_house=False, level=1).order_by("id").first()
+        )
+        adjustment = seed_pending_adjustment(distributor=leader, by=staff, now=now)
+        progress(
+            f"adjustment of {adjustment.amount / 100:,.2f} for #{leader.number} waits for a"
+            " second staff member's approval"
+        )
