@@ -87,7 +87,7 @@ def _guarded(operation: str, *, default: Callable[..., Any]):
             try:
                 return method(self, *args, **kwargs)
             except UNAVAILABLE_ERRORS as error:
-                _down_until[self.location] = time.monotonic() + RETRY_SECONDS
+                _down_until[self.location] = time.monotonic() + self.retry_seconds
                 cache_unavailable_log.failure(error, cache_operation=operation)
                 return default(self, *args, **kwargs)
 
@@ -120,12 +120,14 @@ def _missing_incr(key, delta=1, version=None):
 class ResilientRedisCache(RedisCache):
     """Django's ``RedisCache`` that survives Redis being down (see the module docstring).
 
-    Two extra ``OPTIONS``: ``FALLBACK`` (a cache alias) and ``FALLBACK_KEY_PREFIXES``."""
+    Extra ``OPTIONS``: ``FALLBACK`` (a cache alias), ``FALLBACK_KEY_PREFIXES`` and
+    ``RETRY_SECONDS`` (how long Redis is left alone after it failed)."""
 
     def __init__(self, server, params) -> None:
         params = {**params, "OPTIONS": dict(params.get("OPTIONS") or {})}
         self.fallback_alias: str | None = params["OPTIONS"].pop("FALLBACK", None)
         self.fallback_prefixes = tuple(params["OPTIONS"].pop("FALLBACK_KEY_PREFIXES", ()))
+        self.retry_seconds = float(params["OPTIONS"].pop("RETRY_SECONDS", RETRY_SECONDS))
         super().__init__(server, params)
         self.location = str(server)
 

@@ -48,7 +48,7 @@ BATCH_SIZE = 200
 broker_unavailable_log = RateLimitedLog(
     logger, "broker unavailable: tasks wait in the outbox until it answers"
 )
-_broker_down_until = {"until": 0.0}
+_broker_down_until: dict[str, float] = {}  # broker URL → monotonic time
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def enqueue(
 
 def publish_committed(keys: Sequence[str]) -> None:
     """After commit: publish these rows now, unless the broker just failed in this process."""
-    if not current_app.conf.task_always_eager and time.monotonic() < _broker_down_until["until"]:
+    conf = current_app.conf
+    if not conf.task_always_eager and time.monotonic() < _broker_down_until.get(conf.broker_url, 0):
         return
     relay_outbox(keys=keys)
 
@@ -181,7 +182,7 @@ def record_failure(
 
 
 def broker_failed(error: BaseException) -> None:
-    _broker_down_until["until"] = time.monotonic() + BROKER_RETRY_SECONDS
+    _broker_down_until[current_app.conf.broker_url] = time.monotonic() + BROKER_RETRY_SECONDS
     broker_unavailable_log.failure(error, pending=pending_tasks().count())
 
 
