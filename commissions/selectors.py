@@ -7,10 +7,13 @@ always through the genealogy access rule; anything else is a 404, never a 403.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import Http404
 
@@ -36,7 +39,7 @@ from .models import (
 )
 from .services import frozen_chain
 
-EXPLAINED_SOURCES = 50  # sources listed in one drill-down (the rest are counted)
+EXPLAINED_SOURCES = 50  # sources listed on one page of a drill-down
 
 
 def statement_owner(user, number: str | None) -> Distributor:
@@ -85,13 +88,23 @@ class HistoryRow:
     result: DistributorResult | None
 
 
+def first_statement_month(distributor: Distributor) -> dt.date:
+    """The first month a person has a statement for: the month they joined. (A run covers
+    everyone in the tree when it is calculated, so a recalculated or seeded past month can list
+    people who joined after it, with nothing: they get no statement for it.)"""
+    return distributor.joined_on.replace(day=1)
+
+
 def earnings_history(distributor: Distributor, *, include_review: bool) -> list[HistoryRow]:
-    """Every period with a statement for the distributor, newest first (two queries)."""
+    """Every period with a statement for the distributor (from the month they joined), newest
+    first (two queries)."""
     statuses = (PeriodStatus.CALCULATED, *LOCKED_STATUSES) if include_review else LOCKED_STATUSES
     periods = list(
-        CommissionPeriod.objects.filter(status__in=statuses, current_run__isnull=False).order_by(
-            "-month"
-        )
+        CommissionPeriod.objects.filter(
+            status__in=statuses,
+            current_run__isnull=False,
+            month__gte=first_statement_month(distributor),
+        ).order_by("-month")
     )
     results = {
         r.run_id: r
@@ -148,13 +161,15 @@ class Statement:
         return self.rank_names[self.result.highest_rank] if self.result else self.rank_names[0]
 
 
-def _describe(line: CommissionLine, names: dict[int, str]) -> str:
+def _describe(line: CommissionLine, names: dict[int, str], *, per_source_rounding: bool) -> str:
     rate = f"{line.rate_percent.normalize():f} %"
     base = f"{cents_to_decimal(line.base):,.2f}"
     if line.kind == LineKind.UNILEVEL:
         if line.source_id:
             return f"Unilevel level {line.level}: {rate} of {base} CV from {names[line.source_id]}"
-        return f"Unilevel level {line.level}: {rate} of {base} CV from your team"
+        return f"Unilevel level {line.level}: {rate} of {base} CV from your team" + (
+            ", each source rounded to the cent before summing" if per_source_rounding else ""
+        )
     if line.kind == LineKind.MATCHING:
         return (
             f"Matching generation {line.level}: {rate} of {base} unilevel earnings of "
@@ -192,6 +207,10 @@ def statement(distributor: Distributor, row: CommissionPeriod) -> Statement:
         )
     }
     rank_names = run.summary.get("rank_names") or ["(no rank)"]
+    # A team unilevel line is the sum of its sources, each rounded on its own: say so.
+    per_source_rounding = any(
+        line.kind == LineKind.UNILEVEL and not line.source_id for line in lines
+    ) and (run.plan_version.plan.options.rounding_point == "line")
     totals: dict[str, Decimal] = {}
     rows = []
     for line in lines:
@@ -200,7 +219,7 @@ def statement(distributor: Distributor, row: CommissionPeriod) -> Statement:
         rows.append(
             StatementLine(
                 line=line,
-                description=_describe(line, names),
+                description=_describe(line, names, per_source_rounding=per_source_rounding),
                 amount=cents_to_decimal(line.amount),
                 explainable=line.kind
                 in (LineKind.UNILEVEL, LineKind.RETAIL_PROFIT, LineKind.FAST_START),
@@ -271,21 +290,71 @@ def frozen_forest(run_id: int) -> tuple[np.ndarray, FrozenForest]:
     return ids, FrozenForest(parent_index, active, rank, np.maximum(cv, 0))
 
 
-def explain_unilevel_line(line: CommissionLine) -> tuple[list[SourceExplanation], int]:
-    """Every source of an (earner, level) unilevel line, re-derived from the frozen run, with
-    who was skipped on the way up; returns the first ``EXPLAINED_SOURCES`` and the count."""
+@dataclass
+class LineExplanation:
+    """One page of a unilevel line's sources, with the arithmetic of the whole line."""
+
+    line: CommissionLine
+    sources: list[SourceExplanation]  # the page shown
+    page: Page  # of source positions, EXPLAINED_SOURCES a page
+    total_sources: int
+    base_total: Decimal  # every source's CV
+    sources_amount: Decimal  # every source's own amount, each rounded to the cent, summed
+    rounding_point: str  # the plan's: "line" or "earner_kind_total"
+
+    @property
+    def amount_before_cap(self) -> Decimal:
+        return cents_to_decimal(self.line.amount_before_cap)
+
+    @property
+    def amount(self) -> Decimal:
+        return cents_to_decimal(self.line.amount)
+
+    @property
+    def is_capped(self) -> bool:
+        return self.line.amount != self.line.amount_before_cap
+
+    @property
+    def rounding_note(self) -> str:
+        """How the sources make the line, in words, so the sums shown add up."""
+        if self.rounding_point == "line":
+            return (
+                "Each source was rounded to the cent on its own before summing, so the line "
+                "is the sum of the amounts listed (not the rate applied to the total CV)."
+            )
+        return (
+            "The plan rounds once, on the total of all your unilevel lines, and splits that "
+            "total back over them; the amounts listed are each source rounded to the cent on "
+            f"its own and add up to {self.sources_amount:,.2f}; the line is "
+            f"{self.amount_before_cap:,.2f} before any cap."
+        )
+
+
+def _line_sources(line: CommissionLine, *, level: int | None):
+    """The run's plan, its ids and the re-derived sources of ``line``'s earner (one level, or
+    every level with ``level=None``)."""
     run = line.run
     plan = run.plan_version.plan
     ids, frozen = frozen_forest(run.pk)
     earner_index = int(np.searchsorted(ids, line.earner_id))
-    sources = unilevel_sources(plan, frozen, earner_index, level=line.level)
-    shown = sources.source[:EXPLAINED_SOURCES]
+    return plan, ids, unilevel_sources(plan, frozen, earner_index, level=level)
+
+
+def explain_unilevel_line(line: CommissionLine, *, page: object = 1) -> LineExplanation:
+    """Every source of an (earner, level) unilevel line, re-derived from the frozen run, with
+    who was skipped on the way up, a page of ``EXPLAINED_SOURCES`` at a time, and the sums of
+    all of them (so the page can show that they add up to the line)."""
+    plan, ids, sources = _line_sources(line, level=line.level)
+    paged = Paginator(range(len(sources)), EXPLAINED_SOURCES).get_page(page)
+    positions = list(paged.object_list)
+    shown = sources.source[positions] if positions else sources.source[:0]
     people = {
         d.pk: d
         for d in Distributor.objects.select_related("user").filter(pk__in=ids[shown].tolist())
     }
+    run = line.run
     explanations = []
-    for position, index in enumerate(shown.tolist()):
+    for position, index in zip(positions, shown.tolist(), strict=True):
         source_id = int(ids[index])
         chain = frozen_chain(run.pk, source_id, plan)
         skipped = explain_unilevel_path(
@@ -322,7 +391,134 @@ def explain_unilevel_line(line: CommissionLine) -> tuple[list[SourceExplanation]
                 skipped=notes,
             )
         )
-    return explanations, len(sources)
+    return LineExplanation(
+        line=line,
+        sources=explanations,
+        page=paged,
+        total_sources=len(sources),
+        base_total=cents_to_decimal(int(sources.base.sum())),
+        sources_amount=cents_to_decimal(int(sources.amount.sum())),
+        rounding_point=plan.options.rounding_point,
+    )
+
+
+STATEMENT_CSV_HEADER = [
+    "period",
+    "kind",
+    "level",
+    "source_number",
+    "source_name",
+    "description",
+    "base",
+    "rate_percent",
+    "amount",
+]
+
+
+def statement_csv_rows(data: Statement) -> Iterator[list]:
+    """The statement as CSV rows (no header: ``STATEMENT_CSV_HEADER``), one per source.
+
+    A unilevel line paid on the team's CV is written as its sources, each with its own
+    rounded amount; where the line differs from their sum (a payout cap, or a plan that
+    rounds the earner's total), a row says so, so the amounts always add up to the statement.
+    Money and volumes are ``Decimal`` (the CSV writer keeps them numbers).
+    """
+    period = str(data.period.period)
+    per_level: dict[int, list[tuple[int, int, int, int]]] = {}
+    names: dict[int, tuple[int, str]] = {}
+    folded = [
+        item.line
+        for item in data.lines
+        if item.line.kind == LineKind.UNILEVEL and not item.line.source_id
+    ]
+    if folded:
+        _, ids, sources = _line_sources(folded[0], level=None)
+        for index, level, base, rate, amount in zip(
+            sources.source.tolist(),
+            sources.level.tolist(),
+            sources.base.tolist(),
+            sources.rate_ppm.tolist(),
+            sources.amount.tolist(),
+            strict=True,
+        ):
+            per_level.setdefault(level, []).append((int(ids[index]), base, rate, amount))
+        source_ids = {source for rows in per_level.values() for source, *_ in rows}
+        names = {
+            pk: (number, name or email)
+            for pk, number, name, email in Distributor.objects.filter(
+                pk__in=source_ids
+            ).values_list("pk", "number", "user__name", "user__email")
+        }
+    for item in data.lines:
+        line = item.line
+        kind = LineKind(line.kind).label
+        if line.kind == LineKind.UNILEVEL and not line.source_id:
+            listed = 0
+            for source, base, rate, amount in per_level.get(line.level, []):
+                number, name = names.get(source, ("", ""))
+                percent = Decimal(rate) / 10_000
+                yield [
+                    period,
+                    kind,
+                    line.level,
+                    number,
+                    name,
+                    f"Unilevel level {line.level}: {percent.normalize():f} % of "
+                    f"{cents_to_decimal(base):,.2f} CV from {name}",
+                    cents_to_decimal(base),
+                    f"{percent.normalize():f}",
+                    cents_to_decimal(amount),
+                ]
+                listed += amount
+            if listed != line.amount:
+                yield [
+                    period,
+                    kind,
+                    line.level,
+                    "",
+                    "",
+                    "Payout cap" if line.amount != line.amount_before_cap else "Rounding",
+                    "",
+                    "",
+                    cents_to_decimal(line.amount - listed),
+                ]
+            continue
+        source = names.get(line.source_id) if line.source_id else None
+        yield [
+            period,
+            kind,
+            line.level,
+            source[0] if source else "",
+            source[1] if source else "",
+            item.description,
+            cents_to_decimal(line.base),
+            f"{line.rate_percent.normalize():f}",
+            item.amount,
+        ]
+    for claw in data.clawbacks:
+        yield [
+            period,
+            "Clawback",
+            claw.level,
+            "",
+            "",
+            f"Refund line #{claw.refund_line_id} of {claw.original_period}",
+            cents_to_decimal(claw.refunded_base),
+            "",
+            cents_to_decimal(claw.amount),
+        ]
+    for adjustment in data.adjustments:
+        yield [
+            period,
+            "Adjustment",
+            "",
+            "",
+            "",
+            adjustment.reason,
+            "",
+            "",
+            adjustment.amount_decimal,
+        ]
 
 
 def order_line_detail(line: CommissionLine) -> OrderLine | None:

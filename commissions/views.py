@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-from decimal import Decimal
-
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -13,15 +10,17 @@ from django.template.loader import render_to_string
 
 from accounts.access import has_staff_powers
 from config.fragments import cached_fragment
-from core.csv import safe_csv_writer
+from core.csv import csv_text
 
-from .models import CENT, LOCKED_STATUSES, LineKind, cents_to_decimal
+from .models import LOCKED_STATUSES, LineKind
 from .selectors import (
+    STATEMENT_CSV_HEADER,
     earnings_history,
     explain_unilevel_line,
     order_line_detail,
     projection_for,
     statement,
+    statement_csv_rows,
     statement_line,
     statement_owner,
     visible_period,
@@ -82,50 +81,11 @@ def statement_page(request, period: str):
 
 @login_required
 def statement_csv(request, period: str):
+    """The statement as CSV, one row per source (``selectors.statement_csv_rows``)."""
     owner = statement_owner(request.user, _number(request))
     row = visible_period(request.user, period)
-    data = statement(owner, row)
-    buffer = io.StringIO()
-    writer = safe_csv_writer(buffer)  # amounts as Decimal: a negative one stays a number
-    writer.writerow(["period", "kind", "level", "description", "base", "rate_percent", "amount"])
-    for item in data.lines:
-        line = item.line
-        writer.writerow(
-            [
-                str(row.period),
-                LineKind(line.kind).label,
-                line.level,
-                item.description,
-                cents_to_decimal(line.base),
-                f"{line.rate_percent.normalize():f}",
-                Decimal(item.amount).quantize(CENT),
-            ]
-        )
-    for claw in data.clawbacks:
-        writer.writerow(
-            [
-                str(row.period),
-                "Clawback",
-                claw.level,
-                f"Refund line #{claw.refund_line_id} of {claw.original_period}",
-                cents_to_decimal(claw.refunded_base),
-                "",
-                cents_to_decimal(claw.amount),
-            ]
-        )
-    for adjustment in data.adjustments:
-        writer.writerow(
-            [
-                str(row.period),
-                "Adjustment",
-                "",
-                adjustment.reason,
-                "",
-                "",
-                Decimal(adjustment.amount_decimal).quantize(CENT),
-            ]
-        )
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    text = csv_text([STATEMENT_CSV_HEADER, *statement_csv_rows(statement(owner, row))])
+    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (
         f'attachment; filename="statement-{owner.number}-{row.period}.csv"'
     )
@@ -137,9 +97,15 @@ def line_detail(request, period: str, line_id: int):
     owner = statement_owner(request.user, _number(request))
     row = visible_period(request.user, period)
     line = statement_line(owner, row, line_id)
-    context = {"line": line, "sources": [], "total_sources": 0, "order_line": None}
+    context = {
+        "line": line,
+        "explanation": None,
+        "order_line": None,
+        "number": _number(request),
+        "period_key": str(row.period),
+    }
     if line.kind == LineKind.UNILEVEL and not line.source_id:
-        context["sources"], context["total_sources"] = explain_unilevel_line(line)
+        context["explanation"] = explain_unilevel_line(line, page=request.GET.get("page"))
     else:
         context["order_line"] = order_line_detail(line)
     return render(request, "commissions/partials/line_detail.html", context)
