@@ -31,6 +31,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
 from commissions.models import CommissionPeriod, DistributorResult
+from core.arguments import non_negative_int, positive_int, year
 from genealogy.models import Distributor
 
 LUA = """
@@ -71,28 +72,33 @@ class Command(BaseCommand):
     help = "Dashboard and statement pages under concurrent load (gunicorn + wrk on 127.0.0.1)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--users", type=int, default=200, help="distinct logged-in people")
-        parser.add_argument("--connections", type=int, default=50)
-        parser.add_argument("--seconds", type=int, default=30)
+        parser.add_argument(
+            "--users", type=positive_int, default=200, help="distinct logged-in people"
+        )
+        parser.add_argument("--connections", type=positive_int, default=50)
+        parser.add_argument("--seconds", type=positive_int, default=30)
         parser.add_argument(
             "--think-ms",
-            type=int,
+            type=non_negative_int,
             default=250,
             help="mean pause of each user between pages in the second measurement",
         )
         parser.add_argument(
-            "--workers", type=int, default=3, help="gunicorn workers (3 × 2 threads measured best)"
+            "--workers",
+            type=positive_int,
+            default=3,
+            help="gunicorn workers (3 × 2 threads measured best)",
         )
         parser.add_argument(
             "--threads",
-            type=int,
+            type=positive_int,
             default=2,
             help="threads per worker (gthread: a connection waiting between pages holds no "
             "worker, as behind a buffering proxy)",
         )
         parser.add_argument(
             "--disclosure-year",
-            type=int,
+            type=year,
             default=None,
             help="also time the income disclosure of this year",
         )

@@ -16,12 +16,13 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
 from commissions import services
 from commissions.models import CommissionRun, DistributorResult, PlanVersion
+from core.arguments import positive_int, positive_number
 from genealogy.models import Distributor
 from orders.models import OrderLine
 from orders.periods import Period
@@ -36,10 +37,10 @@ class Command(BaseCommand):
     help = __doc__.splitlines()[0]
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--size", type=int, default=1_000_000)
-        parser.add_argument("--lines-per-distributor", type=float, default=3.0)
+        parser.add_argument("--size", type=positive_int, default=1_000_000)
+        parser.add_argument("--lines-per-distributor", type=positive_number, default=3.0)
         parser.add_argument("--period", help="YYYY-MM (default: the previous month)")
-        parser.add_argument("--runs", type=int, default=2, help="Calculations to time.")
+        parser.add_argument("--runs", type=positive_int, default=2, help="Calculations to time.")
         parser.add_argument("--naive", action="store_true", help="Also time the naive ORM run.")
 
     def handle(
@@ -53,7 +54,10 @@ class Command(BaseCommand):
         **options,
     ) -> None:
         out = self.stdout.write
-        period_obj = Period.parse(period) if period else Period.current().previous()
+        try:
+            period_obj = Period.parse(period) if period else Period.current().previous()
+        except ValueError as error:
+            raise CommandError(str(error)) from error
         if not Distributor.objects.filter(is_house=False).exists():
             from genealogy.demo import seed_company
             from orders.demo import seed_orders
@@ -75,12 +79,10 @@ class Command(BaseCommand):
                 effective_from=period_obj.first_day,
             )
         people = Distributor.objects.count()
-        lines = OrderLine.objects.filter(
-            paid_at__gte=period_obj.start, paid_at__lt=period_obj.end
-        ).count()
+        lines = OrderLine.objects.filter(commission_month=period_obj.first_day).count()
         out(
             f"database {connection.settings_dict['NAME']}: {people:,} distributors, "
-            f"{lines:,} order lines paid in {period_obj}"
+            f"{lines:,} order lines counting in {period_obj}"
         )
         run = None
         for attempt in range(1, runs + 1):

@@ -37,6 +37,7 @@ from commissions.models import (
     RunPurpose,
     RunStatus,
 )
+from core.arguments import year
 from orders.periods import Period
 
 # The template run's rows, varied by h, a hash of (distributor, month): the period total is
@@ -77,7 +78,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--year", type=int, help="YYYY (default: the year of the latest closed period)"
+            "--year", type=year, help="YYYY (default: the year of the latest closed period)"
         )
         parser.add_argument(
             "--keep",

@@ -1,3 +1,6 @@
+import os
+from pathlib import Path
+
 from django.core.management.base import BaseCommand, CommandError
 
 from commissions import services
@@ -12,13 +15,21 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="File to write (default: standard output).")
 
     def handle(self, *args, period: str, output: str | None, **options) -> None:
+        if output:
+            check_writable(output)  # before the export marks the period paid
         try:
             data = services.export_payouts(period=Period.parse(period))
         except (ValueError, services.CommissionError) as error:
             raise CommandError(str(error)) from error
         if output:
-            with open(output, "wb") as file:
-                file.write(data)
+            try:
+                with open(output, "wb") as file:
+                    file.write(data)
+            except OSError as error:
+                raise CommandError(
+                    f"Cannot write {output}: {error.strerror or error}. {period} is marked paid; "
+                    "export it again to another file (the same bytes)."
+                ) from error
             self.stderr.write(f"{len(data.splitlines()) - 1} payouts written to {output}")
         elif hasattr(self.stdout, "buffer"):
             self.stdout.flush()
@@ -26,3 +37,14 @@ class Command(BaseCommand):
             self.stdout.buffer.flush()
         else:
             self.stdout.write(data.decode(), ending="")
+
+
+def check_writable(output: str) -> None:
+    path = Path(output)
+    folder = path.parent
+    if path.is_dir():
+        raise CommandError(f"{output} is a folder: name the file to write.")
+    if not folder.is_dir():
+        raise CommandError(f"Cannot write {output}: the folder {folder} does not exist.")
+    if not os.access(path if path.exists() else folder, os.W_OK):
+        raise CommandError(f"Cannot write {output}: permission denied.")

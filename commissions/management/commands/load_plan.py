@@ -1,9 +1,8 @@
-from pathlib import Path
-
 from django.core.management.base import BaseCommand, CommandError
 
 from commissions import services
 from commissions.engine import PlanValidationError
+from core.csv import open_text_error, read_utf8_text
 from orders.periods import Period
 
 
@@ -20,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, file: str, effective_from: str | None, note: str, **options) -> None:
         try:
             period = Period.parse(effective_from) if effective_from else Period.current()
-            source = Path(file).read_text(encoding="utf-8")
+            source = read_utf8_text(file)  # NotUtf8Error (a ValueError) names the line
             version = services.plan_version_create(
                 source=source, effective_from=period.first_day, note=note
             )
@@ -30,7 +29,9 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{file}: {len(error.errors)} problem(s); nothing stored."
             ) from error
-        except (OSError, ValueError, services.CommissionError) as error:
+        except OSError as error:
+            raise CommandError(open_text_error(file, error)) from error
+        except (ValueError, services.CommissionError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
             self.style.SUCCESS(

@@ -16,6 +16,8 @@ class Command(BaseCommand):
                 periods = [Period.parse(options["period"])]
             except ValueError as error:
                 raise CommandError(str(error)) from error
+            if periods[0] > Period.current():
+                raise CommandError(f"{periods[0]} has not started yet: nothing to measure.")
             results = [services.compute_compliance_flags(period=p) for p in periods]
         else:
             results = services.compute_recent_flags()

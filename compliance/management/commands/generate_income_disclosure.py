@@ -3,13 +3,14 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from commissions.disclosure import DisclosureError, generate_income_disclosure
+from core.arguments import year
 
 
 class Command(BaseCommand):
     help = "Generate and publish the income disclosure statement of YEAR from closed periods."
 
     def add_arguments(self, parser):
-        parser.add_argument("year", type=int)
+        parser.add_argument("year", type=year, help="YYYY")
 
     def handle(self, *args, **options):
         started = time.perf_counter()

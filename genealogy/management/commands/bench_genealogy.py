@@ -34,7 +34,8 @@ from django.urls import NoReverseMatch, reverse
 from accounts.models import User
 from config.bulk import autovacuum_is_off, vacuum_and_analyze
 from config.celery import app as celery_app
-from core.csv import open_text_error, safe_csv_writer
+from core.arguments import non_negative_int, positive_int, positive_number
+from core.csv import safe_csv_writer
 from genealogy import selectors
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company
 from genealogy.imports import COLUMNS as IMPORT_COLUMNS
@@ -79,11 +80,13 @@ class Command(BaseCommand):
     help = "Measure the genealogy at --size distributors (prints figures, never asserts)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--size", type=int, default=10_000)
-        parser.add_argument("--seed", type=int, default=1)
-        parser.add_argument("--signups", type=int, default=300, help="for the latency figure")
-        parser.add_argument("--sustained-seconds", type=float, default=60.0)
-        parser.add_argument("--threads", type=int, default=4)
+        parser.add_argument("--size", type=positive_int, default=10_000)
+        parser.add_argument("--seed", type=non_negative_int, default=1)
+        parser.add_argument(
+            "--signups", type=positive_int, default=300, help="for the latency figure"
+        )
+        parser.add_argument("--sustained-seconds", type=positive_number, default=60.0)
+        parser.add_argument("--threads", type=positive_int, default=4)
         parser.add_argument(
             "--write-csv",
             default="",
@@ -136,7 +139,7 @@ class Command(BaseCommand):
         try:
             out = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
         except OSError as error:
-            raise CommandError(open_text_error(path, error)) from error
+            raise CommandError(f"Cannot write {path}: {error.strerror or error}.") from error
         with out:
             writer = safe_csv_writer(out)
             writer.writerow(IMPORT_COLUMNS)

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import User
+from core.csv import NotUtf8Error, open_text_error, utf8_lines
 from genealogy.imports import COLUMNS, import_genealogy
 
 
@@ -27,7 +28,11 @@ class Command(BaseCommand):
             staff = User.objects.filter(email__iexact=by, is_staff=True).first()
             if staff is None:
                 raise CommandError(f"No staff member with the email {by}.")
-        with file.open(encoding="utf-8-sig", newline="") as lines:
+        try:
+            lines = utf8_lines(file)
+        except OSError as error:
+            raise CommandError(open_text_error(file, error)) from error
+        try:
             report = import_genealogy(
                 lines,
                 dry_run=dry_run,
@@ -35,6 +40,8 @@ class Command(BaseCommand):
                 by=staff,
                 progress=lambda message: self.stdout.write(f"  {message}"),
             )
+        except NotUtf8Error as error:
+            raise CommandError(f"{error} Nothing was imported.") from error
         if report.errors:
             for error in report.errors:
                 self.stdout.write(self.style.ERROR(f"line {error.line}: {error.reason}"))

@@ -7,6 +7,7 @@ from accounts.models import User
 from commissions.demo import seed_commission_history, seed_pending_adjustment
 from commissions.disclosure import generate_income_disclosure
 from compliance.services import compute_compliance_flags
+from core.arguments import non_negative_int, positive_int
 from genealogy.demo import DEMO_LOGINS, DEMO_PASSWORD, STAFF_EMAIL, STAFF_LOGINS, seed_company
 from genealogy.models import Distributor
 from messaging.demo import seed_announcements, seeding
@@ -28,18 +29,18 @@ class Command(BaseCommand):
     help = "Build a realistic demo company (deterministic for a given --seed)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--distributors", type=int, default=2_000)
-        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--distributors", type=positive_int, default=2_000)
+        parser.add_argument("--seed", type=non_negative_int, default=1)
         parser.add_argument(
             "--order-months",
-            type=int,
+            type=non_negative_int,
             default=None,
             help="Months of order history, the current one included (default: 13 for small "
             "companies, down to 2 at a million distributors to stay within minutes).",
         )
         parser.add_argument(
             "--commission-months",
-            type=int,
+            type=non_negative_int,
             default=None,
             help="Past months whose commissions are calculated, closed and paid "
             "(default: up to 12, one at a million distributors).",

@@ -15,6 +15,7 @@ import numpy as np
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
+from core.arguments import non_negative_int, positive_int, positive_number
 from genealogy.models import Distributor, DistributorStatus
 from orders.demo import seed_catalog, seed_orders
 from orders.models import OrderLine, OrderPurpose, Product, ProductKind
@@ -27,9 +28,9 @@ class Command(BaseCommand):
     help = "Time order entry (empty vs full order table) and the volume service."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--samples", type=int, default=200)
-        parser.add_argument("--lines-per-distributor", type=float, default=3.0)
-        parser.add_argument("--seed", type=int, default=5)
+        parser.add_argument("--samples", type=positive_int, default=200)
+        parser.add_argument("--lines-per-distributor", type=positive_number, default=3.0)
+        parser.add_argument("--seed", type=non_negative_int, default=5)
 
     def handle(self, *args, samples: int, lines_per_distributor: float, seed: int, **options):
         rng = np.random.default_rng(seed)

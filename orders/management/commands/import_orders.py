@@ -10,7 +10,9 @@ customer_email      the distributor's retail customer (required for retail, empt
 sku                 product SKU (an active product)
 quantity            whole number, 1 to LADDER_MAX_QUANTITY_PER_LINE
 paid_at             ISO 8601 date-time, e.g. 2026-03-31T23:30:00-04:00; without an offset it is
-                    read in the company's time zone. Volume counts in that month.
+                    read in the company's time zone. Volume counts in that month, or, when
+                    its commissions are already closed, in the first open month after it
+                    (the summary lists those orders).
 purpose             personal | retail
 
 Every bad row is reported with its line number and nothing is written.
@@ -27,9 +29,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from core.csv import NotUtf8Error, open_text_error, utf8_lines
 from genealogy.models import Distributor
 from orders.models import Customer, Order, OrderPurpose, Product
-from orders.periods import company_zone
+from orders.periods import Period, company_zone
 from orders.services import current_time, max_quantity_per_line, order_pay, order_place
 
 COLUMNS = [
@@ -68,16 +71,21 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, dry_run: bool, **options) -> None:
         try:
-            with open(file, newline="", encoding="utf-8-sig") as handle:
-                created, skipped = self.run(csv.DictReader(handle), dry_run=dry_run)
-        except FileNotFoundError as error:
-            raise CommandError(f"No such file: {file}") from error
+            lines = utf8_lines(file)
+        except OSError as error:
+            raise CommandError(open_text_error(file, error)) from error
+        try:
+            created, skipped = self.run(csv.DictReader(lines), dry_run=dry_run)
+        except NotUtf8Error as error:
+            raise CommandError(f"{error} Nothing was imported.") from error
         verb = "would be" if dry_run else "were"
         self.stdout.write(
             self.style.SUCCESS(
                 f"{created} order(s) {verb} imported; {skipped} already imported, skipped."
             )
         )
+        for note in self.later_period_notes:
+            self.stdout.write(note)
 
     def run(self, reader: csv.DictReader, *, dry_run: bool) -> tuple[int, int]:
         missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
@@ -91,6 +99,7 @@ class Command(BaseCommand):
             )
         )
         created = 0
+        self.later_period_notes: list[str] = []
         now = current_time()
         try:
             with transaction.atomic():
@@ -206,7 +215,7 @@ class Command(BaseCommand):
                     now=paid_at,
                     external_number=imported.external_number,
                 )
-                order_pay(
+                order = order_pay(
                     order=order,
                     provider="manual",
                     method="import",
@@ -215,6 +224,12 @@ class Command(BaseCommand):
                 )
         except ValidationError as error:
             return error.messages
+        if order.counts_in_a_later_period:
+            self.later_period_notes.append(
+                f"line {imported.first_line} (order {imported.external_number}): paid in "
+                f"{Period.containing(order.paid_at)}, which is closed: its volume counts in "
+                f"{order.commission_period}."
+            )
         return []
 
 

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.csv import NotUtf8Error, open_text_error, utf8_lines
 from orders.models import Product, ProductKind
 
 REQUIRED = ["sku", "name", "kind", "wholesale_price", "retail_price", "pv", "cv"]
@@ -36,10 +37,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: str, dry_run: bool, **options) -> None:
         try:
-            with open(file, newline="", encoding="utf-8-sig") as handle:
-                created, updated = self.load(csv.DictReader(handle), dry_run=dry_run)
-        except FileNotFoundError as error:
-            raise CommandError(f"No such file: {file}") from error
+            lines = utf8_lines(file)
+        except OSError as error:
+            raise CommandError(open_text_error(file, error)) from error
+        try:
+            created, updated = self.load(csv.DictReader(lines), dry_run=dry_run)
+        except NotUtf8Error as error:
+            raise CommandError(f"{error} Nothing was loaded.") from error
         verb = "would be" if dry_run else "were"
         self.stdout.write(
             self.style.SUCCESS(f"{created} product(s) {verb} created, {updated} updated.")

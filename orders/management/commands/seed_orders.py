@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from core.arguments import non_negative_int, positive_int, positive_number
 from orders.demo import seed_orders
 
 
@@ -7,9 +8,9 @@ class Command(BaseCommand):
     help = "Add the demo catalog and months of demo orders to the company (bulk, deterministic)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--months", type=int, default=3)
-        parser.add_argument("--lines-per-distributor", type=float, default=3.0)
-        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument("--months", type=positive_int, default=3)
+        parser.add_argument("--lines-per-distributor", type=positive_number, default=3.0)
+        parser.add_argument("--seed", type=non_negative_int, default=1)
 
     def handle(self, *args, months: int, lines_per_distributor: float, seed: int, **options):
         result = seed_orders(
