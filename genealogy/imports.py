@@ -3,9 +3,11 @@
 The file has a header and the columns `number,sponsor_number,name,email,joined,status` in any
 order (other columns, such as the export's `level`, are ignored). `sponsor_number` empty or the
 house's number means the house; a sponsor may be in the file (before or after their recruits)
-or already in the database. The import is all or nothing: every bad row is reported with its
-line number and nothing is written. Good files are written in bulk (COPY on PostgreSQL), already
-numbered (numpy), and one `renumber_tree()` shifts the rows that were there before.
+or already in the database, and may not be terminated (sign-up refuses one too). Names the
+team export wrote as '=X (`core.csv`) read back as =X. The import is all or nothing: every bad
+row is reported with its line number and nothing is written. Good files are written in bulk
+(COPY on PostgreSQL), already numbered (numpy), and one `renumber_tree()` shifts the rows that
+were there before.
 
 Imported people get an unusable password and an unverified email address: they sign in by
 resetting their password (which verifies the address). They have no `Enrollment` record,
@@ -253,14 +255,24 @@ def check_rows(parsed: ParsedRows) -> tuple[np.ndarray, list[RowError]]:
         {s for s in parsed.sponsor_numbers if s is not None and s not in row_of_number}
     )
     known = _existing(Distributor.objects, "number", outside, "number")
+    # As at sign-up, a terminated distributor sponsors nobody (in the file or the database).
+    terminated = DistributorStatus.TERMINATED.value
+    terminated_outside = _existing(
+        Distributor.objects.filter(status=terminated), "number", outside, "number"
+    )
     sponsor_row = np.full(n, -1, dtype=np.int64)
     for index, (line, sponsor_number) in enumerate(zip(lines, parsed.sponsor_numbers, strict=True)):
         if sponsor_number is None or sponsor_number == house.number:
             continue
         if sponsor_number in row_of_number:
             sponsor_row[index] = row_of_number[sponsor_number]
+            if parsed.statuses[row_of_number[sponsor_number]] == terminated:
+                where = f"line {lines[row_of_number[sponsor_number]]}"
+                errors.append(RowError(line, _terminated_sponsor(sponsor_number, where)))
         elif sponsor_number not in known:
             errors.append(RowError(line, f"unknown sponsor_number {sponsor_number}"))
+        elif sponsor_number in terminated_outside:
+            errors.append(RowError(line, _terminated_sponsor(sponsor_number, "the database")))
 
     on_loop, below_loop = _loops(sponsor_row)
     for index in np.flatnonzero(on_loop).tolist():
@@ -271,6 +283,13 @@ def check_rows(parsed: ParsedRows) -> tuple[np.ndarray, list[RowError]]:
         errors.append(RowError(lines[index], "the sponsor chain leads into a sponsor loop"))
     errors.sort(key=lambda error: error.line)
     return sponsor_row, errors
+
+
+def _terminated_sponsor(number: int, where: str) -> str:
+    return (
+        f"sponsor_number {number} is terminated ({where}): a terminated distributor cannot "
+        "sponsor anyone; give the row an active sponsor (or the house)"
+    )
 
 
 def _loops(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

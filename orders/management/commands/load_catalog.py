@@ -3,6 +3,9 @@
 Columns (header row required; see docs/catalog-example.csv):
 sku, name, kind (product | starter_kit | fee), wholesale_price, retail_price, pv, cv,
 is_active (true/false, default true), description (optional).
+The retail price may not be below the wholesale price, and PV and CV may not exceed
+LADDER_CATALOG_MAX_VOLUME_PER_PRICE points per unit of the wholesale price (1.00 by default)
+unless the file is loaded with --allow-volume-above-price.
 A product is matched by SKU: an existing one is updated, a new one created. Any bad row stops
 the whole file; every error is listed with its line number.
 """
@@ -17,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.csv import NotUtf8Error, open_text_error, utf8_lines
+from orders.catalog import max_volume_per_price, volume_above_price
 from orders.models import Product, ProductKind
 
 REQUIRED = ["sku", "name", "kind", "wholesale_price", "retail_price", "pv", "cv"]
@@ -34,8 +38,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("file")
         parser.add_argument("--dry-run", action="store_true", help="Check the file only.")
+        parser.add_argument(
+            "--allow-volume-above-price",
+            action="store_true",
+            help="Accept PV or CV above LADDER_CATALOG_MAX_VOLUME_PER_PRICE per unit of price.",
+        )
 
-    def handle(self, *args, file: str, dry_run: bool, **options) -> None:
+    def handle(
+        self, *args, file: str, dry_run: bool, allow_volume_above_price: bool, **options
+    ) -> None:
+        self.volume_limit = None if allow_volume_above_price else max_volume_per_price()
         try:
             lines = utf8_lines(file)
         except OSError as error:
@@ -111,6 +123,8 @@ class Command(BaseCommand):
         product.is_active = active not in FALSE
         if "description" in row:
             product.description = row["description"]
+        if not problems and product.kind == ProductKind.PRODUCT and self.volume_limit is not None:
+            problems.update(volume_above_price(product, limit=self.volume_limit))
         if problems:
             raise ValidationError(problems)
         product.full_clean()
