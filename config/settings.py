@@ -296,6 +296,10 @@ LADDER_ONLINE_PAYMENT_PROVIDER = env(
 # Buy-back on termination: percent of the price refunded, for product bought within N months.
 LADDER_BUY_BACK_PERCENT = env.int("LADDER_BUY_BACK_PERCENT", default=90)
 LADDER_BUY_BACK_MONTHS = env.int("LADDER_BUY_BACK_MONTHS", default=12)
+# load_catalog refuses a product whose PV or CV exceeds this many points per unit of its
+# wholesale price (a typing mistake, or volume paid out of proportion to the sale), unless run
+# with --allow-volume-above-price. Text, read as a Decimal.
+LADDER_CATALOG_MAX_VOLUME_PER_PRICE = env("LADDER_CATALOG_MAX_VOLUME_PER_PRICE", default="1.00")
 
 # --- Commissions --------------------------------------------------------------------------------
 # Hour (company time zone) on the 1st of each month when beat calculates the month that ended
