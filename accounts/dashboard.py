@@ -34,6 +34,7 @@ from commissions.models import (
     HoldStatus,
     cents_to_decimal,
 )
+from commissions.selectors import first_statement_month
 from config.fragments import names_generation
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline, team_stats
@@ -403,14 +404,14 @@ def rank_requirements(
         requirements.append(
             Requirement(
                 "enrollees",
-                "Active people you enrolled",
+                "People you enrolled who qualified this month",
                 active_enrollees,
                 rank.personally_enrolled_active,
                 missing <= 0,
                 "Done"
                 if missing <= 0
                 else _needs(
-                    missing, "active " + ("person" if missing == 1 else "people"), volume=False
+                    missing, "qualified " + ("person" if missing == 1 else "people"), volume=False
                 ),
             )
         )
@@ -590,7 +591,10 @@ def earnings_overview(
         ).values_list("run_id", "period_total", "payable", "carried_out", "on_hold")
     }
     statements = []
+    joined_month = first_statement_month(distributor)
     for month, status, run_id in periods:
+        if month < joined_month:
+            continue  # no statement for a month before the person joined
         earned, payable, carried, held = results.get(run_id, (0, 0, 0, False))
         statements.append(
             ClosedStatement(
@@ -661,9 +665,10 @@ def monthly_history(
         sizes[period.first_day] = max(0, stats.downline_size - later)
         later += joins.get(period.first_day, 0)
     history = []
+    joined_month = first_statement_month(distributor)
     for period in periods:
         run_id, is_projection = run_for_month.get(period.first_day, (None, False))
-        figures = results.get(run_id)
+        figures = results.get(run_id) if period.first_day >= joined_month else None
         history.append(
             MonthFigures(
                 period=period,

@@ -149,6 +149,45 @@ def month_volume(period: Period, *, now: dt.datetime | None = None) -> MonthVolu
     return volume
 
 
+@dataclass(frozen=True)
+class CommissionCV:
+    """The CV a month's commissions are paid on, and the run it comes from."""
+
+    period: Period
+    cv: Decimal | None  # None: the month has no calculation yet
+    run: CommissionRun | None
+
+    @property
+    def is_projection(self) -> bool:
+        return self.run is not None and self.run.purpose != RunPurpose.CALCULATION
+
+
+def commission_cv(periods: list[Period]) -> list[CommissionCV]:
+    """The one CV figure of the staff overview: the commission engine's base, from each month's
+    run (the final or latest calculation, else the open month's projection), so the volume
+    table and the payout table agree (refunds of orders from closed months do not lower it:
+    clawback lines settle them). One query."""
+    rows = {
+        row.month: row
+        for row in CommissionPeriod.objects.filter(
+            month__in=[period.first_day for period in periods]
+        ).select_related("current_run", "projection_run")
+    }
+    figures = []
+    for period in periods:
+        row = rows.get(period.first_day)
+        run = row and (row.current_run or row.projection_run)
+        total = run.summary.get("total_cv") if run is not None and run.summary else None
+        figures.append(
+            CommissionCV(
+                period=period,
+                cv=None if total is None else cents_to_decimal(total),
+                run=run if total is not None else None,
+            )
+        )
+    return figures
+
+
 def volume_by_month(*, now: dt.datetime | None = None) -> list[MonthVolume]:
     """Last month and this month so far."""
     current = Period.current(now)
@@ -228,8 +267,8 @@ def run_summary_rows(run: CommissionRun | None) -> list[tuple[str, str]]:
     rows = [
         ("Status", run.get_status_display()),
         ("Distributors", f"{summary.get('distributor_count', 0):,}"),
-        ("Active", f"{summary.get('active_count', 0):,}"),
-        ("Total CV", f"{cents_to_decimal(summary.get('total_cv', 0)):,.2f}"),
+        ("Qualified (PV minimum met)", f"{summary.get('active_count', 0):,}"),
+        ("CV paid on", f"{cents_to_decimal(summary.get('total_cv', 0)):,.2f}"),
         ("Paid", f"{cents_to_decimal(summary.get('total_paid', 0)):,.2f}"),
         ("Payout % of CV", "—" if percent is None else f"{percent} %"),
         ("Cap applied", "yes" if summary.get("cap_applied") else "no"),
@@ -251,12 +290,14 @@ def run_summary_rows(run: CommissionRun | None) -> list[tuple[str, str]]:
 def staff_overview(request: HttpRequest) -> HttpResponse:
     payouts, last_closed_run = payout_history()
     last_run = last_finished_run()
+    volumes = volume_by_month()
     return render(
         request,
         "staff/overview.html",
         {
             "counts": distributor_counts(),
-            "volumes": volume_by_month(),
+            "volumes": volumes,
+            "commission_cvs": commission_cv([month.period for month in volumes]),
             "payouts": payouts,
             "payout_chart": {
                 "labels": [f"{m.period.first_day:%b %Y}" for m in payouts],
