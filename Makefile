@@ -31,9 +31,10 @@ run: install
 	@echo
 	@echo "  Ladder is starting at http://127.0.0.1:$(PORT)/   (Ctrl-C stops web, worker and beat)"
 	@echo "  Demo logins (password ladder-demo-2026):"
-	@echo "    staff@ladder.example   staff; TOTP code: $(BIN)/python manage.py demo_totp"
+	@echo "    staff@ladder.example     staff (lands on /staff/)   approver@ladder.example  second staff (approvals)"
+	@echo "    TOTP codes of both staff logins: $(BIN)/python manage.py demo_totp"
 	@echo "    leader@ladder.example  middle@ladder.example  deep@ladder.example  new@ladder.example"
-	@echo "  Emails (verification links) are written to var/mail/"
+	@echo "  Emails are written to var/mail/ (seeding sends none: the newest is the latest sign-up's link)"
 	@echo
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-true} PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
