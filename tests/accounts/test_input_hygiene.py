@@ -222,3 +222,40 @@ def test_adding_an_email_address_obeys_the_length_limits(client):
         reverse("account_email"), {"action_add": "", "email": "p" * 65 + "@example.com"}
     )
     assert "before the @ can be at most 64" in response.content.decode()
+
+
+def test_a_new_customer_on_the_order_form_gets_the_same_checks():
+    from orders.forms import OrderBuyerForm
+
+    form = OrderBuyerForm(
+        {
+            "buyer": "new",
+            "new_name": f"Carla{RLO}",
+            "new_email": "c" * 65 + "@example.com",
+            "new_phone": "12",
+        }
+    )
+
+    assert not form.is_valid()
+    assert "control characters" in str(form.errors["new_name"])
+    assert "before the @ can be at most 64" in str(form.errors["new_email"])
+    assert "Enter a valid phone number" in str(form.errors["new_phone"])
+
+
+def test_admin_refuses_an_invalid_phone_and_an_overlong_email(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    log_in_with_mfa(client, staff)
+    person = make_distributor()
+
+    phone = client.post(
+        reverse("admin:genealogy_distributor_change", args=[person.pk]),
+        {"joined_on": "2025-02-02", "country": "US", "phone": "12"},
+    )
+    email = client.post(
+        reverse("admin:accounts_user_change", args=[person.user_id]),
+        {"email": "p" * 65 + "@example.com", "name": "Ann Lee", "date_joined_0": "2026-01-01"},
+    )
+
+    assert "phone" in phone.context["adminform"].form.errors
+    assert "before the @ can be at most 64" in str(email.context["adminform"].form.errors["email"])
+    assert str(Distributor.objects.get(pk=person.pk).phone or "") == ""
