@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.site import site_url
 from config.bulk import write_rows
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline
@@ -55,10 +56,6 @@ def max_body_chars() -> int:
 
 def email_batch_size() -> int:
     return getattr(settings, "LADDER_MESSAGING_EMAIL_BATCH_SIZE", 500)
-
-
-def site_url() -> str:
-    return getattr(settings, "LADDER_SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 
 class MessageRefused(Exception):
