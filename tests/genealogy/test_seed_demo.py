@@ -124,8 +124,8 @@ def test_demo_company_shows_every_feature_without_a_shell(capsys):
     from compliance.models import ComplianceFlag, DisclosureStatement
     from genealogy.demo import STAFF_LOGINS
     from messaging.models import Announcement
-    from training.models import TrainingItem
     from tests.factories import house
+    from training.models import TrainingItem
 
     house()
     call_command("seed_demo", distributors=200, order_months=5, commission_months=2)
