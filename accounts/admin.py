@@ -1,6 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
+from core.admin import SafeAutocompleteAdmin
+
 from .models import Enrollment, User
 
 
@@ -25,7 +27,7 @@ class UserAdmin(DjangoUserAdmin):
 
 
 @admin.register(Enrollment)
-class EnrollmentAdmin(admin.ModelAdmin):
+class EnrollmentAdmin(SafeAutocompleteAdmin):
     list_display = ("user", "sponsor", "country", "policies_version", "accepted_at", "completed_at")
     search_fields = ("user__email", "user__name")
     autocomplete_fields = ("user", "sponsor")  # by name, email or number, never by internal id

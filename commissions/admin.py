@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from config.paging import LargeTablePaginator
 from config.review_admin import decide_each
+from core.admin import SafeAutocompleteAdmin
 from orders.periods import Period
 
 from . import services
@@ -415,7 +416,7 @@ class DecisionForm(ActionForm):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(admin.ModelAdmin):
+class AdjustmentAdmin(SafeAutocompleteAdmin):
     form = AdjustmentForm
     action_form = DecisionForm
     list_display = [
@@ -505,7 +506,7 @@ class HoldForm(forms.ModelForm):
 
 
 @admin.register(Hold)
-class HoldAdmin(admin.ModelAdmin):
+class HoldAdmin(SafeAutocompleteAdmin):
     form = HoldForm
     action_form = DecisionForm
     list_display = ["__str__", "status", "placed_by", "placed_at", "ended_by", "ended_at"]

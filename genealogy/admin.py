@@ -7,7 +7,6 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.autocomplete import AutocompleteJsonView
-from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
@@ -18,6 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.paging import LargeTablePaginator
+from core.admin import SafeAutocompleteAdmin, SafeAutocompleteSelect
 
 from .codes import normalize_referral_code
 from .models import Distributor, TreeChange
@@ -41,7 +41,7 @@ def labelled(distributor: Distributor) -> str:
     return f"#{distributor.number} {distributor.display_name}"
 
 
-class MoveSponsorSelect(AutocompleteSelect):
+class MoveSponsorSelect(SafeAutocompleteSelect):
     """The admin's autocomplete, asking the move's own endpoint (which leaves out the person
     and their downline) instead of the generic one."""
 
@@ -111,7 +111,7 @@ class DistributorAddForm(forms.ModelForm):
 
 
 @admin.register(Distributor)
-class DistributorAdmin(admin.ModelAdmin):
+class DistributorAdmin(SafeAutocompleteAdmin):
     list_display = (
         "number",
         "name",

@@ -1,6 +1,8 @@
 from django import forms
 from django.contrib import admin
 
+from core.admin import SafeAutocompleteAdmin
+
 from .models import Announcement, Message, Notification
 from .selectors import rank_codes
 
@@ -61,7 +63,7 @@ class AnnouncementAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(SafeAutocompleteAdmin):
     list_display = ["subject", "sender", "audience", "status", "total", "created_at"]
     list_filter = ["status", "audience"]
     search_fields = ["subject", "sender__number"]
@@ -83,7 +85,7 @@ class MessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(SafeAutocompleteAdmin):
     list_display = ["title", "user", "kind", "created_at", "read_at", "emailed_at"]
     list_filter = ["kind"]
     autocomplete_fields = ["user", "message"]

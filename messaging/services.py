@@ -154,8 +154,12 @@ def batches(ids: list[int], size: int) -> list[list[int]]:
 # --- Announcements --------------------------------------------------------------------------------
 
 
-def announcement_dismiss(*, announcement_id: int, user) -> None:
+def announcement_dismiss(*, announcement_id: int, user) -> bool:
+    """Hide an announcement from ``user``; False (nothing written) when there is no such one."""
+    if not Announcement.objects.filter(pk=announcement_id).exists():
+        return False
     AnnouncementDismissal.objects.get_or_create(announcement_id=announcement_id, user=user)
+    return True
 
 
 def announcements_claim_due(*, now: dt.datetime | None = None) -> list[tuple[int, list[int]]]:

@@ -84,7 +84,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @login_required
 @require_POST
 def announcement_dismiss(request: HttpRequest, pk: int) -> HttpResponse:
-    services.announcement_dismiss(announcement_id=pk, user=request.user)
+    if not services.announcement_dismiss(announcement_id=pk, user=request.user):
+        raise Http404("No such announcement.")
     if request.htmx:
         return HttpResponse("")
     return redirect("dashboard")

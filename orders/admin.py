@@ -15,6 +15,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from config.paging import LargeTablePaginator
+from core.admin import SafeAutocompleteAdmin
 from genealogy.models import Distributor
 
 from .forms import BuyBackForm, CancelForm, ManualPaymentForm, RefundForm
@@ -50,7 +51,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(SafeAutocompleteAdmin):
     list_display = ("name", "email", "phone", "distributor", "created_at")
     search_fields = ("name", "email", "=distributor__number")
     autocomplete_fields = ("distributor",)  # by number or name, never by internal id

@@ -111,7 +111,7 @@ def share_recorded(request: HttpRequest) -> HttpResponse:
     """Called by the share card's copy button (static JS): the link was copied to share."""
     distributor = distributor_for_user(request.user)
     if distributor is None:
-        return HttpResponse(status=403)
+        return _not_a_distributor(request)
     referral_share_record(distributor=distributor)
     return HttpResponse(status=204)
 
