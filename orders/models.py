@@ -103,6 +103,18 @@ class Product(models.Model):
             raise ValidationError(
                 {"pv": "Starter kits and fees carry no volume: set PV and CV to 0."}
             )
+        if (
+            self.retail_price is not None
+            and self.wholesale_price is not None
+            and self.retail_price < self.wholesale_price
+        ):
+            raise ValidationError(
+                {
+                    "retail_price": f"The retail price ({self.retail_price}) is below the "
+                    f"wholesale price ({self.wholesale_price}): a retail customer would pay "
+                    "less than a distributor."
+                }
+            )
 
 
 class Customer(models.Model):
