@@ -438,3 +438,46 @@ def test_bad_input_never_answers_a_server_error(world, case):
             assert_would_commit(what)
 
     post_junk()
+
+
+# --- The 500s the sweep found, one hand-worked example each ---------------------------------------
+
+
+@pytest.mark.django_db
+def test_nul_character_in_a_search_or_form_is_a_400_with_a_message(client):
+    client.force_login(make_distributor().user)
+    for response in (
+        client.get(reverse("team_list"), {"q": "a\x00b"}),
+        client.post(reverse("order_new"), {"q": "\x00", "step": "edit"}),
+    ):
+        assert response.status_code == 400
+        assert b"NUL character" in response.content
+
+
+@pytest.mark.django_db
+def test_admin_autocomplete_with_a_typed_non_id_shows_the_form_error(client):
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(
+        reverse("admin:orders_customer_add"), {"distributor": " ", "name": "Ann", "email": "a@x.io"}
+    )
+    assert response.status_code == 200
+    assert b"errornote" in response.content or b"errorlist" in response.content
+
+
+@pytest.mark.django_db
+def test_dismissing_an_unknown_announcement_is_a_404(client):
+    from messaging.models import AnnouncementDismissal
+
+    client.force_login(make_distributor().user)
+    for pk in (UNKNOWN_ID, HUGE_ID):
+        response = client.post(reverse("messaging:dismiss", args=[pk]))
+        assert response.status_code == 404
+    assert not AnnouncementDismissal.objects.exists()
+
+
+@pytest.mark.django_db
+def test_share_recorded_by_someone_without_a_distributor_says_why(client):
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    response = client.post(reverse("training_shared"))
+    assert response.status_code == 403
+    assert re.search(rb"[A-Za-z]{3}", response.content)
