@@ -89,6 +89,12 @@ def describe_source(source: DisclosureSource) -> str:
     return text
 
 
+def default_disclosure_year(now: dt.datetime | None = None) -> int:
+    """The year a statement is usually generated for: the last full calendar year in the
+    company's time zone (at 23:59 on 31 December it is still the year before)."""
+    return Period.current(now).year - 1
+
+
 def disclosure_source(year: int) -> DisclosureSource:
     """The closed periods of ``year``, their final runs, and the rank names of their plan."""
     rows = list(

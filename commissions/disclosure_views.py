@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
@@ -30,7 +29,7 @@ def income_disclosure(request: HttpRequest, year: int | None = None) -> HttpResp
     if statement is None and year is not None:
         raise Http404("No statement published for this year.")
     context = _context(statement)
-    context["default_year"] = timezone.localdate().year - 1
+    context["default_year"] = disclosure.default_disclosure_year()
     return render(request, "pages/income_disclosure.html", context)
 
 

@@ -17,6 +17,7 @@ import pytest
 from accounts.dashboard import HISTORY_MONTHS, month_progress, monthly_history
 from accounts.staff import volume_by_month
 from commissions.calendar import commission_calendar
+from commissions.disclosure import default_disclosure_year
 from commissions.services import open_period
 from compliance.selectors import FILTER_MONTHS, flag_periods
 from core.periods import Period, add_months, last_month_starts, months_before
@@ -140,6 +141,19 @@ def test_leap_day_steps():
 def test_compliance_filter_offers_the_last_two_years(moment):
     day = moment.astimezone(NY).date()
     assert flag_periods(moment) == expected_window(day, FILTER_MONTHS)[::-1]
+
+
+@pytest.mark.parametrize("moment", MOMENTS, ids=moment_id)
+def test_income_disclosure_defaults_to_the_last_full_local_year(moment):
+    assert default_disclosure_year(moment) == moment.astimezone(NY).year - 1
+
+
+def test_new_years_eve_in_new_york_is_still_the_old_year():
+    # 23:59:59 on 31 December 2027 in New York is already 2028 in UTC.
+    moment = dt.datetime(2027, 12, 31, 23, 59, 59, tzinfo=NY)
+    assert moment.astimezone(dt.UTC).year == 2028
+    assert default_disclosure_year(moment) == 2026
+    assert Period.containing(moment) == Period(2027, 12)
 
 
 # --- Services with the database, the clock injected ---------------------------------------------
