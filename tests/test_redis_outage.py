@@ -377,3 +377,30 @@ def test_concurrent_relays_publish_each_row_exactly_once(own_redis):
     assert sum(results) == 300
     assert own_redis.queue_length("outbox-test") == 300
     assert OutboxTask.objects.filter(status=OutboxStatus.SENT).count() == 300
+
+
+@pytest.mark.django_db
+def test_staff_see_the_outbox_and_put_failed_tasks_back_in_line(client):
+    from django_celery_beat.models import PeriodicTask
+
+    from tests.factories import UserFactory, log_in_with_mfa
+
+    failed = OutboxTask.objects.create(
+        task_name="messaging.notify_new_recruit",
+        idempotency_key="failed-one",
+        status=OutboxStatus.FAILED,
+        attempts=10,
+        last_error="EncodeError: cannot serialize",
+    )
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+
+    page = client.get(reverse("admin:outbox_outboxtask_changelist"), {"status": "failed"})
+    assert page.status_code == 200 and "EncodeError: cannot serialize" in page.content.decode()
+    client.post(
+        reverse("admin:outbox_outboxtask_changelist"),
+        {"action": "retry", "_selected_action": [failed.pk]},
+    )
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == (OutboxStatus.PENDING, 0)
+    beat = PeriodicTask.objects.get(task="outbox.relay")  # the safety net
+    assert beat.enabled and (beat.interval.every, beat.interval.period) == (30, "seconds")
