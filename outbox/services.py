@@ -154,7 +154,10 @@ def relay_outbox(*, keys: Sequence[str] | None = None, batch_size: int = BATCH_S
 
 
 def publish(row: OutboxTask) -> None:
-    task = current_app.tasks[row.task_name]
+    task = current_app.tasks.get(row.task_name)
+    if task is None:  # a process that has not imported every app's tasks (beat, a web process)
+        current_app.loader.import_default_modules()
+        task = current_app.tasks[row.task_name]
     options: dict = {"task_id": f"outbox-{row.pk}", "retry": False}
     if row.eta is not None:
         options["eta"] = row.eta
