@@ -242,11 +242,9 @@ members AS (
     SELECT legs.id, legs.id FROM legs WHERE NOT legs.placed
 ),
 moved AS (
-    SELECT distributor_id, pv FROM orders_orderline
-    WHERE paid_at >= %(start)s AND paid_at < %(end)s
+    SELECT distributor_id, pv FROM orders_orderline WHERE commission_month = %(month)s
     UNION ALL
-    SELECT distributor_id, -pv FROM orders_refundline
-    WHERE refunded_at >= %(start)s AND refunded_at < %(end)s
+    SELECT distributor_id, -pv FROM orders_refundline WHERE commission_month = %(month)s
 )
 SELECT legs.id, legs.name, legs.status,
     COALESCE(SUM(moved.pv), 0) AS gv,
@@ -263,8 +261,7 @@ def _legs_live(distributor: Distributor, period: Period, activity_pv: int) -> li
     params = {
         "me": distributor.pk,
         "tree": COMPANY_TREE_ID,
-        "start": period.start,
-        "end": period.end,
+        "month": period.first_day,
     }
     with connection.cursor() as cursor:
         cursor.execute(_LEGS_SQL, params)

@@ -105,9 +105,9 @@ class MonthVolume:
         return None if share is None else Decimal(100) - share
 
 
-def _sums(model, moment: str, period: Period) -> dict[str, Decimal]:
-    inside = Q(**{f"{moment}__gte": period.start, f"{moment}__lt": period.end})
-    return model.objects.filter(inside).aggregate(
+def _sums(model, period: Period) -> dict[str, Decimal]:
+    """Sums over the rows counting in ``period`` (their stored commission month)."""
+    return model.objects.filter(commission_month=period.first_day).aggregate(
         pv_sum=Sum("pv"),
         cv_sum=Sum("cv"),
         retail_sum=Sum("pv", filter=Q(purpose=OrderPurpose.RETAIL)),
@@ -130,8 +130,8 @@ def month_volume(period: Period, *, now: dt.datetime | None = None) -> MonthVolu
     cached = cache.get(key)
     if cached is not None:
         return cached
-    paid = _sums(OrderLine, "paid_at", period)
-    refunded = _sums(RefundLine, "refunded_at", period)
+    paid = _sums(OrderLine, period)
+    refunded = _sums(RefundLine, period)
 
     def net(name: str) -> Decimal:
         return (paid[f"{name}_sum"] or ZERO) - (refunded[f"{name}_sum"] or ZERO)

@@ -63,10 +63,10 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
             .values_list("id", flat=True)
         )
         paid = OrderLine.objects.filter(
-            distributor_id=person, paid_at__gte=period.start, paid_at__lt=period.end
+            distributor_id=person, commission_month=period.first_day
         ).aggregate(pv=Sum("pv"), cv=Sum("cv"))
         back = RefundLine.objects.filter(
-            distributor_id=person, refunded_at__gte=period.start, refunded_at__lt=period.end
+            distributor_id=person, commission_month=period.first_day
         ).aggregate(pv=Sum("pv"), cv=Sum("cv"))
         pv[person] = max(0, _cents(paid["pv"]) - _cents(back["pv"]))
         cv[person] = max(0, _cents(paid["cv"]) - _cents(back["cv"]))
@@ -213,12 +213,12 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
             if active[upline] and generations[upline] >= generation and rate:
                 add(upline, 1, generation, source, None, unilevel_total[source], rate)
             upline = enroller[upline]
-    # Retail profit and fast start, per order line paid in the period (net of same-period
+    # Retail profit and fast start, per order line counting in the period (net of same-period
     # refunds of that line).
-    order_lines = OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end)
+    order_lines = OrderLine.objects.filter(commission_month=period.first_day)
     for line in order_lines.order_by("distributor_id", "id"):
         back = RefundLine.objects.filter(
-            order_line_id=line.pk, refunded_at__gte=period.start, refunded_at__lt=period.end
+            order_line_id=line.pk, commission_month=period.first_day
         ).aggregate(cv=Sum("cv"), profit=Sum("retail_profit"))
         line_cv = max(0, _cents(line.cv) - _cents(back["cv"]))
         profit = max(0, _cents(line.retail_profit) - _cents(back["profit"]))

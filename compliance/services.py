@@ -86,10 +86,10 @@ class Thresholds:
 _MEASURE_SQL = """
 WITH moved AS (
     SELECT distributor_id, purpose, pv, amount FROM orders_orderline
-    WHERE paid_at >= %(start)s AND paid_at < %(end)s
+    WHERE commission_month = %(first_day)s
     UNION ALL
     SELECT distributor_id, purpose, -pv, -amount FROM orders_refundline
-    WHERE refunded_at >= %(start)s AND refunded_at < %(end)s
+    WHERE commission_month = %(first_day)s
 ), volume AS (
     SELECT distributor_id,
         COALESCE(SUM(pv) FILTER (WHERE purpose = 'personal'), 0) AS personal_pv,
@@ -98,16 +98,17 @@ WITH moved AS (
     FROM moved GROUP BY distributor_id
 ), customers AS (
     SELECT distributor_id, COUNT(DISTINCT customer_id) AS customers FROM orders_order
-    WHERE purpose = 'retail' AND paid_at >= %(start)s AND paid_at < %(end)s
+    WHERE purpose = 'retail' AND commission_month = %(first_day)s
     GROUP BY distributor_id
 ), history AS (
     SELECT distributor_id, SUM(amount) AS amount FROM (
         SELECT distributor_id, amount FROM orders_orderline
-        WHERE purpose = 'personal' AND paid_at >= %(history_start)s AND paid_at < %(start)s
+        WHERE purpose = 'personal' AND commission_month >= %(history_month)s
+          AND commission_month < %(first_day)s
         UNION ALL
         SELECT distributor_id, -amount FROM orders_refundline
-        WHERE purpose = 'personal' AND refunded_at >= %(history_start)s
-          AND refunded_at < %(start)s
+        WHERE purpose = 'personal' AND commission_month >= %(history_month)s
+          AND commission_month < %(first_day)s
     ) h GROUP BY distributor_id
 ), enrollees AS (
     SELECT sponsor_id AS distributor_id,
@@ -150,10 +151,6 @@ ORDER BY c.distributor_id
 """
 
 
-def _history_start(period: Period, months: int) -> dt.datetime:
-    return period.shifted(-months).start
-
-
 def earnings_run_id(period: Period) -> int | None:
     """The run whose earnings scope the retail rules: the calculation, else the projection."""
     row = (
@@ -173,7 +170,7 @@ def measure_period(period: Period, thresholds: Thresholds) -> list[tuple[int, st
         "everyone": t.retail_rules_min_earnings <= 0,
         "start": period.start,
         "end": period.end,
-        "history_start": _history_start(period, t.loading_history_months),
+        "history_month": period.shifted(-t.loading_history_months).first_day,
         "first_day": period.first_day,
         "last_day": period.last_day,
         "min_enrollees": t.recruiting_min_enrollees,

@@ -90,7 +90,17 @@ class OrderLineInline(ReadOnlyInline):
 
 class RefundInline(ReadOnlyInline):
     model = Refund
-    fields = ("refunded_at", "reason", "amount", "pv", "cv", "rate", "created_by", "note")
+    fields = (
+        "refunded_at",
+        "commission_month",
+        "reason",
+        "amount",
+        "pv",
+        "cv",
+        "rate",
+        "created_by",
+        "note",
+    )
     readonly_fields = fields
     show_change_link = True
 
@@ -138,6 +148,7 @@ class OrderAdmin(admin.ModelAdmin):
         "total_pv",
         "total_cv",
         "paid_at",
+        "commission_month",
     )
     # No date_hierarchy: it reads every order's month (DISTINCT) on each page; the paid-at
     # filter covers the same need.
@@ -285,6 +296,7 @@ class RefundAdmin(admin.ModelAdmin):
         "cv",
         "rate",
         "refunded_at",
+        "commission_month",
         "created_by",
     )
     list_filter = ("reason", ("refunded_at", admin.DateFieldListFilter))

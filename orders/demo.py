@@ -25,6 +25,7 @@ from config.bulk import next_ids, reset_sequence, write_rows
 from genealogy.demo import FIRST_NAMES, LAST_NAMES
 from genealogy.models import Distributor, DistributorStatus
 
+from .commission_period import commission_period_for
 from .models import (
     Customer,
     Order,
@@ -226,6 +227,22 @@ def _utc_text(epoch_seconds: np.ndarray, valid: np.ndarray | None = None) -> lis
     return [t if ok else None for t, ok in zip(text, valid.tolist(), strict=True)]
 
 
+def _commission_month_text(
+    epoch_seconds: np.ndarray, periods: list[Period], valid: np.ndarray | None = None
+) -> list:
+    """The commission month (ISO first day) of each moment, by the rule of
+    `orders.commission_period` (its own month while open, else the first open one after)."""
+    starts = np.array([p.start.timestamp() for p in periods])
+    counted = np.array(
+        [commission_period_for(p.start).first_day.isoformat() for p in periods], dtype=object
+    )
+    index = np.clip(np.searchsorted(starts, epoch_seconds, side="right") - 1, 0, len(periods) - 1)
+    text = counted[index].tolist()
+    if valid is None:
+        return text
+    return [t if ok else None for t, ok in zip(text, valid.tolist(), strict=True)]
+
+
 def seed_orders(
     *,
     months: int = 3,
@@ -383,6 +400,8 @@ def seed_orders(
 
     currency = settings.LADDER_CURRENCY
     paid_text = _utc_text(paid, is_paid)
+    paid_month = _commission_month_text(paid, periods, is_paid)
+    refund_month = _commission_month_text(refunded_at, periods)
     with transaction.atomic():
         write_rows(
             Customer,
@@ -414,6 +433,7 @@ def seed_orders(
                 "retail_profit",
                 "placed_at",
                 "paid_at",
+                "commission_month",
                 "payment_provider",
                 "payment_method",
                 "payment_reference",
@@ -436,6 +456,7 @@ def seed_orders(
                 "retail_profit": _decimal_text(totals["profit"]),
                 "placed_at": _utc_text(placed),
                 "paid_at": paid_text,
+                "commission_month": paid_month,
                 "payment_provider": np.where(is_paid, "test", ""),
                 "payment_method": np.where(is_paid, "test card", ""),
                 "payment_reference": [
@@ -471,6 +492,7 @@ def seed_orders(
                 "distributor_id",
                 "purpose",
                 "paid_at",
+                "commission_month",
             ],
             {
                 "id": line_ids,
@@ -492,6 +514,7 @@ def seed_orders(
                 "distributor_id": d_ids[buyer[line_order]],
                 "purpose": np.where(line_retail, OrderPurpose.RETAIL, OrderPurpose.PERSONAL),
                 "paid_at": [paid_text[o] for o in line_order.tolist()],
+                "commission_month": [paid_month[o] for o in line_order.tolist()],
             },
         )
         reset_sequence(OrderLine)
@@ -500,13 +523,25 @@ def seed_orders(
         refund_text = _utc_text(refunded_at)
         write_rows(
             Refund,
-            ["id", "order_id", "reason", "note", "refunded_at", "rate", "amount", "pv", "cv"],
+            [
+                "id",
+                "order_id",
+                "reason",
+                "note",
+                "refunded_at",
+                "commission_month",
+                "rate",
+                "amount",
+                "pv",
+                "cv",
+            ],
             {
                 "id": refund_ids,
                 "order_id": order_ids[r_order],
                 "reason": [RefundReason.RETURN] * len(refunded),
                 "note": ["Returned by the customer (demo)."] * len(refunded),
                 "refunded_at": refund_text,
+                "commission_month": refund_month,
                 "rate": ["100"] * len(refunded),
                 "amount": _decimal_text(amount[refunded]),
                 "pv": _decimal_text(pv[refunded]),
@@ -529,6 +564,7 @@ def seed_orders(
                 "purpose",
                 "refunded_at",
                 "order_paid_at",
+                "commission_month",
             ],
             {
                 "id": refund_line_ids,
@@ -545,6 +581,7 @@ def seed_orders(
                 ),
                 "refunded_at": refund_text,
                 "order_paid_at": [paid_text[o] for o in r_order.tolist()],
+                "commission_month": refund_month,
             },
         )
         reset_sequence(RefundLine)

@@ -3,8 +3,9 @@
 Money is `Decimal` (see `orders.money`); PV and CV are decimals with two places. Each order
 line snapshots the product's prices and volumes, so catalog edits never change history. A
 refund is its own record with its own lines, never an edit of the order. Order lines and refund
-lines repeat the distributor, purpose and the moment money moved (`paid_at`, `refunded_at`) so
-the volume service aggregates one table at a time (see `orders.volume`).
+lines repeat the distributor, purpose, the moment money moved (`paid_at`, `refunded_at`) and the
+commission period it counts in (`commission_month`, see `orders.commission_period`), so the
+volume service aggregates one table at a time (see `orders.volume`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.validators import validate_email_length, validate_person_name
+
+from .periods import Period
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 VOLUME = {"max_digits": 12, "decimal_places": 2}
@@ -190,6 +193,14 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     paid_at = models.DateTimeField(null=True, blank=True)
+    commission_month = models.DateField(
+        "commission period",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="First day of the month the volume counts in, set at payment: the month of "
+        "paid_at while it is open, else the first open month after it.",
+    )
     payment_provider = models.CharField(max_length=32, blank=True)
     payment_method = models.CharField(max_length=64, blank=True)
     payment_reference = models.CharField(max_length=128, blank=True)
@@ -223,6 +234,11 @@ class Order(models.Model):
                 condition=~Q(status=OrderStatus.CANCELLED) | Q(cancelled_at__isnull=False),
                 name="order_cancelled_has_time",
             ),
+            models.CheckConstraint(
+                condition=Q(paid_at__isnull=True, commission_month__isnull=True)
+                | Q(paid_at__isnull=False, commission_month__isnull=False, commission_month__day=1),
+                name="order_paid_has_commission_month",
+            ),
         ]
         indexes = [
             models.Index(fields=["distributor", "-placed_at"], name="order_by_distributor_idx"),
@@ -243,6 +259,17 @@ class Order(models.Model):
         return self.status == OrderStatus.PLACED
 
     @property
+    def commission_period(self) -> Period | None:
+        """The period the order's volume counts in (None until it is paid)."""
+        month = self.commission_month
+        return Period(month.year, month.month) if month else None
+
+    @property
+    def counts_in_a_later_period(self) -> bool:
+        """Paid for a month that was already closed: its volume counts in a later one."""
+        return bool(self.paid_at) and self.commission_period != Period.containing(self.paid_at)
+
+    @property
     def buyer_name(self) -> str:
         return self.customer.name if self.customer_id else "Personal use"
 
@@ -253,7 +280,8 @@ class OrderLine(models.Model):
     `unit_price` is what the buyer paid per unit: retail for a retail sale, wholesale for
     personal use. `retail_profit` is (retail − wholesale) × quantity on a retail sale, else 0.
     `distributor`, `purpose` and `paid_at` repeat the order's, so that the volume service reads
-    one table; `paid_at` is set when the order is paid and stays empty on unpaid orders.
+    one table; `paid_at` and `commission_month` are set when the order is paid and stay empty
+    on unpaid orders.
     """
 
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lines")
@@ -276,6 +304,7 @@ class OrderLine(models.Model):
     )
     purpose = models.CharField(max_length=16, choices=OrderPurpose.choices)
     paid_at = models.DateTimeField(null=True, blank=True)
+    commission_month = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -291,10 +320,20 @@ class OrderLine(models.Model):
                 & Q(cv=F("unit_cv") * F("quantity")),
                 name="order_line_totals_match_units",
             ),
+            models.CheckConstraint(
+                condition=Q(paid_at__isnull=True, commission_month__isnull=True)
+                | Q(paid_at__isnull=False, commission_month__isnull=False, commission_month__day=1),
+                name="order_line_paid_has_commission_month",
+            ),
         ]
         indexes = [
             models.Index(fields=["paid_at"], name="order_line_paid_at_idx"),
             models.Index(fields=["distributor", "paid_at"], name="order_line_by_distributor_idx"),
+            # The volume service reads a period's lines by the month they count in.
+            models.Index(fields=["commission_month"], name="order_line_month_idx"),
+            models.Index(
+                fields=["distributor", "commission_month"], name="order_line_by_dist_month_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -316,6 +355,12 @@ class Refund(models.Model):
     reason = models.CharField(max_length=16, choices=RefundReason.choices)
     note = models.TextField(blank=True)
     refunded_at = models.DateTimeField(default=timezone.now)
+    commission_month = models.DateField(
+        "commission period",
+        editable=False,
+        help_text="First day of the month the refund's negative volume counts in: the month of "
+        "refunded_at while it is open, else the first open month after it.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -358,6 +403,7 @@ class RefundLine(models.Model):
     purpose = models.CharField(max_length=16, choices=OrderPurpose.choices)
     refunded_at = models.DateTimeField()
     order_paid_at = models.DateTimeField()
+    commission_month = models.DateField(editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -370,6 +416,10 @@ class RefundLine(models.Model):
         indexes = [
             models.Index(fields=["refunded_at"], name="refund_line_refunded_at_idx"),
             models.Index(fields=["distributor", "refunded_at"], name="refund_line_by_dist_idx"),
+            models.Index(fields=["commission_month"], name="refund_line_month_idx"),
+            models.Index(
+                fields=["distributor", "commission_month"], name="refund_line_by_dist_month_idx"
+            ),
         ]
 
     def __str__(self) -> str:

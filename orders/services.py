@@ -23,6 +23,7 @@ from core.periods import months_before
 from genealogy.models import Distributor, DistributorStatus
 from training.services import ensure_may_sell_to_customers  # training hook
 
+from .commission_period import commission_period_for
 from .models import (
     Customer,
     Order,
@@ -277,7 +278,12 @@ def order_pay(
     by=None,
     now: dt.datetime | None = None,
 ) -> Order:
-    """Collect payment through `provider`; the order's volume counts from `now` (its paid_at)."""
+    """Collect payment through `provider` at `now` (its paid_at).
+
+    The order's volume counts in the commission period of `now`: its month while that is open,
+    else the first open month after it (`orders.commission_period`), stored on the order and its
+    lines in the same transaction.
+    """
     now = now or current_time()
     with transaction.atomic():
         order = _locked(order)
@@ -286,8 +292,10 @@ def order_pay(
         if now < order.placed_at:
             raise ValidationError("An order cannot be paid before it was placed.")
         payment = get_provider(provider).collect(order, method=method, reference=reference)
+        month = commission_period_for(now).first_day
         order.status = OrderStatus.PAID
         order.paid_at = now
+        order.commission_month = month
         order.payment_provider = provider
         order.payment_method = payment.method
         order.payment_reference = payment.reference
@@ -296,13 +304,14 @@ def order_pay(
             update_fields=[
                 "status",
                 "paid_at",
+                "commission_month",
                 "payment_provider",
                 "payment_method",
                 "payment_reference",
                 "paid_recorded_by",
             ]
         )
-        OrderLine.objects.filter(order_id=order.pk).update(paid_at=now)
+        OrderLine.objects.filter(order_id=order.pk).update(paid_at=now, commission_month=month)
     return order
 
 
@@ -379,7 +388,9 @@ def order_refund(
 
     The order's lines are locked (SELECT … FOR UPDATE) while the refunded quantities are read
     and the refund written, so two refunds at once can never give back more than was bought.
-    The refund's volume is negative in the period of `now` (its refunded_at).
+    The refund's volume is negative in the commission period of `now` (its refunded_at): that
+    month while it is open, else the first open month after it. When the order's own period is
+    closed by then, the commissions app claws back what was paid on it in that open month.
     """
     now = now or current_time()
     if reason not in RefundReason.values:
@@ -422,6 +433,7 @@ def order_refund(
                 )
         if errors:
             raise ValidationError(errors)
+        month = commission_period_for(now).first_day
         refund_lines = []
         for line_id, quantity in sorted(wanted.items()):
             line = lines[line_id]
@@ -442,6 +454,7 @@ def order_refund(
                     purpose=line.purpose,
                     refunded_at=now,
                     order_paid_at=order.paid_at,
+                    commission_month=month,
                 )
             )
         refund = Refund.objects.create(
@@ -449,6 +462,7 @@ def order_refund(
             reason=reason,
             note=note.strip(),
             refunded_at=now,
+            commission_month=month,
             created_by=by,
             rate=rate,
             amount=sum((r.amount for r in refund_lines), ZERO),

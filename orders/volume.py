@@ -2,20 +2,23 @@
 
 Rules
 -----
-* An order line counts in the period of its order's `paid_at`; a refund line counts, negative,
-  in the period of its `refunded_at` (company time zone, calendar months: `orders.periods`).
-* Unpaid and cancelled orders carry no volume (their lines have no `paid_at`).
+* An order line counts in its `commission_month`, a refund line, negative, in its own: the
+  company-time-zone month of `paid_at` (`refunded_at`) while that month was open when the money
+  moved, else the first open month after it (`orders.commission_period`). The month is stored
+  when the order is paid, so a closed month's figures never change.
+* Unpaid and cancelled orders carry no volume (their lines have no `commission_month`).
 * Figures are "paid minus refunded" and may be negative in a period when a refund of an earlier
   period's order lands (`clawback_refund_lines` lists those for the commissions app).
 
 Shape
 -----
-Order lines and refund lines carry the distributor, purpose and time, so each side is one scan
-of one table by its time index. `period_totals` returns numpy arrays in integer cents (int64) for
-the commission engine. On PostgreSQL the period's lines come back, already cast to cents, with
-`COPY … TO STDOUT (FORMAT binary)` straight into a numpy structured array (no Python per row),
-and are summed per distributor with an exact int64 sort + `np.add.reduceat`: measured faster
-than a numeric GROUP BY in PostgreSQL at 3M lines (see README, Performance).
+Order lines and refund lines carry the distributor, purpose and commission month, so each side
+is one scan of one table by its month index. `period_totals` returns numpy arrays in integer
+cents (int64) for the commission engine. On PostgreSQL the period's lines come back, already
+cast to cents, with `COPY … TO STDOUT (FORMAT binary)` straight into a numpy structured array
+(no Python per row), and are summed per distributor with an exact int64 sort +
+`np.add.reduceat`: measured faster than a numeric GROUP BY in PostgreSQL at 3M lines (see
+README, Performance).
 """
 
 from __future__ import annotations
@@ -79,7 +82,7 @@ class VolumeTotals:
 _MOVED_SQL = """
 SELECT distributor_id, (purpose = 'retail')::int::bigint, (pv * 100)::bigint, (cv * 100)::bigint,
     (amount * 100)::bigint, (retail_profit * 100)::bigint
-FROM {table} WHERE {moment} >= %(start)s AND {moment} < %(end)s
+FROM {table} WHERE commission_month = %(month)s
 """
 
 
@@ -100,13 +103,9 @@ def period_totals(period: Period) -> VolumeTotals:
 
 
 def _totals_by_copy(period: Period) -> list[np.ndarray]:
-    params = {"start": period.start, "end": period.end}
-    paid = read_columns(
-        _MOVED_SQL.format(table="orders_orderline", moment="paid_at"), params, ["int8"] * 6
-    )
-    refunded = read_columns(
-        _MOVED_SQL.format(table="orders_refundline", moment="refunded_at"), params, ["int8"] * 6
-    )
+    params = {"month": period.first_day}
+    paid = read_columns(_MOVED_SQL.format(table="orders_orderline"), params, ["int8"] * 6)
+    refunded = read_columns(_MOVED_SQL.format(table="orders_refundline"), params, ["int8"] * 6)
     distributor, is_retail = (
         np.concatenate([a, b]) for a, b in zip(paid[:2], refunded[:2], strict=True)
     )
@@ -156,8 +155,8 @@ def _sums() -> dict:
 
 def _totals_by_orm(period: Period) -> list[np.ndarray]:
     """Portable path (SQLite in `make run`): the same sums through the ORM, merged in numpy."""
-    paid = OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end)
-    refunded = RefundLine.objects.filter(refunded_at__gte=period.start, refunded_at__lt=period.end)
+    paid = OrderLine.objects.filter(commission_month=period.first_day)
+    refunded = RefundLine.objects.filter(commission_month=period.first_day)
     totals: dict[int, list[int]] = {}
     for queryset, sign in ((paid, 1), (refunded, -1)):
         for row in queryset.values("distributor_id").annotate(**_sums()).order_by():
@@ -188,10 +187,10 @@ def distributor_volume(*, distributor_id: int, period: Period) -> DistributorVol
     """The same rule as `period_totals` for one distributor (two index lookups)."""
     figures = dict.fromkeys(TOTAL_COLUMNS, Decimal("0.00"))
     paid = OrderLine.objects.filter(
-        distributor_id=distributor_id, paid_at__gte=period.start, paid_at__lt=period.end
+        distributor_id=distributor_id, commission_month=period.first_day
     )
     refunded = RefundLine.objects.filter(
-        distributor_id=distributor_id, refunded_at__gte=period.start, refunded_at__lt=period.end
+        distributor_id=distributor_id, commission_month=period.first_day
     )
     for queryset, sign in ((paid, 1), (refunded, -1)):
         row = queryset.aggregate(**_sums())
@@ -219,16 +218,17 @@ LINE_FIELDS = (
 
 
 def period_order_lines(period: Period, *, distributor_ids: list[int] | None = None):
-    """Order lines paid in `period`: buyer (`distributor_id`), purpose, customer and figures."""
-    queryset = OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end)
+    """Order lines counting in `period`: buyer (`distributor_id`), purpose, customer, figures."""
+    queryset = OrderLine.objects.filter(commission_month=period.first_day)
     if distributor_ids is not None:
         queryset = queryset.filter(distributor_id__in=distributor_ids)
     return queryset.order_by("id").values(*LINE_FIELDS, customer_id=F("order__customer_id"))
 
 
 def period_refund_lines(period: Period, *, distributor_ids: list[int] | None = None):
-    """Refund lines given back in `period` (their volume counts negative in it)."""
-    queryset = RefundLine.objects.filter(refunded_at__gte=period.start, refunded_at__lt=period.end)
+    """Refund lines counting in `period` (their volume counts negative in it), with the period
+    their order line counted in (`order_commission_month`)."""
+    queryset = RefundLine.objects.filter(commission_month=period.first_day)
     if distributor_ids is not None:
         queryset = queryset.filter(distributor_id__in=distributor_ids)
     return queryset.order_by("id").values(
@@ -244,21 +244,30 @@ def period_refund_lines(period: Period, *, distributor_ids: list[int] | None = N
         "retail_profit",
         "refunded_at",
         "order_paid_at",
+        "commission_month",
         order_id=F("order_line__order_id"),
+        order_commission_month=F("order_line__commission_month"),
         reason=F("refund__reason"),
     )
 
 
 def clawback_refund_lines(period: Period, *, distributor_ids: list[int] | None = None):
-    """Refunds in `period` of orders paid in an earlier period.
+    """Refunds counting in `period` of order lines that counted in an earlier period.
 
     When that earlier period is already closed, the commissions paid on those lines must be
-    clawed back; the commissions app reads this list (and `order_paid_at` to find the period).
+    clawed back; the commissions app reads this list (`order_commission_month` is the period).
     """
     return (
         period_refund_lines(period, distributor_ids=distributor_ids)
-        .filter(order_paid_at__lt=period.start)
-        .order_by("order_paid_at", "id")
+        .filter(order_line__commission_month__lt=period.first_day)
+        .order_by("order_line__commission_month", "order_paid_at", "id")
+    )
+
+
+def same_period_refund_lines(period: Period, *, distributor_ids: list[int] | None = None):
+    """Refunds counting in `period` of order lines that count in `period` too."""
+    return period_refund_lines(period, distributor_ids=distributor_ids).filter(
+        order_line__commission_month=period.first_day
     )
 
 
@@ -266,13 +275,14 @@ _LINES_SQL = """
 SELECT id, distributor_id, (cv * 100)::bigint, (retail_profit * 100)::bigint,
     ((paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
     (purpose = 'retail')::int::bigint
-FROM orders_orderline WHERE paid_at >= %(start)s AND paid_at < %(end)s
+FROM orders_orderline WHERE commission_month = %(month)s
 """
 
 
 @dataclass(frozen=True)
 class LineArrays:
-    """Order lines paid in a period, for the engine: ids, buyer, cents, local day number."""
+    """Order lines counting in a period, for the engine: ids, buyer, cents, local paid day (a
+    line paid late for a closed month counts in a later period with its own, earlier, day)."""
 
     line_id: np.ndarray
     buyer_id: np.ndarray
@@ -284,11 +294,11 @@ class LineArrays:
 
 def period_line_arrays(period: Period) -> LineArrays:
     if connection.vendor == "postgresql":
-        params = {"start": period.start, "end": period.end, "zone": str(period.start.tzinfo)}
+        params = {"month": period.first_day, "zone": str(period.start.tzinfo)}
         columns = read_columns(_LINES_SQL, params, ["int8"] * 6)
     else:
         rows = list(
-            OrderLine.objects.filter(paid_at__gte=period.start, paid_at__lt=period.end).values_list(
+            OrderLine.objects.filter(commission_month=period.first_day).values_list(
                 "id", "distributor_id", "cv", "retail_profit", "paid_at", "purpose"
             )
         )

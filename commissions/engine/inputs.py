@@ -54,8 +54,9 @@ class EngineInputs:
     ``pv``, ``cv`` cents net of refunds (negative values count as 0); ``join_day``.
 
     Order lines (length m, all optional; default none): ``line_id`` (unique), ``line_buyer``
-    (the distributor who bought or sold), ``line_cv``, ``line_paid_day`` (must lie in the
-    period), ``line_retail_profit`` (cents of profit the seller earns, 0 for personal use),
+    (the distributor who bought or sold), ``line_cv``, ``line_paid_day`` (not after the period;
+    before it for a line paid late for an already closed period, which counts in the first open
+    one), ``line_retail_profit`` (cents of profit the seller earns, 0 for personal use),
     ``line_parent_at_order`` (sponsor of the buyer when the order was placed; only used with
     ``options.upline == "order_time"``; defaults to ``parent[line_buyer]``).
 
@@ -155,12 +156,11 @@ class EngineInputs:
             _check_range(self.line_parent_at_order, -1, n - 1, "line_parent_at_order")
             if np.any(self.line_parent_at_order == self.line_buyer):
                 raise ValueError("line_parent_at_order: a buyer cannot be their own sponsor")
-            _check_range(
-                self.line_paid_day,
-                self.period_start_day,
-                self.period_end_day,
-                "line_paid_day (order lines must be paid within the period)",
-            )
+            if self.line_paid_day.max() > self.period_end_day:
+                raise ValueError(
+                    "line_paid_day must not be after period_end_day (order lines count in the "
+                    "period they were paid in, or a later one)"
+                )
             ordered = np.sort(self.line_id)  # (np.unique's hashing is far slower here)
             if np.any(ordered[1:] == ordered[:-1]):
                 raise ValueError("line_id: order line ids must be unique")
