@@ -1,10 +1,25 @@
-from allauth.mfa.utils import is_mfa_enabled
-from django.contrib import messages
-from django.shortcuts import redirect
+from django.contrib.auth.middleware import get_user
+from django.utils.functional import SimpleLazyObject
+
+from .access import mark_session_mfa, refuse_staff_without_mfa
+
+
+class SessionMFAMiddleware:
+    """Marks ``request.user`` with whether its session passed two-factor authentication
+    (``accounts.access``), still lazily: a page that never looks at the user reads nothing.
+    Goes right after Django's ``AuthenticationMiddleware``."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.user = SimpleLazyObject(lambda: mark_session_mfa(request, get_user(request)))
+        return self.get_response(request)
 
 
 class StaffRequireMFAMiddleware:
-    """Staff reach the admin only with MFA turned on: otherwise they are sent to set it up."""
+    """Staff reach the admin only with staff powers: a session that passed MFA. Without MFA
+    they are sent to set it up; with MFA but a session that did not pass it, to type a code."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -16,10 +31,8 @@ class StaffRequireMFAMiddleware:
             and user is not None
             and user.is_authenticated
             and user.is_staff
-            and not is_mfa_enabled(user)
         ):
-            messages.warning(
-                request, "Staff must turn on two-factor authentication before using the admin."
-            )
-            return redirect("mfa_activate_totp")
+            refusal = refuse_staff_without_mfa(request, "the admin")
+            if refusal is not None:
+                return refusal
         return self.get_response(request)

@@ -58,6 +58,13 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self) -> str:
         return self.name.split(" ")[0] if self.name else self.email
 
+    @property
+    def has_staff_powers(self) -> bool:
+        """For templates: ``accounts.access.has_staff_powers`` (a session that passed MFA)."""
+        from .access import has_staff_powers
+
+        return has_staff_powers(self)
+
     def clean(self) -> None:
         super().clean()
         self.email = self.__class__.objects.normalize_email(self.email).lower()

@@ -1,6 +1,6 @@
 """The staff overview: company figures at a glance, payouts per month and live run progress.
 
-Staff only, and only with two-factor authentication turned on (like the admin). Every figure
+Staff only, with a session that passed two-factor authentication (like the admin). Every figure
 is one aggregate query or read from a closed run's summary, never a loop over distributors.
 """
 
@@ -9,15 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import wraps
 
-from allauth.mfa.utils import is_mfa_enabled
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.utils import timezone
 
 from commissions.models import (
@@ -32,6 +28,8 @@ from genealogy.models import Distributor, DistributorStatus
 from orders.models import OrderLine, OrderPurpose, RefundLine
 from orders.periods import Period
 
+from .access import staff_required
+
 PAYOUT_MONTHS = 12
 RUNNING_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 ZERO = Decimal("0.00")
@@ -42,24 +40,6 @@ def compliance_flags_waiting() -> int | None:
     from compliance.selectors import open_flag_count
 
     return open_flag_count()
-
-
-def staff_required(view):
-    """Staff with MFA only: others get a 404, staff without MFA are sent to set it up."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_staff:
-            raise Http404
-        if not is_mfa_enabled(request.user):
-            messages.warning(
-                request, "Staff must turn on two-factor authentication before using staff pages."
-            )
-            return redirect("mfa_activate_totp")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- Selectors --------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.http import Http404
 
+from accounts.access import has_staff_powers
 from config.bulk import read_columns
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, get_visible_distributor
@@ -59,7 +60,7 @@ def statement_owner(user, number: str | None) -> Distributor:
     if not str(number).isdigit():
         raise Http404
     distributor = get_visible_distributor(user, number=int(number))
-    if not user.is_staff and distributor.user_id != user.pk:
+    if not has_staff_powers(user) and distributor.user_id != user.pk:
         raise Http404("No such statement.")
     return distributor
 
@@ -76,7 +77,9 @@ def visible_period(user, text: str) -> CommissionPeriod:
         .filter(month=period.first_day)
         .first()
     )
-    allowed = (PeriodStatus.CALCULATED, *LOCKED_STATUSES) if user.is_staff else LOCKED_STATUSES
+    allowed = (
+        (PeriodStatus.CALCULATED, *LOCKED_STATUSES) if has_staff_powers(user) else LOCKED_STATUSES
+    )
     if row is None or row.current_run_id is None or row.status not in allowed:
         raise Http404("No statement for this period.")
     return row

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
-from allauth.mfa.utils import is_mfa_enabled
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+
+from accounts.staff import staff_required
 
 from . import selectors, services
 from .models import ComplianceFlag, FlagKind, FlagStatus
 
 PAGE_SIZE = 50
-
-
-def staff_required(view):
-    """Staff with two-factor authentication (as for the admin); others get a 404."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not user.is_staff:
-            raise Http404
-        if not is_mfa_enabled(user):
-            messages.warning(request, "Staff must turn on two-factor authentication first.")
-            return redirect("mfa_activate_totp")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 @staff_required

@@ -1,8 +1,10 @@
 """Every read of the genealogy that a page needs, and the one access rule.
 
-`visible_distributors(user)` decides what a person may see: staff see everyone; a distributor
-sees themselves and their placed downline (nested-set range), plus their own direct enrollees
-who are still waiting for placement. Views never filter distributors by hand.
+`visible_distributors(user)` decides what a person may see: staff with staff powers (a session
+that passed two-factor authentication, ``accounts.access.has_staff_powers``) see everyone; anyone
+else is what they are otherwise: a distributor sees themselves and their placed downline
+(nested-set range), plus their own direct enrollees who are still waiting for placement; a user
+who is neither sees nobody. Views never filter distributors by hand.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.access import has_staff_powers
 from core.periods import last_month_starts
 
 from .codes import normalize_referral_code
@@ -60,7 +63,7 @@ def distributor_for_user(user) -> Distributor | None:
 def visible_distributors(user) -> QuerySet[Distributor]:
     """The one access rule: what `user` may see of the genealogy."""
     queryset = Distributor.objects.all()
-    if user.is_authenticated and user.is_staff:
+    if has_staff_powers(user):
         return queryset
     viewer = distributor_for_user(user)
     if viewer is None:
@@ -145,7 +148,7 @@ COUNT_CAP = 10_000
 def team_root_for(user) -> Distributor | None:
     """Whose team a person looks at: their own, or the whole company for staff."""
     viewer = distributor_for_user(user)
-    if viewer is None and user.is_authenticated and user.is_staff:
+    if viewer is None and has_staff_powers(user):
         return Distributor.objects.select_related("user").get(is_house=True)
     return viewer
 

@@ -1,6 +1,7 @@
 """Every read of orders and customers a page needs, starting from the one access rule.
 
-A distributor sees their own customers and orders only (not their downline's); staff see all.
+A distributor sees their own customers and orders only (not their downline's); staff with
+staff powers (``accounts.access.has_staff_powers``: a session that passed MFA) see all.
 Ids the user may not see are answered with 404, never 403: existence is not revealed.
 """
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from accounts.access import has_staff_powers
 from genealogy.selectors import distributor_for_user
 
 from .models import Customer, Order, Product
@@ -18,7 +20,7 @@ from .periods import Period
 
 
 def _own(user, queryset: QuerySet) -> QuerySet:
-    if user.is_authenticated and user.is_staff:
+    if has_staff_powers(user):
         return queryset
     distributor = distributor_for_user(user)
     if distributor is None:

@@ -18,6 +18,7 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.access import has_staff_powers
 from accounts.dashboard import (
     MonthProgress,
     Requirement,
@@ -86,7 +87,7 @@ def items_for_distributor(
 
 def visible_items(user, *, now: dt.datetime | None = None) -> QuerySet[TrainingItem]:
     """The one access rule of the library: what ``user`` may open."""
-    if user.is_authenticated and user.is_staff:
+    if has_staff_powers(user):
         return TrainingItem.objects.all()
     distributor = distributor_for_user(user)
     if distributor is None:

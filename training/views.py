@@ -11,6 +11,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import has_staff_powers
 from genealogy.selectors import distributor_for_user, get_visible_distributor
 
 from .forms import LibraryFilterForm
@@ -157,7 +158,7 @@ def team_member(request: HttpRequest, number: int) -> HttpResponse:
 @require_GET
 def career(request: HttpRequest) -> HttpResponse:
     distributor = distributor_for_user(request.user)
-    if distributor is None and not request.user.is_staff:
+    if distributor is None and not has_staff_powers(request.user):
         return _not_a_distributor(request)
     return render(
         request,

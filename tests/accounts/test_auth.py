@@ -1,8 +1,10 @@
+from urllib.parse import quote
+
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, UserFactory, log_in_with_mfa
 
 pytestmark = pytest.mark.django_db
 
@@ -15,11 +17,20 @@ def test_staff_without_mfa_is_sent_to_set_it_up_instead_of_the_admin(client):
     assert response.url == reverse("mfa_activate_totp")
 
 
-def test_staff_with_mfa_reaches_the_admin(client):
+def test_staff_whose_session_passed_mfa_reaches_the_admin(client):
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    log_in_with_mfa(client, staff)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_staff_with_mfa_whose_session_did_not_pass_it_are_asked_for_a_code(client):
     staff = UserFactory(is_staff=True, is_superuser=True)
     TOTP.activate(staff, generate_totp_secret())
-    client.force_login(staff)
-    assert client.get("/admin/").status_code == 200
+    client.force_login(staff)  # a session that never typed a code
+    for path in ("/admin/", reverse("staff_overview"), reverse("compliance_flags")):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.url == f"{reverse('mfa_reauthenticate')}?next={quote(path, safe='')}"
 
 
 def test_admin_login_goes_through_allauth(client):

@@ -10,7 +10,6 @@ import zipfile
 
 import pytest
 from allauth.account.models import EmailAddress
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -27,6 +26,7 @@ from tests.factories import (
     CustomerFactory,
     UserFactory,
     buy,
+    log_in_with_mfa,
     make_distributor,
     make_plan_version,
     stored_numbering,
@@ -162,8 +162,7 @@ def test_staff_approve_in_the_admin_with_a_reason(client):
     person = make_distributor(name="Zed Zero")
     request = privacy.erasure_request(user=person.user)
     admin = UserFactory(is_staff=True, is_superuser=True)
-    TOTP.activate(admin, generate_totp_secret())
-    client.force_login(admin)
+    log_in_with_mfa(client, admin)
     url = reverse("admin:compliance_erasurerequest_change", args=[request.pk])
 
     refused = client.post(url, {"decision": "approve", "reason": ""})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 from django.utils import timezone
 
@@ -14,13 +13,18 @@ from commissions import services
 from commissions.models import CommissionRun, RunStatus
 from genealogy.models import DistributorStatus
 from orders.periods import Period
-from tests.factories import CustomerFactory, UserFactory, buy, make_distributor, make_plan_version
+from tests.factories import (
+    CustomerFactory,
+    UserFactory,
+    buy,
+    log_in_with_mfa,
+    make_distributor,
+    make_plan_version,
+)
 
 
-def _staff_with_mfa():
-    staff = UserFactory(is_staff=True)
-    TOTP.activate(staff, generate_totp_secret())
-    return staff
+def _log_in_staff(client):
+    log_in_with_mfa(client, UserFactory(is_staff=True))
 
 
 @pytest.mark.django_db
@@ -51,7 +55,7 @@ def test_overview_shows_counts_volumes_and_the_compliance_card(client):
     make_distributor(status=DistributorStatus.INACTIVE)
     buy(ann, "100", paid_at=timezone.now())
     buy(ann, "50", paid_at=timezone.now(), customer=CustomerFactory(distributor=ann))
-    client.force_login(_staff_with_mfa())
+    _log_in_staff(client)
 
     html = client.get(reverse("staff_overview")).content.decode()
 
@@ -73,7 +77,7 @@ def test_a_running_calculation_shows_a_polled_progress_bar_that_stops_when_done(
         progress=55,
         phase="Writing results",
     )
-    client.force_login(_staff_with_mfa())
+    _log_in_staff(client)
     fragment_url = reverse("staff_run_progress", args=[run.pk])
 
     page = client.get(reverse("staff_overview")).content.decode()
@@ -101,7 +105,7 @@ def test_closed_periods_give_payout_percent_ranks_and_the_last_run(client, setti
     buy(ben, "200", paid_at=paid_at)
     services.calculate_period(period=last_month)
     services.close_period(period=last_month)
-    client.force_login(_staff_with_mfa())
+    _log_in_staff(client)
 
     html = client.get(reverse("staff_overview")).content.decode()
 
@@ -116,7 +120,7 @@ def test_closed_periods_give_payout_percent_ranks_and_the_last_run(client, setti
 def test_staff_page_query_count_is_bounded(client, django_assert_max_num_queries):
     for _ in range(5):
         buy(make_distributor(), "20", paid_at=timezone.now())
-    client.force_login(_staff_with_mfa())
+    _log_in_staff(client)
     with django_assert_max_num_queries(14):
         assert client.get(reverse("staff_overview")).status_code == 200
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
@@ -18,13 +17,12 @@ from commissions.models import (
     PlanVersion,
 )
 from tests.commissions.conftest import PERIOD
-from tests.factories import COMMISSION_TEST_PLAN, UserFactory, make_plan_version
+from tests.factories import COMMISSION_TEST_PLAN, UserFactory, log_in_with_mfa, make_plan_version
 
 
 def admin_user(client, **fields):
     user = UserFactory(is_staff=True, is_superuser=True, **fields)
-    TOTP.activate(user, generate_totp_secret())
-    client.force_login(user)
+    log_in_with_mfa(client, user)
     return user
 
 

@@ -19,6 +19,7 @@ from genealogy.models import Distributor, DistributorStatus, TreeChange
 from tests.factories import (
     UserFactory,
     closed_period_with_results,
+    log_in_with_mfa,
     make_distributor,
     make_plan_version,
 )
@@ -186,9 +187,12 @@ def test_only_staff_generate_and_the_task_publishes(
 ):
     person = make_distributor()
     client.force_login(person.user)
-    assert client.post(reverse("disclosure_generate"), {"year": YEAR}).status_code == 302
+    assert client.post(reverse("disclosure_generate"), {"year": YEAR}).status_code == 404
     staff = UserFactory(is_staff=True)
-    client.force_login(staff)
+    client.force_login(staff)  # staff whose session did not pass MFA: sent to set it up
+    refused = client.post(reverse("disclosure_generate"), {"year": YEAR})
+    assert refused["Location"] == reverse("mfa_activate_totp")
+    log_in_with_mfa(client, staff)
     with django_capture_on_commit_callbacks() as callbacks:
         client.post(reverse("disclosure_generate"), {"year": YEAR})
     assert len(callbacks) == 1  # the non-staff post queued nothing

@@ -8,7 +8,7 @@ from django.urls import reverse
 from commissions import services
 from commissions.models import CommissionLine, LineKind
 from tests.commissions.conftest import PERIOD, build_chain
-from tests.factories import PASSWORD, UserFactory, make_plan_version
+from tests.factories import PASSWORD, UserFactory, log_in_with_mfa, make_plan_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,7 +58,7 @@ def test_unilevel_line_drills_down_to_the_source_and_the_skipped_upline(client, 
 
 def test_staff_reads_anyones_statement_by_number(client, closed):
     staff = UserFactory(is_staff=True)
-    login(client, staff)
+    log_in_with_mfa(client, staff)
 
     page = client.get(
         reverse("earnings_statement", args=[str(PERIOD)]), {"number": closed.cal.number}

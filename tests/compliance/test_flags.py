@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
@@ -15,7 +14,7 @@ from commissions.models import DistributorResult, Hold, HoldStatus
 from compliance import selectors, services
 from compliance.models import ComplianceFlag, FlagKind, FlagStatus
 from orders.periods import Period
-from tests.factories import CustomerFactory, UserFactory, buy, make_distributor
+from tests.factories import CustomerFactory, UserFactory, buy, log_in_with_mfa, make_distributor
 
 MARCH = Period(2026, 3)
 IN_MARCH = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
@@ -176,8 +175,7 @@ def test_hold_from_a_flag_keeps_the_payout_unpaid(chain, plan_version):
 
 def staff_with_mfa(client):
     user = UserFactory(is_staff=True)
-    TOTP.activate(user, generate_totp_secret())
-    client.force_login(user)
+    log_in_with_mfa(client, user)
     return user
 
 
@@ -214,8 +212,7 @@ def test_staff_filter_and_dismiss_on_the_page(client, people, django_assert_max_
 def test_admin_lists_flags_with_filters(client, people):
     services.compute_compliance_flags(period=MARCH)
     user = UserFactory(is_staff=True, is_superuser=True)
-    TOTP.activate(user, generate_totp_secret())
-    client.force_login(user)
+    log_in_with_mfa(client, user)
     response = client.get(
         reverse("admin:compliance_complianceflag_changelist"), {"status__exact": "open"}
     )

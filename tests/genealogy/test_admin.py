@@ -1,5 +1,4 @@
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 
 from genealogy.models import Distributor, DistributorStatus, TreeChange, TreeChangeKind
@@ -8,6 +7,7 @@ from tests.factories import (
     UserFactory,
     assert_tree_matches_sponsor_links,
     house,
+    log_in_with_mfa,
     make_chain,
     make_distributor,
 )
@@ -18,8 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff(client):
     user = UserFactory(is_staff=True, is_superuser=True, name="Sam Staff")
-    TOTP.activate(user, generate_totp_secret())
-    client.force_login(user)
+    log_in_with_mfa(client, user)
     return user
 
 

@@ -154,9 +154,9 @@ def test_upline_shows_only_the_sponsor_and_what_they_share(client, team):
 
 
 def test_staff_see_the_full_path_to_the_house(client, team):
-    from tests.factories import UserFactory
+    from tests.factories import UserFactory, log_in_with_mfa
 
-    client.force_login(UserFactory(is_staff=True))
+    log_in_with_mfa(client, UserFactory(is_staff=True))
     html = client.get(reverse("team_member_upline", args=[team["cid"].number])).content.decode()
     for name in ("Ann Adams", "Lea Leader"):
         assert name in html

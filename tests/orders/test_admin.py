@@ -2,12 +2,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.urls import reverse
 
 from genealogy.models import DistributorStatus
 from orders.models import Order, OrderStatus, Refund, RefundReason
-from tests.factories import UserFactory, make_distributor, make_order
+from tests.factories import UserFactory, log_in_with_mfa, make_distributor, make_order
 
 pytestmark = pytest.mark.django_db
 
@@ -15,8 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff_client(client):
     staff = UserFactory(is_staff=True, is_superuser=True)
-    TOTP.activate(staff, generate_totp_secret())
-    client.force_login(staff)
+    log_in_with_mfa(client, staff)
     client.staff = staff
     return client
 
