@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -481,3 +482,29 @@ def test_share_recorded_by_someone_without_a_distributor_says_why(client):
     response = client.post(reverse("training_shared"))
     assert response.status_code == 403
     assert re.search(rb"[A-Za-z]{3}", response.content)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "quantity", ["1e309", "NaN", "-inf", "-5", "9" * 40, "1.5", "abc", str(2**63)]
+)
+def test_order_form_with_an_absurd_quantity_is_shown_again_with_its_error(client, quantity):
+    person = make_distributor()
+    product = ProductFactory()
+    client.force_login(person.user)
+    response = client.post(
+        reverse("order_new"), {f"qty_{product.pk}": quantity, "purpose": "personal"}
+    )
+    assert response.status_code == 422
+    errors = response.context["errors"]
+    assert errors and escape(errors[0]) in response.content.decode(), quantity
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("product_id", [UNKNOWN_ID, HUGE_ID, 0])
+def test_order_form_with_an_unknown_product_is_shown_again_with_its_error(client, product_id):
+    client.force_login(make_distributor().user)
+    response = client.post(reverse("order_new"), {f"qty_{product_id}": "2", "purpose": "personal"})
+    assert response.status_code == 422
+    errors = response.context["errors"]
+    assert errors and escape(errors[0]) in response.content.decode()
