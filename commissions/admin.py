@@ -13,6 +13,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from accounts.access import has_staff_powers
 from config.paging import LargeTablePaginator
 from config.review_admin import decide_each
 from core.admin import SafeAutocompleteAdmin
@@ -205,7 +206,7 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
     readonly_fields = fields
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return request.user.is_staff and obj is None  # actions need it; rows stay read-only
+        return has_staff_powers(request.user) and obj is None  # actions need it; rows read-only
 
     @admin.display(description="Current run")
     def run_link(self, obj: CommissionPeriod) -> str:
@@ -396,8 +397,9 @@ class AdjustmentForm(forms.ModelForm):
         label="Amount",
         max_digits=12,
         decimal_places=2,
-        help_text="Negative takes money back. Above the approval threshold a second staff member "
-        "must approve.",
+        help_text="Negative takes money back. When your adjustments for this person this month "
+        "(signs ignored, this one included) go above the approval threshold, a second staff "
+        "member must approve.",
     )
 
     class Meta:
@@ -437,7 +439,7 @@ class AdjustmentAdmin(SafeAutocompleteAdmin):
         return _money(obj.amount)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and request.user.is_staff
+        return obj is None and has_staff_powers(request.user)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -457,10 +459,15 @@ class AdjustmentAdmin(SafeAutocompleteAdmin):
         person = form.cleaned_data["distributor"]
         label = f"#{person.number} {person.display_name}"
         if created.status == AdjustmentStatus.PENDING:
+            total = services.adjustments_on_own_authority(
+                distributor_id=person.pk, period=created.period, by=request.user
+            )
             messages.warning(
                 request,
-                f"Adjustment of {_money(created.amount)} for {label} recorded. Above the "
-                "threshold: a second staff member must approve it.",
+                f"Adjustment of {_money(created.amount)} for {label} recorded. Your adjustments "
+                f"for {label} in {created.period.period} come to {_money(total)}, above the "
+                f"approval threshold of {_money(services.approval_threshold())}: a second staff "
+                "member must approve it.",
             )
         else:
             messages.success(request, f"Adjustment of {_money(created.amount)} for {label} added.")
@@ -515,7 +522,7 @@ class HoldAdmin(SafeAutocompleteAdmin):
     actions = ["release", "forfeit"]
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and request.user.is_staff
+        return obj is None and has_staff_powers(request.user)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

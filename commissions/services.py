@@ -1091,6 +1091,18 @@ def approval_threshold() -> int:
     return to_cents(settings.LADDER_ADJUSTMENT_APPROVAL_THRESHOLD)
 
 
+def adjustments_on_own_authority(*, distributor_id: int, period: CommissionPeriod, by) -> int:
+    """Cents (signs ignored) one staff member has put in ``period`` for one distributor with
+    nobody else deciding: every adjustment they created there that is not rejected.
+
+    The approval threshold applies to this total, not to each adjustment, so several
+    adjustments just under it cannot pay any amount with one person."""
+    rows = Adjustment.objects.filter(
+        period=period, distributor_id=distributor_id, created_by=by, is_forfeiture=False
+    ).exclude(status=AdjustmentStatus.REJECTED)
+    return sum(abs(amount) for amount in rows.values_list("amount", flat=True))
+
+
 def adjustment_create(
     *,
     distributor: Distributor,
@@ -1100,7 +1112,9 @@ def adjustment_create(
     period: Period | None = None,
     now: dt.datetime | None = None,
 ) -> Adjustment:
-    """A manual line in an open period; above the threshold it waits for a second approver."""
+    """A manual line in an open period. It counts at once while the creator's total for this
+    distributor in this period (``adjustments_on_own_authority``, this one included) stays
+    within the threshold; beyond it, it waits for a second staff member's approval."""
     reason = (reason or "").strip()
     if not reason:
         raise CommissionError("An adjustment needs a reason.")
@@ -1108,17 +1122,24 @@ def adjustment_create(
     if cents == 0:
         raise CommissionError("An adjustment of 0.00 changes nothing.")
     row = period_row(period) if period else open_period(now)
-    if row.is_locked:
-        raise CommissionError(f"{row.period} is closed: add the adjustment to an open period.")
-    needs_approval = abs(cents) > approval_threshold()
-    return Adjustment.objects.create(
-        period=row,
-        distributor=distributor,
-        amount=cents,
-        reason=reason,
-        created_by=by,
-        status=AdjustmentStatus.PENDING if needs_approval else AdjustmentStatus.APPROVED,
-    )
+    with transaction.atomic():
+        # One creator's adjustments in a period are counted one at a time (two at once would
+        # each see the other's total missing); closing the period takes the same lock.
+        row = CommissionPeriod.objects.select_for_update().get(pk=row.pk)
+        if row.is_locked:
+            raise CommissionError(f"{row.period} is closed: add the adjustment to an open period.")
+        total = abs(cents)
+        if by is not None:
+            total += adjustments_on_own_authority(distributor_id=distributor.pk, period=row, by=by)
+        needs_approval = total > approval_threshold()
+        return Adjustment.objects.create(
+            period=row,
+            distributor=distributor,
+            amount=cents,
+            reason=reason,
+            created_by=by,
+            status=AdjustmentStatus.PENDING if needs_approval else AdjustmentStatus.APPROVED,
+        )
 
 
 def _decide(adjustment: Adjustment, *, by, status: str, note: str) -> Adjustment:
@@ -1130,7 +1151,9 @@ def _decide(adjustment: Adjustment, *, by, status: str, note: str) -> Adjustment
             raise CommissionError(
                 f"This adjustment is already {locked.get_status_display().lower()}."
             )
-        if by is not None and locked.created_by_id == by.pk:
+        if by is None:
+            raise CommissionError("A staff member must decide, by name.")
+        if locked.created_by_id == by.pk:
             raise CommissionError("A second staff member must decide: you created this adjustment.")
         if locked.period.is_locked:
             raise CommissionError(f"{locked.period} is closed.")
