@@ -5,7 +5,8 @@ Each distributor page needs it and it is the same for everyone, so it is read on
 the cache until something in it changes: a saved period, run or plan version (signals, below),
 or one of the few bulk updates that skip signals (they call ``calendar_changed``). The entry is
 dropped at once and again when the transaction commits, so a page rendered in between cannot
-keep the old calendar; ``CALENDAR_SECONDS`` bounds any change this misses.
+keep the old calendar; ``CALENDAR_SECONDS`` bounds any change this misses (a delete made while
+Redis is down included: the cache then answers a miss, and the calendar is read every time).
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ The one thing such keys cannot name is people's names, which appear inside fragm
 statement line names its source). Every key therefore carries a *names generation*, moved on
 whenever a name or email changes (``accounts.signals``) and after an erasure, so no fragment
 shows a name that is no longer true.
+
+When Redis is down the cache answers a miss (``core/cache.py``): every fragment is rendered, and
+the names generation reads as 1 until Redis is back.
 """
 
 from __future__ import annotations
