@@ -1,6 +1,6 @@
 import re
 
-from allauth.account.forms import SignupForm
+from allauth.account.forms import ResetPasswordForm, SignupForm
 from django import forms
 from django.conf import settings
 from django.core.validators import validate_email
@@ -241,3 +241,25 @@ class ProfileForm(forms.Form):
                     ),
                 )
         return cleaned
+
+
+class PasswordResetForm(ResetPasswordForm):
+    """allauth's password reset that answers the same whether or not the address has an
+    account (no "not assigned to any account" error), and mails only a real account.
+
+    Sign-up keeps its explicit duplicate-email message behind its rate limit
+    (``ACCOUNT_PREVENT_ENUMERATION = False``), so this form does not rely on that setting."""
+
+    def clean_email(self) -> str:
+        self.users = None
+        try:
+            return super().clean_email()
+        except forms.ValidationError:
+            if self.users == []:  # the address is fine, it just has no account
+                return self.cleaned_data["email"]
+            raise
+
+    def save(self, request, **kwargs) -> str:
+        if not self.users:  # nobody to write to: the same answer, and no mail to a stranger
+            return self.cleaned_data["email"]
+        return super().save(request, **kwargs)

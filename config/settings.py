@@ -155,7 +155,11 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
-ACCOUNT_FORMS = {"signup": "accounts.forms.EnrollmentSignupForm"}
+ACCOUNT_FORMS = {
+    "signup": "accounts.forms.EnrollmentSignupForm",
+    # The same answer whether or not an address has an account; mail only to a real one.
+    "reset_password": "accounts.forms.PasswordResetForm",
+}
 # A duplicate email at sign-up gets a clear message (the enrollment issue asks for it); the
 # sign-up rate limit below keeps address probing slow.
 ACCOUNT_PREVENT_ENUMERATION = False
