@@ -34,14 +34,14 @@ def _number(request) -> str | None:
 @login_required
 def earnings_home(request):
     number = _number(request)
-    is_staff = has_staff_powers(request.user)
-    if is_staff and number is None and request.GET.get("q") is None:
+    sees_everyone = has_staff_powers(request.user)
+    if sees_everyone and number is None and request.GET.get("q") is None:
         owner = None
     else:
         owner = statement_owner(request.user, number or request.GET.get("q") or None)
     history, projection = [], None
     if owner is not None:
-        history = earnings_history(owner, include_review=is_staff)
+        history = earnings_history(owner, include_review=sees_everyone)
         projection = projection_for(owner)
     page = Paginator(history, 24).get_page(request.GET.get("page"))
     return render(
@@ -51,8 +51,8 @@ def earnings_home(request):
             "owner": owner,
             "page": page,
             "projection": projection,
-            "number_query": f"?number={owner.number}" if owner and is_staff else "",
-            "query_string": f"number={owner.number}" if owner and is_staff else "",
+            "number_query": f"?number={owner.number}" if owner and sees_everyone else "",
+            "query_string": f"number={owner.number}" if owner and sees_everyone else "",
         },
     )
 
