@@ -20,7 +20,14 @@ def test_database_url() -> str:
 
 def start_worker(queue: str, **extra_env: str) -> subprocess.Popen:
     """`celery worker` (solo pool) consuming only `queue`, on this test's database."""
-    env = {**os.environ, "DATABASE_URL": test_database_url(), **extra_env}
+    # No outbox relay thread unless asked for: it would publish other tests' rows to the
+    # default queue, where nobody listens.
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "LADDER_OUTBOX_RELAY_SECONDS": "0",
+        **extra_env,
+    }
     return subprocess.Popen(
         [
             sys.executable,

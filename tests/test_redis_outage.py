@@ -85,9 +85,7 @@ def use_broker(url: str, transport_options: dict) -> None:
     """Point this process's Celery app at another broker (its connection pools start over)."""
     celery_app.conf.broker_url = url
     celery_app.conf.broker_transport_options = transport_options
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-    celery_app._pool = None
+    celery_app._pool = None  # kombu keeps one pool per URL: the old one is found again
     celery_app.amqp._producer_pool = None
 
 
