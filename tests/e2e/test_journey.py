@@ -10,7 +10,7 @@ from django.core import mail
 from django.utils import timezone
 
 from commissions.models import CommissionPeriod
-from commissions.services import period_row
+from commissions.services import closable_from, close_period, period_row
 from genealogy.models import Distributor
 from orders.models import Order
 from orders.periods import Period
@@ -171,8 +171,12 @@ def test_join_order_close_and_read_the_statement(
         timeout=120,
         what="the calculation by the worker",
     )
+    # The running month cannot be closed yet: the admin says from when it can.
     run_action("close")
-    assert "closed" in admin.inner_text(".messagelist")
+    assert "cannot be closed before" in admin.inner_text(".messagelist")
+    assert CommissionPeriod.objects.get(month=period.first_day).status == "calculated"
+    # Once the month has ended and its grace period passed, the same service closes it.
+    close_period(period=period, now=closable_from(period))
     assert CommissionPeriod.objects.get(month=period.first_day).status == "closed"
 
     # Maria opens her statement and sees the line from Nina's order, with its level.
