@@ -17,6 +17,7 @@ from genealogy.models import Distributor
 from messaging import services as messaging
 from messaging.models import Message
 from orders.models import Customer, Order
+from tests.factories import house
 from training.models import TrainingItem
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -49,6 +50,7 @@ def audit(page, path: str) -> list[str]:
 @pytest.fixture
 def demo_company(settings):
     settings.LADDER_ONLINE_PAYMENT_PROVIDER = "test"
+    house()  # an earlier transactional test may have flushed the migration's copy
     call_command("seed_demo", distributors=150, order_months=3, commission_months=2)
     leader = Distributor.objects.select_related("user").get(user__email=LEADER)
     member = Distributor.objects.filter(sponsor=leader).order_by("id").first()
