@@ -35,11 +35,11 @@ from commissions.models import (
     cents_to_decimal,
 )
 from commissions.selectors import first_statement_month
-from config.fragments import names_generation
+from core.fragments import names_generation
+from core.periods import Period
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline, team_stats
 from orders.models import Order, OrderPurpose
-from orders.periods import Period
 from orders.volume import distributor_volume
 
 HISTORY_MONTHS = 12

@@ -2,7 +2,7 @@ from allauth.account.signals import email_confirmed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from config.fragments import new_names_generation
+from core.fragments import new_names_generation
 
 from .models import User
 from .services import complete_enrollment

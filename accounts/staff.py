@@ -24,9 +24,9 @@ from commissions.models import (
     RunStatus,
     cents_to_decimal,
 )
+from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import OrderLine, OrderPurpose, RefundLine
-from orders.periods import Period
 
 from .access import staff_required
 

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 
 from commissions.calendar import commission_calendar
-from config.fragments import cached_fragment
+from core.fragments import cached_fragment
 from genealogy.models import Distributor
 from genealogy.selectors import SponsorRefusal, distributor_for_user, find_enrolling_sponsor
 
@@ -126,7 +126,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
     The month and earnings cards are cached while they come from a projection run: their key
     names the run, the closed periods, the hold and the person's status, so a cached copy is
-    never out of date (``config.fragments``).
+    never out of date (``core.fragments``).
     """
     distributor = distributor_for_user(request.user)
     if distributor is None and request.user.is_staff:

@@ -14,10 +14,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.access import has_staff_powers
-from config.paging import LargeTablePaginator
-from config.review_admin import decide_each
 from core.admin import SafeAutocompleteAdmin
-from orders.periods import Period
+from core.paging import LargeTablePaginator
+from core.periods import Period
+from core.review_admin import decide_each
 
 from . import services
 from .calendar import calendar_changed

@@ -20,7 +20,7 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from orders.periods import Period
+from core.periods import Period
 
 from .engine.plan import Plan
 from .models import (

@@ -11,7 +11,7 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from orders.periods import Period
+from core.periods import Period
 
 from . import services
 from .models import PlanVersion

@@ -40,9 +40,9 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
-from config.bulk import read_columns
+from core.bulk import read_columns
 from core.csv import safe_csv_writer
-from orders.periods import Period
+from core.periods import Period
 
 from .models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
 

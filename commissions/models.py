@@ -19,7 +19,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from orders.periods import Period
+from core.periods import Period
 
 from .engine import KINDS
 

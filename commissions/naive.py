@@ -18,9 +18,9 @@ from typing import Any
 
 from django.db.models import Sum
 
+from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import OrderLine, RefundLine
-from orders.periods import Period
 
 from .engine.plan import Plan
 from .models import Adjustment, AdjustmentStatus, Clawback, DistributorResult, Hold, HoldStatus

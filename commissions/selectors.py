@@ -18,11 +18,11 @@ from django.db import connection
 from django.http import Http404
 
 from accounts.access import has_staff_powers
-from config.bulk import read_columns
+from core.bulk import read_columns
+from core.periods import Period
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, get_visible_distributor
 from orders.models import OrderLine
-from orders.periods import Period
 
 from .engine.explain import FrozenForest, explain_unilevel_path, unilevel_sources
 from .models import (

@@ -29,10 +29,10 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from config.bulk import copy_columns, read_columns
+from core.bulk import copy_columns, read_columns
 from core.csv import safe_csv_writer
+from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
-from orders.periods import Period
 from orders.volume import period_line_arrays, period_totals, same_period_refund_lines
 
 from .calendar import calendar_changed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders.periods import Period
+from core.periods import Period
 
 from . import services
 from .models import CommissionRun, RunPurpose

@@ -9,8 +9,8 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 
 from accounts.access import has_staff_powers
-from config.fragments import cached_fragment
 from core.csv import csv_text
+from core.fragments import cached_fragment
 
 from .models import LOCKED_STATUSES, LineKind
 from .selectors import (
@@ -60,7 +60,7 @@ def earnings_home(request):
 @login_required
 def statement_page(request, period: str):
     """One period's statement. A closed or paid one never changes, so its body is cached
-    under a key naming the period, its status and final run (``config.fragments``)."""
+    under a key naming the period, its status and final run (``core.fragments``)."""
     owner = statement_owner(request.user, _number(request))
     row = visible_period(request.user, period)
     number_query = f"?number={owner.number}" if _number(request) else ""

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 
 from accounts import privacy
 from commissions import disclosure
-from config.review_admin import ReviewAdmin, decision_form
+from core.review_admin import ReviewAdmin, decision_form
 
 from . import services
 from .models import ComplianceFlag, DisclosureStatement, ErasureRequest, ErasureStatus, FlagStatus

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from orders.periods import Period
+from core.periods import Period
 
 from .models import ComplianceFlag, FlagStatus
 

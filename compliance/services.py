@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from commissions.models import CommissionPeriod, Hold, HoldStatus
 from commissions.services import CommissionError, hold_place
-from orders.periods import Period
+from core.periods import Period
 
 from .models import ComplianceFlag, FlagKind, FlagStatus
 

@@ -16,8 +16,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.paging import LargeTablePaginator
 from core.admin import SafeAutocompleteAdmin, SafeAutocompleteSelect
+from core.paging import LargeTablePaginator
 
 from .codes import normalize_referral_code
 from .models import Distributor, TreeChange

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from config.bulk import next_ids, reset_sequence, vacuum_and_analyze, write_rows
+from core.bulk import next_ids, reset_sequence, vacuum_and_analyze, write_rows
 
 from .codes import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus

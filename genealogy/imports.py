@@ -34,7 +34,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import User
-from config.bulk import next_ids, write_rows
+from core.bulk import next_ids, write_rows
 from core.csv import read_spreadsheet_text
 
 from .demo import referral_codes

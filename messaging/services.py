@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from accounts.site import site_url
-from config.bulk import write_rows
+from core.bulk import write_rows
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.selectors import TeamFilters, downline
 from outbox.services import enqueue

@@ -14,8 +14,8 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.paging import LargeTablePaginator
 from core.admin import SafeAutocompleteAdmin
+from core.paging import LargeTablePaginator
 from genealogy.models import Distributor
 
 from .forms import BuyBackForm, CancelForm, ManualPaymentForm, RefundForm

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection
 
-from .periods import Period
+from core.periods import Period
 
 LockedMonthsReader = Callable[[dt.date], Collection[dt.date]]
 

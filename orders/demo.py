@@ -2,7 +2,7 @@
 
 `seed_catalog()` writes a dozen products and a starter kit (idempotent by SKU).
 `seed_orders()` draws months of orders with numpy and writes them with COPY
-(`config.bulk.write_rows`): about `lines_per_distributor` lines per distributor per month,
+(`core.bulk.write_rows`): about `lines_per_distributor` lines per distributor per month,
 one to three lines an order, a share of retail sales to the distributors' own customers, a
 starter kit for everyone who joined in those months, a few unpaid and cancelled orders in the
 current month, and a few refunds. Volume follows the same rules as real orders (snapshot
@@ -21,7 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.bulk import next_ids, reset_sequence, write_rows
+from core.bulk import next_ids, reset_sequence, write_rows
+from core.periods import Period
 from genealogy.demo import FIRST_NAMES, LAST_NAMES
 from genealogy.models import Distributor, DistributorStatus
 
@@ -38,7 +39,6 @@ from .models import (
     RefundLine,
     RefundReason,
 )
-from .periods import Period
 
 # sku, name, kind, wholesale, retail, PV, CV, description
 CATALOG = [

@@ -6,9 +6,9 @@ from django import forms
 from django.utils import timezone
 
 from accounts.validators import NameField, PhoneField, validate_email_length
+from core.periods import Period
 
 from .models import Customer, OrderStatus, RefundReason
-from .periods import Period
 
 BUYER_SELF = "self"
 BUYER_CUSTOMER = "customer"

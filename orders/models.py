@@ -22,8 +22,7 @@ from django.utils import timezone
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.validators import validate_email_length, validate_person_name
-
-from .periods import Period
+from core.periods import Period
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 VOLUME = {"max_digits": 12, "decimal_places": 2}

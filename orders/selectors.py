@@ -13,10 +13,10 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.access import has_staff_powers
+from core.periods import Period
 from genealogy.selectors import distributor_for_user
 
 from .models import Customer, Order, Product
-from .periods import Period
 
 
 def _own(user, queryset: QuerySet) -> QuerySet:

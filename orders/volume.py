@@ -31,10 +31,10 @@ import numpy as np
 from django.db import connection
 from django.db.models import F, Q, Sum
 
-from config.bulk import read_columns
+from core.bulk import read_columns
+from core.periods import Period
 
 from .models import OrderLine, OrderPurpose, RefundLine
-from .periods import Period
 
 # Columns of `period_totals`, in cents, after the distributor id.
 TOTAL_COLUMNS = (

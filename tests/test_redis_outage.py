@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from config.celery import app as celery_app
-from config.fragments import cached_fragment
+from core.fragments import cached_fragment
 from genealogy.models import Distributor
 from messaging.models import Notification, NotificationKind
 from orders.models import Order, OrderStatus

@@ -21,8 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from commissions import services
+from core.periods import Period
 from genealogy.models import Distributor
-from orders.periods import Period
 from tests.factories import (
     CustomerFactory,
     UserFactory,

@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from accounts.dashboard import earnings_overview, monthly_history
 from commissions import services
+from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import RefundReason
-from orders.periods import Period
 from orders.services import order_refund
 from tests.accounts.test_dashboard import DASHBOARD_PLAN
 from tests.factories import (

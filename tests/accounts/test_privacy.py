@@ -17,9 +17,9 @@ from accounts import privacy
 from commissions import services as commission_services
 from commissions.models import CommissionLine, DistributorResult
 from compliance.models import ErasureRequest, ErasureStatus
+from core.periods import Period
 from genealogy.models import Distributor
 from orders.models import Customer, Order
-from orders.periods import Period
 from tests.commissions.conftest import build_chain
 from tests.factories import (
     PASSWORD,

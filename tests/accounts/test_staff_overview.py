@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.staff import compliance_flags_waiting
 from commissions import services
 from commissions.models import CommissionRun, RunStatus
+from core.periods import Period
 from genealogy.models import DistributorStatus
-from orders.periods import Period
 from tests.factories import (
     CustomerFactory,
     UserFactory,

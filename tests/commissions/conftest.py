@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from core.periods import Period
 from genealogy.models import Distributor
-from orders.periods import Period
 from tests.factories import buy, make_distributor, make_plan_version
 
 PERIOD = Period(2026, 3)

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from commissions import services
 from commissions.models import Adjustment, AdjustmentStatus
-from orders.periods import Period
+from core.periods import Period
 from tests.factories import UserFactory, log_in_with_mfa, make_distributor
 
 pytestmark = pytest.mark.django_db

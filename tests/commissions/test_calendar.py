@@ -8,7 +8,7 @@ from django.utils import timezone
 from commissions import services
 from commissions.calendar import commission_calendar
 from commissions.models import CommissionRun
-from orders.periods import Period
+from core.periods import Period
 from tests.commissions.conftest import PAID_AT, PERIOD, build_chain
 from tests.factories import buy, make_plan_version
 

@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from commissions import services
 from commissions.models import Clawback, DistributorResult, PeriodStatus
+from core.periods import Period
 from orders.models import Order, RefundReason
-from orders.periods import Period
 from orders.services import order_pay, order_place, order_refund
 from orders.volume import distributor_volume, period_totals
 from tests.commissions.conftest import PERIOD

@@ -117,7 +117,7 @@ def test_a_closed_statement_is_read_once_and_shows_a_new_name_at_once(client, cl
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from config.fragments import names_generation
+    from core.fragments import names_generation
 
     generation = names_generation()
     login(client, closed.ann)  # a login saves only last_login: cached names stay valid

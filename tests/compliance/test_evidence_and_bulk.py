@@ -14,7 +14,7 @@ from commissions.models import Hold
 from compliance import services
 from compliance.evidence import evidence_in_words
 from compliance.models import ComplianceFlag, FlagKind, FlagStatus
-from orders.periods import Period
+from core.periods import Period
 from tests.factories import UserFactory, buy, make_distributor
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from commissions import services as commission_services
 from commissions.models import DistributorResult, Hold, HoldStatus
 from compliance import selectors, services
 from compliance.models import ComplianceFlag, FlagKind, FlagStatus
-from orders.periods import Period
+from core.periods import Period
 from tests.factories import CustomerFactory, UserFactory, buy, log_in_with_mfa, make_distributor
 
 MARCH = Period(2026, 3)

@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from commissions.models import CommissionPeriod
 from commissions.services import closable_from, close_period, period_row
+from core.periods import Period
 from genealogy.models import Distributor
 from orders.models import Order
-from orders.periods import Period
 from tests.factories import (
     PASSWORD,
     ProductFactory,

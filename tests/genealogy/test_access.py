@@ -12,8 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RoutePattern
 
 from compliance.models import ComplianceFlag
+from core.periods import Period
 from genealogy.models import Distributor
-from orders.periods import Period
 from tests.factories import house, log_in_with_mfa, make_distributor
 
 pytestmark = pytest.mark.django_db

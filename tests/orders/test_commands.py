@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from core.periods import Period
 from orders.models import Order, OrderStatus, Product
-from orders.periods import Period
 from orders.volume import period_totals
 from tests.factories import CustomerFactory, make_distributor
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.periods import Period
 from orders.models import Customer, Order, OrderStatus
-from orders.periods import Period
 from orders.volume import distributor_volume
 from tests.factories import CustomerFactory, make_distributor, make_order
 

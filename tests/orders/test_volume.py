@@ -5,8 +5,8 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from core.periods import Period
 from orders.models import RefundReason
-from orders.periods import Period
 from orders.services import order_refund
 from orders.volume import (
     clawback_refund_lines,

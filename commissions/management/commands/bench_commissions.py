@@ -23,9 +23,9 @@ from django.utils import timezone
 from commissions import services
 from commissions.models import CommissionRun, DistributorResult, PlanVersion
 from core.arguments import positive_int, positive_number
+from core.periods import Period
 from genealogy.models import Distributor
 from orders.models import OrderLine
-from orders.periods import Period
 
 
 def peak_rss_mb() -> float:

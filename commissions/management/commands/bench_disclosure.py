@@ -38,7 +38,7 @@ from commissions.models import (
     RunStatus,
 )
 from core.arguments import year
-from orders.periods import Period
+from core.periods import Period
 
 # The template run's rows, varied by h, a hash of (distributor, month): the period total is
 # scaled by (512 + h % 1024) / 1024 and the paid-as rank stepped by -1 (h / 1024 % 8 == 0) or +1

@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from commissions import services
 from commissions.engine import PlanValidationError
 from core.csv import open_text_error, read_utf8_text
-from orders.periods import Period
+from core.periods import Period
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from commissions import services
-from orders.periods import Period
+from core.periods import Period
 
 
 class Command(BaseCommand):

@@ -32,9 +32,9 @@ from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import User
-from config.bulk import autovacuum_is_off, vacuum_and_analyze
 from config.celery import app as celery_app
 from core.arguments import non_negative_int, positive_int, positive_number
+from core.bulk import autovacuum_is_off, vacuum_and_analyze
 from core.csv import safe_csv_writer
 from genealogy import selectors
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company

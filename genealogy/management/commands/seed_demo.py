@@ -8,11 +8,11 @@ from commissions.demo import seed_commission_history, seed_pending_adjustment
 from commissions.disclosure import generate_income_disclosure
 from compliance.services import compute_compliance_flags
 from core.arguments import non_negative_int, positive_int
+from core.periods import Period
 from genealogy.demo import DEMO_LOGINS, DEMO_PASSWORD, STAFF_EMAIL, STAFF_LOGINS, seed_company
 from genealogy.models import Distributor
 from messaging.demo import seed_announcements, seeding
 from orders.demo import seed_orders
-from orders.periods import Period
 from training.demo import seed_training
 
 

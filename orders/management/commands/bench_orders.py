@@ -16,10 +16,10 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
 from core.arguments import non_negative_int, positive_int, positive_number
+from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.demo import seed_catalog, seed_orders
 from orders.models import OrderLine, OrderPurpose, Product, ProductKind
-from orders.periods import Period
 from orders.services import order_pay, order_place
 from orders.volume import distributor_volume, period_line_arrays, period_totals
 

@@ -30,9 +30,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.csv import NotUtf8Error, open_text_error, utf8_lines
+from core.periods import Period, company_zone
 from genealogy.models import Distributor
 from orders.models import Customer, Order, OrderPurpose, Product
-from orders.periods import Period, company_zone
 from orders.services import current_time, max_quantity_per_line, order_pay, order_place
 
 COLUMNS = [

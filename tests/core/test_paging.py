@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from config import paging
+from core import paging
 from genealogy.models import Distributor
 from tests.factories import make_distributor
 
