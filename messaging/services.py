@@ -47,15 +47,15 @@ UNSUBSCRIBE_SALT = "messaging.unsubscribe"
 
 
 def max_messages_per_day() -> int:
-    return getattr(settings, "LADDER_MESSAGING_MAX_PER_DAY", 5)
+    return settings.LADDER_MESSAGING_MAX_PER_DAY
 
 
 def max_body_chars() -> int:
-    return getattr(settings, "LADDER_MESSAGING_MAX_BODY_CHARS", 10000)
+    return settings.LADDER_MESSAGING_MAX_BODY_CHARS
 
 
 def email_batch_size() -> int:
-    return getattr(settings, "LADDER_MESSAGING_EMAIL_BATCH_SIZE", 500)
+    return settings.LADDER_MESSAGING_EMAIL_BATCH_SIZE
 
 
 class MessageRefused(Exception):
@@ -130,7 +130,7 @@ def build_email(
         "unsubscribe_url": link,
         "kind_label": NotificationKind(kind).label,
         "site_url": site_url(),
-        "company_name": getattr(settings, "LADDER_COMPANY_NAME", "Ladder"),
+        "company_name": settings.LADDER_COMPANY_NAME,
     }
     text = render_to_string(f"email/messaging/{template}.txt", context)
     html = render_to_string(f"email/messaging/{template}.html", context)

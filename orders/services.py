@@ -48,7 +48,7 @@ def current_time() -> dt.datetime:
 
 
 def max_quantity_per_line() -> int:
-    return getattr(settings, "LADDER_MAX_QUANTITY_PER_LINE", 100)
+    return settings.LADDER_MAX_QUANTITY_PER_LINE
 
 
 # --- Customers ----------------------------------------------------------------------------------
@@ -476,11 +476,11 @@ def order_refund(
 
 
 def buy_back_percent() -> Decimal:
-    return Decimal(str(getattr(settings, "LADDER_BUY_BACK_PERCENT", 90)))
+    return Decimal(settings.LADDER_BUY_BACK_PERCENT)
 
 
 def buy_back_months() -> int:
-    return getattr(settings, "LADDER_BUY_BACK_MONTHS", 12)
+    return settings.LADDER_BUY_BACK_MONTHS
 
 
 def buy_back_eligible_lines(*, distributor: Distributor, now: dt.datetime | None = None):

@@ -56,7 +56,7 @@ PAGE_SIZE = 25
 
 def online_payment_provider() -> str:
     """The provider behind the distributor's "Pay now" button; empty hides the button."""
-    return getattr(settings, "LADDER_ONLINE_PAYMENT_PROVIDER", "")
+    return settings.LADDER_ONLINE_PAYMENT_PROVIDER
 
 
 def _distributor_or_none(request: HttpRequest) -> Distributor | None:

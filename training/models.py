@@ -19,7 +19,7 @@ PDF_SIGNATURE = b"%PDF"
 
 
 def pdf_max_bytes() -> int:
-    return int(getattr(settings, "LADDER_TRAINING_PDF_MAX_MB", 20)) * 1024 * 1024
+    return settings.LADDER_TRAINING_PDF_MAX_MB * 1024 * 1024
 
 
 def validate_pdf_file(upload) -> None:

@@ -45,7 +45,7 @@ from .models import ReferralShare, TrainingCategory, TrainingCompletion, Trainin
 
 
 def onboarding_days() -> int:
-    return int(getattr(settings, "LADDER_ONBOARDING_DAYS", 30))
+    return settings.LADDER_ONBOARDING_DAYS
 
 
 # --- Audience ---------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ def referral_share_record(
 
 
 def requires_compliance_training_for_retail() -> bool:
-    return bool(getattr(settings, "LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL", True))
+    return settings.LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL
 
 
 def training_before_first_retail_sale(distributor: Distributor) -> list[RequiredItem]:

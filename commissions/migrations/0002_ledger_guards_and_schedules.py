@@ -141,7 +141,7 @@ def create_schedules(apps, schema_editor):
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    hour = getattr(settings, "LADDER_COMMISSIONS_RUN_HOUR", 2)
+    hour = settings.LADDER_COMMISSIONS_RUN_HOUR
     monthly, _ = CrontabSchedule.objects.get_or_create(
         minute="0",
         hour=str(hour),

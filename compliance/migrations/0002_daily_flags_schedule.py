@@ -7,7 +7,7 @@ TASK = "compliance.compute_recent_flags"
 def create_schedule(apps, schema_editor):
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    hour = getattr(settings, "LADDER_COMPLIANCE_FLAGS_HOUR", 3)
+    hour = settings.LADDER_COMPLIANCE_FLAGS_HOUR
     daily, _ = CrontabSchedule.objects.get_or_create(
         minute="15",
         hour=str(hour),
