@@ -24,6 +24,7 @@ README, Performance).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -185,18 +186,60 @@ class DistributorVolume:
 
 def distributor_volume(*, distributor_id: int, period: Period) -> DistributorVolume:
     """The same rule as `period_totals` for one distributor (two index lookups)."""
+    return _net_volume(period, distributor_id=distributor_id)
+
+
+def company_volume(*, period: Period) -> DistributorVolume:
+    """The same rule as `period_totals` summed over everyone (one aggregate per table)."""
+    return _net_volume(period)
+
+
+def _net_volume(period: Period, **filters) -> DistributorVolume:
     figures = dict.fromkeys(TOTAL_COLUMNS, Decimal("0.00"))
-    paid = OrderLine.objects.filter(
-        distributor_id=distributor_id, commission_month=period.first_day
-    )
-    refunded = RefundLine.objects.filter(
-        distributor_id=distributor_id, commission_month=period.first_day
-    )
+    paid = OrderLine.objects.filter(commission_month=period.first_day, **filters)
+    refunded = RefundLine.objects.filter(commission_month=period.first_day, **filters)
     for queryset, sign in ((paid, 1), (refunded, -1)):
         row = queryset.aggregate(**_sums())
         for name in TOTAL_COLUMNS:
             figures[name] += sign * (row[f"total_{name}"] or Decimal("0.00"))
     return DistributorVolume(period=period, **figures)
+
+
+# --- The rule as SQL, for set-based queries that join volume with other tables ----------------
+
+MOVED_SIGNED_COLUMNS = ("pv", "cv", "amount", "retail_profit")
+MOVED_PLAIN_COLUMNS = ("distributor_id", "purpose", "commission_month")
+
+
+def moved_lines_sql(
+    columns: Sequence[str], *, month: str = "month", since: str | None = None
+) -> str:
+    """A `SELECT` of every line that moved volume: paid order lines, and refund lines negated.
+
+    For a query that needs volume inside one statement (a leg's GV over a nested-set range,
+    per-distributor figures next to customers and enrollees), use it as a CTE or subquery and
+    sum it, so that the rule stays here. `columns` are named as on the lines; the figures
+    (`MOVED_SIGNED_COLUMNS`) come back negative from refund lines. `month` names the query
+    parameter holding the period's first day; with `since`, the lines of the months from
+    `%(since)s` up to, not including, `%(month)s` instead.
+    """
+    unknown = set(columns) - {*MOVED_SIGNED_COLUMNS, *MOVED_PLAIN_COLUMNS}
+    if not columns or unknown:
+        raise ValueError(f"moved_lines_sql: unknown or no columns {sorted(unknown)}")
+    if not all(name.isidentifier() for name in (month, since or month)):
+        raise ValueError("moved_lines_sql: parameter names must be identifiers")
+    if since is None:
+        where = f"commission_month = %({month})s"
+    else:
+        where = f"commission_month >= %({since})s AND commission_month < %({month})s"
+
+    def select(table: str, sign: str) -> str:
+        picked = ", ".join(
+            f"{sign}{name} AS {name}" if name in MOVED_SIGNED_COLUMNS else name for name in columns
+        )
+        return f"SELECT {picked} FROM {table} WHERE {where}"  # noqa: S608 (checked names)
+
+    return f"{select('orders_orderline', '')}\nUNION ALL\n{select('orders_refundline', '-')}"
 
 
 # --- Line detail (commission statements) ------------------------------------------------------

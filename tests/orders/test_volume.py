@@ -4,13 +4,17 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+from django.db import connection
 
 from core.periods import Period
 from orders.models import RefundReason
 from orders.services import order_refund
 from orders.volume import (
+    TOTAL_COLUMNS,
     clawback_refund_lines,
+    company_volume,
     distributor_volume,
+    moved_lines_sql,
     period_line_arrays,
     period_order_lines,
     period_totals,
@@ -131,3 +135,85 @@ def test_empty_period_gives_empty_arrays():
     totals = period_totals(Period(2030, 1))
     assert len(totals) == 0
     assert totals.cv.dtype == np.int64
+
+
+def refunded_world(vitamins, shake):
+    """Two people; paid, retail and refunded lines in March, a refund of March in April."""
+    ann, ben = make_distributor(), make_distributor()
+    customer = CustomerFactory(distributor=ann)
+    march = make_order(distributor=ann, items={vitamins: 3}, paid_at=local(2026, 3, 2, 9))
+    make_order(distributor=ann, items={shake: 2}, customer=customer, paid_at=local(2026, 3, 5, 9))
+    make_order(distributor=ben, items={shake: 1}, paid_at=local(2026, 3, 31, 23, 30))
+    line = march.lines.get()
+    order_refund(
+        order=march, quantities={line.pk: 1}, reason=RefundReason.RETURN, now=local(2026, 3, 9)
+    )
+    order_refund(
+        order=march, quantities={line.pk: 2}, reason=RefundReason.RETURN, now=local(2026, 4, 9)
+    )
+    return ann, ben
+
+
+def test_company_volume_is_the_sum_of_everyones_period_totals(company_zone, vitamins, shake):
+    refunded_world(vitamins, shake)
+    for period in (Period(2026, 3), Period(2026, 4)):
+        totals = period_totals(period)
+        company = company_volume(period=period)
+        for name in TOTAL_COLUMNS:
+            assert getattr(company, name) * 100 == int(getattr(totals, name).sum()), name
+    assert company_volume(period=Period(2026, 4)).pv == Decimal("-40.00")  # the April refund
+
+
+def moved_sums(sql: str, params: dict) -> dict[int, tuple[int, int, int, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT distributor_id, SUM(pv) * 100, SUM(cv) * 100, SUM(amount) * 100, "  # noqa: S608
+            f"SUM(retail_profit) * 100 FROM ({sql}) m GROUP BY distributor_id",
+            params,
+        )
+        return {row[0]: tuple(int(v) for v in row[1:]) for row in cursor.fetchall()}
+
+
+def test_moved_lines_sql_sums_to_the_period_totals(company_zone, vitamins, shake):
+    refunded_world(vitamins, shake)
+    columns = ["distributor_id", "pv", "cv", "amount", "retail_profit"]
+    for period in (Period(2026, 3), Period(2026, 4)):
+        totals = period_totals(period)
+        expected = {
+            int(person): (int(totals.pv[i]), int(totals.cv[i]), int(totals.retail_profit[i]))
+            for i, person in enumerate(totals.distributor_ids)
+        }
+        got = moved_sums(moved_lines_sql(columns), {"month": period.first_day})
+        assert {k: (pv, cv, profit) for k, (pv, cv, _, profit) in got.items()} == expected
+    # retail amount through the SQL equals the volume service's retail sales
+    retail = moved_lines_sql(["distributor_id", "purpose", "amount"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT SUM(amount) * 100 FROM ({retail}) m WHERE purpose = 'retail'",  # noqa: S608
+            {"month": Period(2026, 3).first_day},
+        )
+        assert int(cursor.fetchone()[0]) == int(period_totals(Period(2026, 3)).retail_sales.sum())
+
+
+def test_moved_lines_sql_over_a_range_of_months(company_zone, vitamins, shake):
+    ann, ben = refunded_world(vitamins, shake)
+    sql = moved_lines_sql(["distributor_id", "pv", "cv", "amount", "retail_profit"], since="since")
+    got = moved_sums(sql, {"since": Period(2026, 3).first_day, "month": Period(2026, 5).first_day})
+    march, april = period_totals(Period(2026, 3)), period_totals(Period(2026, 4))
+    for person in (ann.pk, ben.pk):
+        pv = march.for_distributor(person)["pv"] + april.for_distributor(person)["pv"]
+        assert got[person][0] == pv
+    # the range stops before `month`
+    only_march = moved_sums(
+        sql, {"since": Period(2026, 3).first_day, "month": Period(2026, 4).first_day}
+    )
+    assert only_march[ann.pk][0] == march.for_distributor(ann.pk)["pv"]
+
+
+def test_moved_lines_sql_refuses_unknown_columns_and_parameter_names():
+    with pytest.raises(ValueError, match="unknown"):
+        moved_lines_sql(["distributor_id", "price; DROP TABLE x"])
+    with pytest.raises(ValueError, match="unknown"):
+        moved_lines_sql([])
+    with pytest.raises(ValueError, match="identifiers"):
+        moved_lines_sql(["pv"], month="month)s; --")
