@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from core.periods import months_before
 from genealogy.models import Distributor, DistributorStatus
-from training.services import ensure_may_sell_to_customers  # training hook
 
 from .commission_period import commission_period_for
+from .hooks import ensure_may_sell_to_customers
 from .models import (
     Customer,
     Order,
@@ -211,7 +211,7 @@ def order_place(
             raise ValidationError("Choose the customer this retail sale is for.")
         if customer.distributor_id != distributor.pk:
             raise ValidationError("This customer belongs to another distributor.")
-        if external_number is None:  # training hook: compliance training before a first sale
+        if external_number is None:  # sale gates (orders.hooks): training before a first sale
             ensure_may_sell_to_customers(distributor)
     elif customer is not None:
         raise ValidationError("An order for personal use has no customer.")

@@ -18,7 +18,6 @@ from accounts.access import has_staff_powers
 from core.csv import stream_csv
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user
-from training.services import training_before_first_retail_sale  # training hook
 
 from .forms import (
     BUYER_CUSTOMER,
@@ -29,6 +28,7 @@ from .forms import (
     OrderFilterForm,
     parse_cart,
 )
+from .hooks import pending_before_retail_sale
 from .models import Customer, OrderPurpose
 from .payments import PaymentRefused, get_provider
 from .selectors import (
@@ -240,7 +240,7 @@ def order_new(request: HttpRequest) -> HttpResponse:
     if distributor is None:
         return _not_a_distributor(request)
     # Training a first retail sale needs is shown from the start, not after the review.
-    training = training_before_first_retail_sale(distributor)
+    training = pending_before_retail_sale(distributor)
     if request.method != "POST":
         context = _entry_context(request, distributor, {})
         context["retail_training"] = training

@@ -1,11 +1,12 @@
-"""Everything that writes training rows, and the check `orders.services.order_place` calls."""
+"""Everything that writes training rows, and the sale gate `orders.hooks` asks before a first
+retail sale (registered in ``TrainingConfig.ready``)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from genealogy.models import Distributor
@@ -44,7 +45,8 @@ def training_before_first_retail_sale(distributor: Distributor) -> list[Required
     sale: none when the rule is off (LADDER_REQUIRE_COMPLIANCE_TRAINING_FOR_RETAIL), when
     nothing required and published is visible to them, or when they have sold before.
 
-    The order form shows them at the start, with links; `order_place` refuses with them."""
+    Registered as a sale gate (``orders.hooks``): the order form shows them at the start, with
+    links; `order_place` refuses with them."""
     if not requires_compliance_training_for_retail():
         return []
     pending = pending_compliance_items(distributor)
@@ -56,16 +58,10 @@ def training_before_first_retail_sale(distributor: Distributor) -> list[Required
     return pending
 
 
-def ensure_may_sell_to_customers(distributor: Distributor) -> None:
-    """Refuse a first retail sale until the required compliance training is finished
-    (`training_before_first_retail_sale`). Raises ValidationError, like the other checks of
-    `order_place`.
-    """
-    pending = training_before_first_retail_sale(distributor)
-    if not pending:
-        return
+def compliance_training_refusal(pending: Sequence[RequiredItem]) -> str:
+    """Why a first retail sale is refused while compliance items are pending."""
     titles = ", ".join(f"“{item.title}”" for item in pending)
-    raise ValidationError(
+    return (
         "Finish the required compliance training before your first sale to a retail customer "
         f"(Training, Compliance): {titles}."
     )
