@@ -19,9 +19,9 @@ from core.paging import LargeTablePaginator
 from core.periods import Period
 from core.review_admin import decide_each
 
-from . import services
 from .calendar import calendar_changed
 from .engine import PlanValidationError
+from .errors import CommissionError
 from .models import (
     Adjustment,
     AdjustmentStatus,
@@ -35,6 +35,24 @@ from .models import (
     PlanVersion,
     cents_to_decimal,
 )
+from .services.adjustments import (
+    adjustment_approve,
+    adjustment_create,
+    adjustment_reject,
+    adjustments_on_own_authority,
+    approval_threshold,
+    hold_forfeit,
+    hold_place,
+    hold_release,
+)
+from .services.close import close_period, export_payouts
+from .services.plans import (
+    parse_plan_source,
+    plan_verdict,
+    plan_version_create,
+    plan_version_update,
+)
+from .services.runs import run_request
 
 
 def _money(cents) -> str:
@@ -84,7 +102,7 @@ class PlanVersionForm(forms.ModelForm):
     def clean_source(self) -> str:
         source = self.cleaned_data["source"]
         try:
-            services.parse_plan_source(source)
+            parse_plan_source(source)
         except PlanValidationError as error:
             raise forms.ValidationError(
                 [f"{path or '(document)'}: {message}" for path, message in error.errors]
@@ -127,7 +145,7 @@ class PlanVersionAdmin(admin.ModelAdmin):
     def verdict(self, obj: PlanVersion) -> str:
         if obj is None or obj.pk is None:
             return "-"
-        verdict = services.plan_verdict(obj.plan)
+        verdict = plan_verdict(obj.plan)
         rows = [
             ("Valid", "yes: every field checked"),
             ("Pays on enrollment", "no: the validator refuses any plan that does"),
@@ -154,7 +172,7 @@ class PlanVersionAdmin(admin.ModelAdmin):
         effective = form.cleaned_data["effective_month"]
         source, note = form.cleaned_data["source"], form.cleaned_data.get("note", "")
         if change:
-            saved = services.plan_version_update(
+            saved = plan_version_update(
                 version=PlanVersion.objects.get(pk=obj.pk),
                 source=source,
                 by=request.user,
@@ -169,7 +187,7 @@ class PlanVersionAdmin(admin.ModelAdmin):
                 calendar_changed()
             obj.pk = saved.pk
         else:
-            saved = services.plan_version_create(
+            saved = plan_version_create(
                 source=source, effective_from=effective, by=request.user, note=note
             )
             obj.pk = saved.pk
@@ -235,8 +253,8 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
     def calculate(self, request, queryset) -> None:
         for row in queryset:
             try:
-                run = services.run_request(period=row.period, by=request.user)
-            except services.CommissionError as error:
+                run = run_request(period=row.period, by=request.user)
+            except CommissionError as error:
                 messages.error(request, str(error))
             else:
                 messages.success(request, f"{row}: run #{run.pk} queued; its page shows progress.")
@@ -245,8 +263,8 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
     def close(self, request, queryset) -> None:
         for row in queryset.order_by("month"):
             try:
-                services.close_period(period=row.period, by=request.user)
-            except services.CommissionError as error:
+                close_period(period=row.period, by=request.user)
+            except CommissionError as error:
                 messages.error(request, f"{row}: {error}")
             else:
                 messages.success(request, f"{row} closed: its ledger is now final.")
@@ -258,8 +276,8 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
             return None
         row = queryset.get()
         try:
-            data = services.export_payouts(period=row.period, by=request.user)
-        except services.CommissionError as error:
+            data = export_payouts(period=row.period, by=request.user)
+        except CommissionError as error:
             messages.error(request, str(error))
             return None
         response = HttpResponse(data, content_type="text/csv; charset=utf-8")
@@ -446,27 +464,27 @@ class AdjustmentAdmin(SafeAutocompleteAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         try:
-            created = services.adjustment_create(
+            created = adjustment_create(
                 distributor=form.cleaned_data["distributor"],
                 amount=form.cleaned_data["amount_decimal"],
                 reason=form.cleaned_data["reason"],
                 by=request.user,
             )
-        except (services.CommissionError, InvalidOperation) as error:
+        except (CommissionError, InvalidOperation) as error:
             messages.error(request, str(error))
             return
         obj.pk = created.pk
         person = form.cleaned_data["distributor"]
         label = f"#{person.number} {person.display_name}"
         if created.status == AdjustmentStatus.PENDING:
-            total = services.adjustments_on_own_authority(
+            total = adjustments_on_own_authority(
                 distributor_id=person.pk, period=created.period, by=request.user
             )
             messages.warning(
                 request,
                 f"Adjustment of {_money(created.amount)} for {label} recorded. Your adjustments "
                 f"for {label} in {created.period.period} come to {_money(total)}, above the "
-                f"approval threshold of {_money(services.approval_threshold())}: a second staff "
+                f"approval threshold of {_money(approval_threshold())}: a second staff "
                 "member must approve it.",
             )
         else:
@@ -490,17 +508,17 @@ class AdjustmentAdmin(SafeAutocompleteAdmin):
             request,
             queryset,
             lambda adjustment: service(adjustment=adjustment, by=request.user, note=note),
-            refused=services.CommissionError,
+            refused=CommissionError,
             done="#{pk} done.",
         )
 
     @admin.action(description="Approve (a different staff member than the creator)")
     def approve(self, request, queryset) -> None:
-        self._decide(request, queryset, services.adjustment_approve)
+        self._decide(request, queryset, adjustment_approve)
 
     @admin.action(description="Reject")
     def reject(self, request, queryset) -> None:
-        self._decide(request, queryset, services.adjustment_reject)
+        self._decide(request, queryset, adjustment_reject)
 
 
 # --- Holds ------------------------------------------------------------------------------------
@@ -529,12 +547,12 @@ class HoldAdmin(SafeAutocompleteAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         try:
-            hold = services.hold_place(
+            hold = hold_place(
                 distributor=form.cleaned_data["distributor"],
                 reason=form.cleaned_data["reason"],
                 by=request.user,
             )
-        except services.CommissionError as error:
+        except CommissionError as error:
             messages.error(request, str(error))
             return
         obj.pk = hold.pk
@@ -557,17 +575,17 @@ class HoldAdmin(SafeAutocompleteAdmin):
             request,
             queryset.filter(status=HoldStatus.ACTIVE),
             lambda hold: service(hold=hold, reason=reason, by=request.user),
-            refused=services.CommissionError,
+            refused=CommissionError,
             done="Hold #{pk} ended.",
         )
 
     @admin.action(description="Release (the balance is paid with the next closed period)")
     def release(self, request, queryset) -> None:
-        self._end(request, queryset, services.hold_release)
+        self._end(request, queryset, hold_release)
 
     @admin.action(description="Forfeit the held balance (needs a reason in the note)")
     def forfeit(self, request, queryset) -> None:
-        self._end(request, queryset, services.hold_forfeit)
+        self._end(request, queryset, hold_forfeit)
 
 
 # --- Ledger (read-only) -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ class CommissionsConfig(AppConfig):
         from orders.commission_period import register_locked_months_reader
 
         from . import calendar  # noqa: F401  (keeps the cached calendar in step with its rows)
-        from .services import locked_months_from
+        from .services.periods import locked_months_from
 
         # Orders pay into open months only: the orders app asks us which months are closed.
         register_locked_months_reader(locked_months_from)

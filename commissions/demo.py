@@ -13,8 +13,12 @@ from django.utils import timezone
 
 from core.periods import Period
 
-from . import services
 from .models import PlanVersion
+from .services.adjustments import adjustment_create
+from .services.close import close_period, export_payouts
+from .services.periods import closable_from, period_row
+from .services.plans import plan_version_create
+from .services.runs import calculate_period, refresh_projection
 
 DEMO_PLAN = Path(settings.BASE_DIR) / "plans" / "demo.yaml"
 
@@ -23,7 +27,7 @@ def ready_period(now: dt.datetime) -> Period:
     """The newest month that may be closed at `now`: it has ended and its grace period for late
     payments (`LADDER_CLOSE_GRACE_HOURS`, the close service's rule) has passed."""
     period = Period.current(now).previous()
-    while services.closable_from(period) > now:
+    while closable_from(period) > now:
         period = period.previous()
     return period
 
@@ -52,22 +56,22 @@ def seed_commission_history(
             # finished month itself, so statements, payouts and the disclosure have a month.
             closing, ready = [ready], None
     if not PlanVersion.objects.exists():
-        services.plan_version_create(
+        plan_version_create(
             source=DEMO_PLAN.read_text(encoding="utf-8"),
             effective_from=(closing[0] if closing else ready).first_day,
             note="Demo plan (plans/demo.yaml)",
         )
     done = []
     for period in closing:
-        row = services.period_row(period)
+        row = period_row(period)
         if row.is_locked:
             continue
-        run = services.calculate_period(period=period)
-        services.close_period(period=period, verify_inputs=False, now=now)
-        services.export_payouts(period=period)
+        run = calculate_period(period=period)
+        close_period(period=period, verify_inputs=False, now=now)
+        export_payouts(period=period)
         progress(f"commissions {period}: paid {run.summary['total_paid'] / 100:,.2f}")
         done.append(str(period))
-    services.refresh_projection(now=now)
+    refresh_projection(now=now)
     if ready is not None:
         progress(f"commissions {ready}: ended and open, ready to calculate, close and export")
     return {"periods": done, "ready": ready}
@@ -77,7 +81,7 @@ def seed_pending_adjustment(*, distributor, by, now: dt.datetime | None = None):
     """A manual adjustment above the approval threshold in the open month, created by one staff
     member and waiting for a second one's approval."""
     amount = max(Decimal("750.00"), Decimal(settings.LADDER_ADJUSTMENT_APPROVAL_THRESHOLD) + 250)
-    return services.adjustment_create(
+    return adjustment_create(
         distributor=distributor,
         amount=amount,
         reason="Trade show travel allowance (demo: a second staff member approves it)",

@@ -24,7 +24,8 @@ from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, get_visible_distributor
 from orders.models import OrderLine
 
-from .engine.explain import FrozenForest, explain_unilevel_path, unilevel_sources
+from .engine.explain import FrozenForest, Upline, explain_unilevel_path, unilevel_sources
+from .engine.plan import Plan
 from .models import (
     LOCKED_STATUSES,
     Adjustment,
@@ -38,9 +39,31 @@ from .models import (
     PeriodStatus,
     cents_to_decimal,
 )
-from .services import frozen_chain
 
 EXPLAINED_SOURCES = 50  # sources listed on one page of a drill-down
+
+
+def frozen_chain(run_id: int, distributor_id: int, plan: Plan) -> list[Upline]:
+    """The uplines of ``distributor_id`` in a run's frozen tree, nearest first."""
+    unlocked = plan.rank_table("unilevel_levels")
+    sql = """
+        WITH RECURSIVE up(distributor_id, parent_id, is_active, paid_as_rank, depth) AS (
+            SELECT r.distributor_id, r.parent_id, r.is_active, r.paid_as_rank, 0
+            FROM commissions_distributorresult r
+            WHERE r.run_id = %s AND r.distributor_id = %s
+            UNION ALL
+            SELECT r.distributor_id, r.parent_id, r.is_active, r.paid_as_rank, up.depth + 1
+            FROM commissions_distributorresult r JOIN up ON r.distributor_id = up.parent_id
+            WHERE r.run_id = %s
+        )
+        SELECT distributor_id, is_active, paid_as_rank FROM up WHERE depth > 0 ORDER BY depth
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [run_id, distributor_id, run_id])
+        rows = cursor.fetchall()
+    return [
+        Upline(int(person), bool(active), int(unlocked[int(rank)])) for person, active, rank in rows
+    ]
 
 
 def statement_owner(user, number: str | None) -> Distributor:

@@ -7,8 +7,10 @@ from django.utils import timezone
 
 from core.periods import Period
 
-from . import services
+from .errors import RunInProgress
 from .models import CommissionRun, RunPurpose
+from .services.periods import period_row
+from .services.runs import calculate_period, refresh_projection
 
 
 @shared_task(name="commissions.calculate_run")
@@ -17,10 +19,10 @@ def calculate_run_task(run_id: int) -> dict:
     deletes its own partial rows and starts over; a concurrent run is refused, not waited for."""
     run = CommissionRun.objects.select_related("period").get(pk=run_id)
     try:
-        run = services.calculate_period(
+        run = calculate_period(
             period=run.period.period, purpose=run.purpose, run=run, by=run.requested_by
         )
-    except services.RunInProgress as refused:
+    except RunInProgress as refused:
         CommissionRun.objects.filter(pk=run_id, status="queued").update(
             status="failed", error=str(refused)
         )
@@ -32,10 +34,10 @@ def calculate_run_task(run_id: int) -> dict:
 def calculate_previous_month_task() -> dict:
     """Beat, on the 1st: calculate the month that just ended (staff review and close it)."""
     period = Period.current(timezone.now()).previous()
-    row = services.period_row(period)
+    row = period_row(period)
     if row.is_locked:
         return {"period": str(period), "skipped": "closed"}
-    run = services.calculate_period(period=period, purpose=RunPurpose.CALCULATION)
+    run = calculate_period(period=period, purpose=RunPurpose.CALCULATION)
     return {"period": str(period), "run": run.pk}
 
 
@@ -43,7 +45,7 @@ def calculate_previous_month_task() -> dict:
 def refresh_projection_task() -> dict:
     """Beat, every minute: keep the open month's projected figures fresh."""
     try:
-        run = services.refresh_projection(now=timezone.now())
-    except services.RunInProgress as busy:
+        run = refresh_projection(now=timezone.now())
+    except RunInProgress as busy:
         return {"skipped": str(busy)}
     return {"run": run.pk if run else None}

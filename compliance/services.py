@@ -38,8 +38,9 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from commissions.errors import CommissionError
 from commissions.models import CommissionPeriod, Hold, HoldStatus
-from commissions.services import CommissionError, hold_place
+from commissions.services.adjustments import hold_place
 from core.periods import Period
 
 from .models import ComplianceFlag, FlagKind, FlagStatus

@@ -202,7 +202,7 @@ def make_plan_version(document: dict | None = None, *, effective_from=None, **op
     import datetime as dt
     import json
 
-    from commissions.services import plan_version_create
+    from commissions.services.plans import plan_version_create
 
     doc = copy.deepcopy(document or COMMISSION_TEST_PLAN)
     if options:

@@ -38,6 +38,7 @@ with floor shares plus largest remainders, so the parts always add up exactly to
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 import numpy.typing as npt
@@ -83,6 +84,37 @@ def round_raw_total(raw: int, mode: str) -> int:
         "toward_zero": "ROUND_DOWN",
     }[mode]
     return int((Decimal(raw) / RAW_PER_CENT).quantize(Decimal(1), rounding=decimal_mode))
+
+
+def round_fraction(value: Fraction | int, mode: str) -> int:
+    """Round an exact amount of cents (a ``Fraction``, e.g. a share of a line) to whole cents
+    with ``mode``, symmetrically like ``round_raw``. Used where a rule takes a part of a paid
+    amount (clawbacks), so it rounds exactly as the engine's own lines do."""
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {mode!r}")
+    value = Fraction(value)
+    cents, remainder = divmod(abs(value.numerator), value.denominator)
+    if mode == "half_up":
+        cents += 2 * remainder >= value.denominator
+    elif mode == "half_even":
+        cents += 2 * remainder > value.denominator or (
+            2 * remainder == value.denominator and cents % 2 == 1
+        )
+    return -cents if value < 0 else cents
+
+
+def split_fractions(values: list[Fraction], mode: str) -> list[int]:
+    """Round the total of non-negative exact amounts once with ``mode`` and split it over
+    them like ``split_rounded_totals``: floors first, the missing cents one each to the largest
+    dropped fractions, earlier first on ties. The parts add up exactly to the rounded total."""
+    if any(value < 0 for value in values):
+        raise ValueError("split_fractions takes non-negative amounts")
+    floors = [value.numerator // value.denominator for value in values]
+    extra = round_fraction(sum(values, Fraction(0)), mode) - sum(floors)
+    by_remainder = sorted(range(len(values)), key=lambda i: (-(values[i] - floors[i]), i))
+    for position in by_remainder[:extra]:
+        floors[position] += 1
+    return floors
 
 
 def _divmod(values: Int64Array, divisor: int) -> tuple[Int64Array, Int64Array]:

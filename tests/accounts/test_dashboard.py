@@ -20,7 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from commissions import services
+from commissions.services.close import close_period
+from commissions.services.runs import calculate_period, refresh_projection
 from core.periods import Period
 from genealogy.models import Distributor
 from tests.factories import (
@@ -104,7 +105,7 @@ def test_live_figures_show_pv_gv_rank_progress_and_the_leg_cap(client):
 @pytest.mark.django_db(transaction=True)
 def test_projection_gives_the_same_progress_and_the_projected_earnings(client):
     ann = _build_example(timezone.now())
-    run = services.refresh_projection()
+    run = refresh_projection()
     assert run is not None
     client.force_login(ann.user)
 
@@ -161,7 +162,7 @@ def test_qualified_legs_are_unknown_until_the_month_is_projected(client):
 @pytest.mark.django_db(transaction=True)
 def test_qualified_legs_are_counted_from_the_projection(client):
     ann = _build_bronze_with_one_bronze_leg()
-    services.refresh_projection()
+    refresh_projection()
     client.force_login(ann.user)
 
     html = _page(client, "dashboard")
@@ -244,8 +245,8 @@ def test_closed_statements_are_linked_and_charted(client, settings):
     paid_at = last_month.start + dt.timedelta(days=10)
     buy(ann, "60", paid_at=paid_at)
     buy(ben, "200", paid_at=paid_at)
-    services.calculate_period(period=last_month)
-    services.close_period(period=last_month)
+    calculate_period(period=last_month)
+    close_period(period=last_month)
     client.force_login(ann.user)
 
     html = _page(client, "dashboard")
@@ -314,16 +315,16 @@ def test_query_count_does_not_grow_with_closed_months(client, settings):
     paid_at = month.start + dt.timedelta(days=5)
     buy(ann, "60", paid_at=paid_at)
     buy(ben, "60", paid_at=paid_at)
-    services.calculate_period(period=month)
-    services.close_period(period=month)
-    services.refresh_projection()  # both counts read the open month from a projection
+    calculate_period(period=month)
+    close_period(period=month)
+    refresh_projection()  # both counts read the open month from a projection
     one_month = {name: _count_queries(client, name) for name in names}
 
     for later in (month.next(), Period.current()):
         buy(ben, "80", paid_at=later.start + dt.timedelta(hours=12))
-    services.calculate_period(period=month.next())
-    services.close_period(period=month.next())
-    services.refresh_projection()
+    calculate_period(period=month.next())
+    close_period(period=month.next())
+    refresh_projection()
     more_months = {name: _count_queries(client, name) for name in names}
 
     assert more_months == one_month
@@ -333,12 +334,12 @@ def test_query_count_does_not_grow_with_closed_months(client, settings):
 def test_month_cards_are_cached_per_projection_and_follow_each_change(client):
     """The cards come from the cache while nothing they show has changed; a new projection,
     a hold or a renamed recruit shows at once."""
-    from commissions.services import hold_place
+    from commissions.services.adjustments import hold_place
     from genealogy.models import Distributor
 
     ann = _build_example(timezone.now())
     dee = Distributor.objects.get(user__name="Dee Brown")
-    services.refresh_projection()
+    refresh_projection()
     client.force_login(ann.user)
     counts = []
     for _ in range(2):
@@ -349,7 +350,7 @@ def test_month_cards_are_cached_per_projection_and_follow_each_change(client):
 
     buy(dee, "100", paid_at=timezone.now())
     assert 'data-testid="projected-earnings">10.00 USD<' in _page(client, "dashboard")
-    services.refresh_projection()
+    refresh_projection()
     assert 'data-testid="projected-earnings">15.00 USD<' in _page(client, "dashboard")
 
     hold_place(distributor=ann, reason="Review", by=UserFactory(is_staff=True))

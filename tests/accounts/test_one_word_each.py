@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.dashboard import earnings_overview, monthly_history
-from commissions import services
+from commissions.services.close import close_period
+from commissions.services.runs import calculate_period
 from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import RefundReason
@@ -119,8 +120,8 @@ def test_the_staff_overview_shows_one_cv_per_month_and_one_active_count(client, 
     before, last = this_month.shifted(-2), this_month.previous()
     order = buy(ben, "200", paid_at=before.start + dt.timedelta(days=3))
     buy(ann, "100", paid_at=last.start + dt.timedelta(days=3))
-    services.calculate_period(period=before)
-    services.close_period(period=before)
+    calculate_period(period=before)
+    close_period(period=before)
     # Last month, a refund of an order from the closed month before: a clawback settles it.
     order_refund(
         order=order,
@@ -128,8 +129,8 @@ def test_the_staff_overview_shows_one_cv_per_month_and_one_active_count(client, 
         reason=RefundReason.RETURN,
         now=last.start + dt.timedelta(days=5),
     )
-    services.calculate_period(period=last)
-    services.close_period(period=last)
+    calculate_period(period=last)
+    close_period(period=last)
     log_in_with_mfa(client, UserFactory(is_staff=True))
 
     html = _page(client, "staff_overview")

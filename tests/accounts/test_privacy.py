@@ -14,8 +14,9 @@ from django.db.models import Sum
 from django.urls import reverse
 
 from accounts import privacy
-from commissions import services as commission_services
 from commissions.models import CommissionLine, DistributorResult
+from commissions.services.close import close_period, export_payouts
+from commissions.services.runs import calculate_period
 from compliance.models import ErasureRequest, ErasureStatus
 from core.periods import Period
 from genealogy.models import Distributor
@@ -112,8 +113,8 @@ def test_erasure_pseudonymizes_blocks_login_and_keeps_the_books(client):
     Distributor.objects.filter(pk=cal.pk).update(
         payout_method="paypal", payout_account="cal.diaz@pay.example"
     )
-    commission_services.calculate_period(period=MARCH)
-    commission_services.close_period(period=MARCH)
+    calculate_period(period=MARCH)
+    close_period(period=MARCH)
     before_ledger, before_tree = ledger_totals(), stored_numbering()
     staff = UserFactory(is_staff=True)
     request = privacy.erasure_request(user=cal.user, note="Please forget me")
@@ -136,7 +137,7 @@ def test_erasure_pseudonymizes_blocks_login_and_keeps_the_books(client):
     assert (rita.name, rita.email, rita.address) == (f"Erased customer #{rita.pk}", "", "")
     assert not client.login(email=old_email, password=PASSWORD)
     assert ledger_totals() == before_ledger and stored_numbering() == before_tree
-    payouts = commission_services.export_payouts(period=MARCH).decode()
+    payouts = export_payouts(period=MARCH).decode()
     [cal_row] = [line for line in payouts.splitlines() if line.startswith(f"{cal.number},")]
     assert cal_row.startswith(f"{cal.number},Erased person #{cal.number},")
     assert cal_row.endswith(",USD,bank_transfer,") and "cal.diaz" not in payouts

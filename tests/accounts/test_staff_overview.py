@@ -9,8 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.staff import compliance_flags_waiting
-from commissions import services
 from commissions.models import CommissionRun, RunStatus
+from commissions.services.close import close_period
+from commissions.services.periods import period_row
+from commissions.services.runs import calculate_period
 from core.periods import Period
 from genealogy.models import DistributorStatus
 from tests.factories import (
@@ -72,7 +74,7 @@ def test_overview_shows_counts_volumes_and_the_compliance_card(client):
 @pytest.mark.django_db
 def test_a_running_calculation_shows_a_polled_progress_bar_that_stops_when_done(client):
     run = CommissionRun.objects.create(
-        period=services.period_row(Period.current()),
+        period=period_row(Period.current()),
         status=RunStatus.RUNNING,
         progress=55,
         phase="Writing results",
@@ -103,8 +105,8 @@ def test_closed_periods_give_payout_percent_ranks_and_the_last_run(client, setti
     paid_at = last_month.start + dt.timedelta(days=3)
     buy(ann, "100", paid_at=paid_at)
     buy(ben, "200", paid_at=paid_at)
-    services.calculate_period(period=last_month)
-    services.close_period(period=last_month)
+    calculate_period(period=last_month)
+    close_period(period=last_month)
     _log_in_staff(client)
 
     html = client.get(reverse("staff_overview")).content.decode()

@@ -7,8 +7,13 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from commissions import services
+from commissions.errors import CommissionError
 from commissions.models import Adjustment, AdjustmentStatus
+from commissions.services.adjustments import (
+    adjustment_approve,
+    adjustment_create,
+    adjustment_reject,
+)
 from core.periods import Period
 from tests.factories import UserFactory, log_in_with_mfa, make_distributor
 
@@ -28,7 +33,7 @@ def bob():
 
 
 def adjust(person, amount: str, by, period: Period = MAY) -> Adjustment:
-    return services.adjustment_create(
+    return adjustment_create(
         distributor=person, amount=Decimal(amount), reason="Missed bonus", by=by, period=period
     )
 
@@ -69,7 +74,7 @@ def test_a_rejected_adjustment_leaves_the_total(alice, bob):
     ben = make_distributor()
     adjust(ben, "450.00", alice)
     waiting = adjust(ben, "100.00", alice)
-    services.adjustment_reject(adjustment=waiting, by=bob, note="duplicate")
+    adjustment_reject(adjustment=waiting, by=bob, note="duplicate")
 
     assert adjust(ben, "50.00", alice).status == AdjustmentStatus.APPROVED
 
@@ -82,12 +87,12 @@ def test_a_split_adjustment_is_approved_by_a_second_person_only(alice, bob):
     assert waiting.count() == 2  # 150 + 150 + 150 = 450 counted; the fourth and fifth wait
 
     for adjustment in waiting:
-        with pytest.raises(services.CommissionError, match="second staff member"):
-            services.adjustment_approve(adjustment=adjustment, by=alice)
-        with pytest.raises(services.CommissionError, match="staff member must decide"):
-            services.adjustment_approve(adjustment=adjustment, by=None)
+        with pytest.raises(CommissionError, match="second staff member"):
+            adjustment_approve(adjustment=adjustment, by=alice)
+        with pytest.raises(CommissionError, match="staff member must decide"):
+            adjustment_approve(adjustment=adjustment, by=None)
     for adjustment in waiting:
-        approved = services.adjustment_approve(adjustment=adjustment, by=bob)
+        approved = adjustment_approve(adjustment=adjustment, by=bob)
         assert (approved.status, approved.decided_by) == (AdjustmentStatus.APPROVED, bob)
 
 

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from commissions import services
+from commissions.errors import RunInProgress
 from commissions.models import (
     Adjustment,
     AdjustmentStatus,
@@ -16,6 +16,11 @@ from commissions.models import (
     CommissionRun,
     PlanVersion,
 )
+from commissions.services.adjustments import adjustment_create, hold_place
+from commissions.services.close import export_payouts
+from commissions.services.periods import period_row
+from commissions.services.plans import plan_version_update
+from commissions.services.runs import calculate_period, refresh_projection, run_request
 from tests.commissions.conftest import PERIOD
 from tests.factories import COMMISSION_TEST_PLAN, UserFactory, log_in_with_mfa, make_plan_version
 
@@ -38,20 +43,20 @@ def test_migration_schedules_the_monthly_run_and_the_projection():
 def test_calculate_action_enqueues_the_task_on_commit(client, django_capture_on_commit_callbacks):
     make_plan_version()
     admin_user(client)
-    row = services.period_row(PERIOD)
+    row = period_row(PERIOD)
     with django_capture_on_commit_callbacks() as callbacks:
-        services.run_request(period=PERIOD)
+        run_request(period=PERIOD)
     assert len([c for c in callbacks if "calendar_changed" not in c.__qualname__]) == 1
     assert CommissionRun.objects.get(period=row).status == "queued"
-    with pytest.raises(services.RunInProgress):
-        services.run_request(period=PERIOD)
+    with pytest.raises(RunInProgress):
+        run_request(period=PERIOD)
 
 
 @pytest.mark.django_db(transaction=True)
 def test_admin_pages_show_periods_runs_and_the_plan_verdict(client, chain):
     version = make_plan_version()
     admin_user(client)
-    services.calculate_period(period=PERIOD)
+    calculate_period(period=PERIOD)
     run = CommissionRun.objects.get()
 
     assert client.get(reverse("admin:commissions_commissionperiod_changelist")).status_code == 200
@@ -68,7 +73,7 @@ def test_admin_pages_show_periods_runs_and_the_plan_verdict(client, chain):
 def test_admin_close_and_export_actions_call_the_services(client, chain):
     make_plan_version()
     admin_user(client)
-    services.calculate_period(period=PERIOD)
+    calculate_period(period=PERIOD)
     row = CommissionPeriod.objects.get()
     url = reverse("admin:commissions_commissionperiod_changelist")
 
@@ -76,7 +81,7 @@ def test_admin_close_and_export_actions_call_the_services(client, chain):
     exported = client.post(url, {"action": "export", "_selected_action": [row.pk]})
 
     assert exported["Content-Type"].startswith("text/csv")
-    assert exported.content == services.export_payouts(period=PERIOD)
+    assert exported.content == export_payouts(period=PERIOD)
     assert CommissionPeriod.objects.get().status == "paid"
 
 
@@ -84,7 +89,7 @@ def test_admin_close_and_export_actions_call_the_services(client, chain):
 def test_admin_refuses_self_approval_of_a_large_adjustment(client, chain):
     make_plan_version()
     alice = admin_user(client)
-    adjustment = services.adjustment_create(
+    adjustment = adjustment_create(
         distributor=chain.ben, amount=Decimal("900"), reason="Bonus fix", by=alice, period=PERIOD
     )
     url = reverse("admin:commissions_adjustment_changelist")
@@ -114,9 +119,9 @@ def test_a_used_plan_version_is_never_edited_an_edit_makes_a_new_version(chain):
     import json
 
     version = make_plan_version()
-    services.calculate_period(period=PERIOD)
+    calculate_period(period=PERIOD)
 
-    edited = services.plan_version_update(
+    edited = plan_version_update(
         version=version, source=json.dumps({**COMMISSION_TEST_PLAN, "name": "Renamed"})
     )
 
@@ -130,11 +135,11 @@ def test_projection_keeps_the_open_month_fresh_and_skips_unchanged_inputs(chain)
 
     make_plan_version()
     now = dt.datetime(2026, 3, 20, 12, tzinfo=dt.UTC)
-    first = services.refresh_projection(now=now)
-    again = services.refresh_projection(now=now)
+    first = refresh_projection(now=now)
+    again = refresh_projection(now=now)
 
     assert first.pk == again.pk and first.purpose == "projection"
-    assert services.period_row(PERIOD).projection_run_id == first.pk
+    assert period_row(PERIOD).projection_run_id == first.pk
     assert first.summary["total_paid"] == 5600
 
 
@@ -143,8 +148,8 @@ def test_admin_ends_holds_one_by_one_and_reports_a_refused_one(client, chain):
     from commissions.models import Hold, HoldStatus
 
     staff = admin_user(client)
-    first = services.hold_place(distributor=chain.ann, reason="Review", by=staff)
-    second = services.hold_place(distributor=chain.ben, reason="Review", by=staff)
+    first = hold_place(distributor=chain.ann, reason="Review", by=staff)
+    second = hold_place(distributor=chain.ben, reason="Review", by=staff)
     url = reverse("admin:commissions_hold_changelist")
     selected = {"action": "release", "_selected_action": [first.pk, second.pk]}
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from commissions import services
 from commissions.calendar import commission_calendar
 from commissions.models import CommissionRun
+from commissions.services.close import close_period
+from commissions.services.runs import calculate_period, refresh_projection
 from core.periods import Period
 from tests.commissions.conftest import PAID_AT, PERIOD, build_chain
 from tests.factories import buy, make_plan_version
@@ -34,8 +35,8 @@ def test_closing_a_month_shows_in_the_calendar_at_once():
     make_plan_version()
     assert commission_calendar(NOW).locked_periods == ()
 
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
     (month, status, run_id) = commission_calendar(NOW).locked_periods[0]
     assert (month, status) == (PERIOD.first_day, "closed")
@@ -46,10 +47,10 @@ def test_a_projection_refresh_moves_the_calendar_even_with_unchanged_inputs():
     chain = build_chain()
     make_plan_version()
     buy(chain.ann, "100", paid_at=timezone.now())
-    run = services.refresh_projection()
+    run = refresh_projection()
     assert commission_calendar().projection_run == run
 
-    again = services.refresh_projection()  # same inputs: only the run's "as of" time moves
+    again = refresh_projection()  # same inputs: only the run's "as of" time moves
 
     assert again.pk == run.pk
     seen = commission_calendar().projection_run

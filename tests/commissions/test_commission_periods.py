@@ -13,8 +13,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.urls import reverse
 
-from commissions import services
+from commissions.errors import CommissionError
+from commissions.gather import gather
 from commissions.models import Clawback, DistributorResult, PeriodStatus
+from commissions.services.close import close_period
+from commissions.services.periods import closable_from, period_row
+from commissions.services.runs import calculate_period
 from core.periods import Period
 from orders.models import Order, RefundReason
 from orders.services import order_pay, order_place, order_refund
@@ -30,14 +34,14 @@ HEADER = "external_number,distributor_number,customer_email,sku,quantity,paid_at
 
 def close_march():
     """Calculate and close March as soon as the rule allows; returns its final run."""
-    run = services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD, now=services.closable_from(PERIOD))
+    run = calculate_period(period=PERIOD)
+    close_period(period=PERIOD, now=closable_from(PERIOD))
     return run
 
 
 def march_inputs_unchanged(run) -> bool:
     """Recalculating the closed month's inputs gives exactly what was closed."""
-    return services.gather(PERIOD, plan_version=run.plan_version).input_hash == run.input_hash
+    return gather(PERIOD, plan_version=run.plan_version).input_hash == run.input_hash
 
 
 # --- Closing: not before the month ended plus the grace period ---------------------------------
@@ -62,15 +66,15 @@ def test_a_month_closes_only_after_it_ended_plus_the_grace_period(
     settings.LADDER_CLOSE_GRACE_HOURS = grace_hours
     make_plan_version(effective_from=dt.date(2026, 1, 1))
     buy(make_distributor(), "100", paid_at=period.start + dt.timedelta(days=3))
-    services.calculate_period(period=period)
+    calculate_period(period=period)
 
-    with pytest.raises(services.CommissionError, match="cannot be closed before"):
-        services.close_period(period=period, now=opens - dt.timedelta(seconds=1))
-    assert services.period_row(period).status == PeriodStatus.CALCULATED
+    with pytest.raises(CommissionError, match="cannot be closed before"):
+        close_period(period=period, now=opens - dt.timedelta(seconds=1))
+    assert period_row(period).status == PeriodStatus.CALCULATED
 
-    row = services.close_period(period=period, now=opens)
+    row = close_period(period=period, now=opens)
     assert row.status == PeriodStatus.CLOSED
-    assert services.closable_from(period) == opens
+    assert closable_from(period) == opens
 
 
 def test_the_command_calculates_the_running_month_but_refuses_to_close_it(plan_version):
@@ -80,7 +84,7 @@ def test_the_command_calculates_the_running_month_but_refuses_to_close_it(plan_v
     with pytest.raises(CommandError, match=f"{current} cannot be closed before"):
         call_command("run_commissions", str(current), "--close", stdout=io.StringIO())
 
-    row = services.period_row(current)
+    row = period_row(current)
     assert row.status == PeriodStatus.CALCULATED  # the preview was calculated
     assert row.closed_at is None
 
@@ -102,21 +106,21 @@ def test_a_payment_recorded_after_its_month_closed_counts_in_the_next_open_month
     assert set(late.lines.values_list("commission_month", flat=True)) == {APRIL.first_day}
     assert distributor_volume(distributor_id=chain.ben.pk, period=PERIOD).pv == 0
     assert march_inputs_unchanged(march)
-    april = services.calculate_period(period=APRIL)
+    april = calculate_period(period=APRIL)
     assert DistributorResult.objects.get(run=april, distributor=chain.ben).pv == 10000
     assert period_totals(APRIL).for_distributor(chain.ben.pk)["pv"] == 10000
 
 
 def test_a_late_payment_for_a_month_still_open_counts_in_that_month(chain, plan_version):
-    services.calculate_period(period=PERIOD)  # calculated, not closed: still open
+    calculate_period(period=PERIOD)  # calculated, not closed: still open
 
     late = buy(chain.ben, "100", paid_at=MARCH_31_EVENING)
 
     late.refresh_from_db()
     assert late.commission_period == PERIOD
     assert not late.counts_in_a_later_period
-    with pytest.raises(services.CommissionError, match="inputs of 2026-03 changed"):
-        services.close_period(period=PERIOD, now=services.closable_from(PERIOD))
+    with pytest.raises(CommissionError, match="inputs of 2026-03 changed"):
+        close_period(period=PERIOD, now=closable_from(PERIOD))
 
 
 def test_an_order_imported_after_its_month_closed_counts_in_the_next_open_month_and_is_reported(
@@ -162,7 +166,7 @@ def test_a_refund_dated_in_a_closed_month_claws_back_in_the_next_open_month(chai
     assert refund.commission_month == APRIL.first_day
     assert refund.lines.get().commission_month == APRIL.first_day
     assert march_inputs_unchanged(march)
-    april = services.calculate_period(period=APRIL)
+    april = calculate_period(period=APRIL)
     clawed = sorted(
         Clawback.objects.values_list(
             "period__month", "original_period__month", "earner_id", "amount"
@@ -189,7 +193,7 @@ def test_a_refund_of_a_late_paid_order_counts_with_it_in_the_open_month(chain, p
         now=dt.datetime(2026, 4, 3, 15, tzinfo=dt.UTC),
     )
 
-    april = services.calculate_period(period=APRIL)
+    april = calculate_period(period=APRIL)
     assert not Clawback.objects.exists()  # nothing was paid on it in March
     assert DistributorResult.objects.get(run=april, distributor=chain.ben).pv == 0
 
@@ -197,7 +201,7 @@ def test_a_refund_of_a_late_paid_order_counts_with_it_in_the_open_month(chain, p
 def test_a_payment_in_flight_while_the_month_closes_is_seen_by_the_close(chain, plan_version):
     """The close locks the month before it compares the inputs: a payment counting in it either
     commits first (and the close refuses) or waits and lands in the next open month."""
-    services.calculate_period(period=PERIOD)
+    calculate_period(period=PERIOD)
     product = ProductFactory(pv=Decimal("40"), cv=Decimal("40"))
     order = order_place(
         distributor=chain.ben, items={product.pk: 1}, purpose="personal", now=MARCH_31_EVENING
@@ -216,9 +220,9 @@ def test_a_payment_in_flight_while_the_month_closes_is_seen_by_the_close(chain, 
 
     def close() -> None:
         try:
-            services.close_period(period=PERIOD, now=services.closable_from(PERIOD))
+            close_period(period=PERIOD, now=closable_from(PERIOD))
             outcome["closed"] = True
-        except services.CommissionError as error:
+        except CommissionError as error:
             outcome["refused"] = str(error)
         finally:
             connection.close()
@@ -235,7 +239,7 @@ def test_a_payment_in_flight_while_the_month_closes_is_seen_by_the_close(chain, 
     closer.join(30)
 
     assert "inputs of 2026-03 changed" in str(outcome.get("refused"))
-    assert services.period_row(PERIOD).status == PeriodStatus.CALCULATED
+    assert period_row(PERIOD).status == PeriodStatus.CALCULATED
     order.refresh_from_db()
     assert order.commission_period == PERIOD
 

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
-from commissions import services
+from commissions.errors import CommissionError, RunInProgress
 from commissions.models import (
     Adjustment,
     AdjustmentStatus,
@@ -22,6 +22,16 @@ from commissions.models import (
     LineKind,
     PeriodStatus,
 )
+from commissions.services.adjustments import (
+    adjustment_approve,
+    adjustment_create,
+    hold_forfeit,
+    hold_place,
+    hold_release,
+)
+from commissions.services.close import close_period, export_payouts, payout_rows
+from commissions.services.periods import RUN_LOCK_CLASS, period_row
+from commissions.services.runs import calculate_period
 from genealogy.models import Distributor
 from orders.models import RefundReason
 from orders.services import order_refund
@@ -85,10 +95,10 @@ def result_of(run, person) -> DistributorResult:
 
 
 def test_rerun_on_the_same_inputs_gives_identical_lines_and_export_bytes(chain, plan_version):
-    first = services.calculate_period(period=PERIOD)
+    first = calculate_period(period=PERIOD)
     first_lines, first_results = ledger(first), results(first)
 
-    second = services.calculate_period(period=PERIOD)
+    second = calculate_period(period=PERIOD)
 
     assert second.pk != first.pk
     assert second.input_hash == first.input_hash
@@ -97,10 +107,10 @@ def test_rerun_on_the_same_inputs_gives_identical_lines_and_export_bytes(chain, 
     # The superseded run's rows are gone: no duplicates for the period.
     assert not CommissionLine.objects.filter(run=first).exists()
     assert CommissionRun.objects.get(pk=first.pk).status == "superseded"
-    services.close_period(period=PERIOD)
-    export = services.export_payouts(period=PERIOD)
-    assert services.export_payouts(period=PERIOD) == export
-    assert services.period_row(PERIOD).status == PeriodStatus.PAID
+    close_period(period=PERIOD)
+    export = export_payouts(period=PERIOD)
+    assert export_payouts(period=PERIOD) == export
+    assert period_row(PERIOD).status == PeriodStatus.PAID
     expected = sorted(
         [
             (chain.ann.number, "Ann Avery", "31.00"),
@@ -125,11 +135,11 @@ def test_export_pays_each_person_by_their_method_and_account_else_the_default(
         payout_method="paypal", payout_account="ann.avery@pay.example"
     )
     Distributor.objects.filter(pk=chain.cal.pk).update(payout_method="check")
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
     # When the month's payouts are exported (twice)
-    export = services.export_payouts(period=PERIOD)
+    export = export_payouts(period=PERIOD)
 
     # Then each row carries the person's own method and account, in number order, same bytes
     rows = {
@@ -145,16 +155,16 @@ def test_export_pays_each_person_by_their_method_and_account_else_the_default(
     }
     numbers = [line.split(",")[0] for line in export.decode().splitlines()[1:]]
     assert numbers == sorted(numbers, key=int)
-    assert services.export_payouts(period=PERIOD) == export
+    assert export_payouts(period=PERIOD) == export
 
 
 def test_export_cells_never_start_like_a_spreadsheet_formula(chain, plan_version):
     chain.ann.user.name = '=HYPERLINK("http://evil.example")'
     chain.ann.user.save()
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
-    export = services.export_payouts(period=PERIOD).decode()
+    export = export_payouts(period=PERIOD).decode()
 
     assert "'=HYPERLINK" in export
     assert ",=" not in export and not any(line.startswith("=") for line in export.splitlines())
@@ -166,10 +176,10 @@ def test_people_without_a_choice_are_paid_by_the_configured_default(chain, plan_
     Distributor.objects.filter(pk=chain.dee.pk).update(
         payout_method="bank_transfer", payout_account="RCP-0042"
     )
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
-    lines = services.export_payouts(period=PERIOD).decode().splitlines()
+    lines = export_payouts(period=PERIOD).decode().splitlines()
 
     assert f"{chain.ann.number},Ann Avery,31.00,USD,check," in lines
     assert f"{chain.cal.number},Cal Diaz,15.00,USD,check," in lines
@@ -177,15 +187,15 @@ def test_people_without_a_choice_are_paid_by_the_configured_default(chain, plan_
 
 
 def test_payout_rows_read_the_people_in_one_query(chain, plan_version, django_assert_num_queries):
-    services.calculate_period(period=PERIOD)
-    row = services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    row = close_period(period=PERIOD)
     for person in chain.people:
         Distributor.objects.filter(pk=person.pk).update(
             payout_method="paypal", payout_account=f"{person.number}@pay.example"
         )
 
     with django_assert_num_queries(2):  # the payable balances, then the people
-        rows = services.payout_rows(row)
+        rows = payout_rows(row)
 
     assert [(method, account) for *_, method, account in rows] == [
         ("paypal", f"{number}@pay.example") for number, *_ in rows
@@ -204,20 +214,20 @@ def test_a_second_run_while_one_holds_the_period_is_refused(chain, plan_version)
     )
     try:
         key = PERIOD.year * 100 + PERIOD.month
-        other.execute("SELECT pg_advisory_lock(%s, %s)", [services.RUN_LOCK_CLASS, key])
+        other.execute("SELECT pg_advisory_lock(%s, %s)", [RUN_LOCK_CLASS, key])
 
-        with pytest.raises(services.RunInProgress, match="being calculated"):
-            services.calculate_period(period=PERIOD)
-        with pytest.raises(services.RunInProgress):
-            services.close_period(period=PERIOD)
+        with pytest.raises(RunInProgress, match="being calculated"):
+            calculate_period(period=PERIOD)
+        with pytest.raises(RunInProgress):
+            close_period(period=PERIOD)
     finally:
         other.close()
-    assert services.calculate_period(period=PERIOD).status == "succeeded"
+    assert calculate_period(period=PERIOD).status == "succeeded"
 
 
 def test_closed_period_ledger_is_immutable_in_the_database(chain, plan_version):
-    run = services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    run = calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
     for statement in (
         "UPDATE commissions_commissionline SET amount = amount + 1 WHERE run_id = %s",
@@ -241,24 +251,24 @@ def test_closed_period_ledger_is_immutable_in_the_database(chain, plan_version):
         cursor.execute(
             "UPDATE commissions_planversion SET name = 'x' WHERE id = %s", [run.plan_version_id]
         )
-    with pytest.raises(services.CommissionError, match="closed"):
-        services.calculate_period(period=PERIOD)
+    with pytest.raises(CommissionError, match="closed"):
+        calculate_period(period=PERIOD)
 
 
 def test_balances_carry_including_negative_ones(chain):
     make_plan_version({**COMMISSION_TEST_PLAN, "minimum_payout": "12"})
     staff = UserFactory(is_staff=True)
-    services.adjustment_create(
+    adjustment_create(
         distributor=chain.eve,
         amount=Decimal("-7.50"),
         reason="Overpaid sample",
         by=staff,
         period=PERIOD,
     )
-    march = services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    march = calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
-    april = services.calculate_period(period=APRIL)
+    april = calculate_period(period=APRIL)
 
     dee = result_of(march, chain.dee)
     assert (dee.period_total, dee.payable, dee.carried_out) == (1000, 0, 1000)  # under 12.00
@@ -269,12 +279,12 @@ def test_balances_carry_including_negative_ones(chain):
 
 
 def test_refund_of_a_closed_periods_order_claws_back_in_the_open_period(chain, plan_version):
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
     return_in_april(chain.eve)
 
-    april = services.calculate_period(period=APRIL)
-    services.calculate_period(period=APRIL)  # a re-run claws back nothing twice
+    april = calculate_period(period=APRIL)
+    calculate_period(period=APRIL)  # a re-run claws back nothing twice
 
     clawed = sorted(Clawback.objects.values_list("earner_id", "kind", "level", "amount"))
     assert clawed == sorted(
@@ -284,19 +294,19 @@ def test_refund_of_a_closed_periods_order_claws_back_in_the_open_period(chain, p
             (chain.ann.pk, LineKind.UNILEVEL, 3, -2000),
         ]
     )
-    april = services.period_row(APRIL).current_run
+    april = period_row(APRIL).current_run
     assert result_of(april, chain.ann).period_total == -2000
     assert result_of(april, chain.ann).carried_out == -2000
     assert result_of(april, chain.eve).cv == 0  # settled by clawback, not counted twice
 
 
 def test_refund_claws_back_through_the_frozen_compressed_upline(chain, plan_version):
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
     # Cal's 120 paid Ann level 1 in March (Ben, inactive, was skipped): 6.00 comes back.
     return_in_april(chain.cal)
 
-    services.calculate_period(period=APRIL)
+    calculate_period(period=APRIL)
 
     assert list(Clawback.objects.values_list("earner_id", "level", "amount")) == [
         (chain.ann.pk, 1, -600)
@@ -305,7 +315,7 @@ def test_refund_claws_back_through_the_frozen_compressed_upline(chain, plan_vers
 
 def test_large_adjustment_needs_a_different_staff_member(chain, plan_version):
     alice, bob = UserFactory(is_staff=True), UserFactory(is_staff=True)
-    adjustment = services.adjustment_create(
+    adjustment = adjustment_create(
         distributor=chain.ben,
         amount=Decimal("600.00"),
         reason="Missed bonus",
@@ -313,16 +323,16 @@ def test_large_adjustment_needs_a_different_staff_member(chain, plan_version):
         period=PERIOD,
     )
     assert adjustment.status == AdjustmentStatus.PENDING
-    services.calculate_period(period=PERIOD)
-    with pytest.raises(services.CommissionError, match="wait for approval"):
-        services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    with pytest.raises(CommissionError, match="wait for approval"):
+        close_period(period=PERIOD)
 
-    with pytest.raises(services.CommissionError, match="second staff member"):
-        services.adjustment_approve(adjustment=adjustment, by=alice)
+    with pytest.raises(CommissionError, match="second staff member"):
+        adjustment_approve(adjustment=adjustment, by=alice)
     with pytest.raises(DatabaseError), transaction.atomic():
         Adjustment.objects.filter(pk=adjustment.pk).update(decided_by=alice, status="approved")
-    services.adjustment_approve(adjustment=adjustment, by=bob)
-    run = services.calculate_period(period=PERIOD)
+    adjustment_approve(adjustment=adjustment, by=bob)
+    run = calculate_period(period=PERIOD)
 
     assert result_of(run, chain.ben).period_total == 60000
     assert result_of(run, chain.ben).payable == 60000
@@ -330,24 +340,24 @@ def test_large_adjustment_needs_a_different_staff_member(chain, plan_version):
 
 def test_small_adjustment_counts_at_once(chain, plan_version):
     staff = UserFactory(is_staff=True)
-    services.adjustment_create(
+    adjustment_create(
         distributor=chain.ben, amount=Decimal("5.00"), reason="Goodwill", by=staff, period=PERIOD
     )
-    run = services.calculate_period(period=PERIOD)
+    run = calculate_period(period=PERIOD)
     assert result_of(run, chain.ben).period_total == 500
 
 
 def test_hold_keeps_the_balance_until_released(chain, plan_version):
     staff = UserFactory(is_staff=True)
-    hold = services.hold_place(distributor=chain.cal, reason="KYC documents missing", by=staff)
-    march = services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    hold = hold_place(distributor=chain.cal, reason="KYC documents missing", by=staff)
+    march = calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
     cal = result_of(march, chain.cal)
     assert (cal.on_hold, cal.payable, cal.carried_out) == (True, 0, 1500)
-    assert "Cal Diaz" not in services.export_payouts(period=PERIOD).decode()
+    assert "Cal Diaz" not in export_payouts(period=PERIOD).decode()
 
-    released = services.hold_release(hold=hold, reason="Documents received", by=staff)
-    april = services.calculate_period(period=APRIL)
+    released = hold_release(hold=hold, reason="Documents received", by=staff)
+    april = calculate_period(period=APRIL)
 
     assert released.status == HoldStatus.RELEASED and released.ended_by == staff
     assert result_of(april, chain.cal).payable == 1500
@@ -355,27 +365,25 @@ def test_hold_keeps_the_balance_until_released(chain, plan_version):
 
 def test_forfeited_hold_takes_the_held_balance_with_a_reason(chain, plan_version):
     staff = UserFactory(is_staff=True)
-    hold = services.hold_place(distributor=chain.cal, reason="Policy breach review", by=staff)
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    hold = hold_place(distributor=chain.cal, reason="Policy breach review", by=staff)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
-    forfeited = services.hold_forfeit(
-        hold=hold, reason="Policy breach confirmed", by=staff, now=IN_APRIL
-    )
-    april = services.calculate_period(period=APRIL)
+    forfeited = hold_forfeit(hold=hold, reason="Policy breach confirmed", by=staff, now=IN_APRIL)
+    april = calculate_period(period=APRIL)
 
     assert forfeited.forfeiture.amount == -1500
     assert result_of(april, chain.cal).balance == 0
 
 
 def test_close_refuses_when_inputs_changed_since_the_run(chain, plan_version):
-    services.calculate_period(period=PERIOD)
+    calculate_period(period=PERIOD)
     staff = UserFactory(is_staff=True)
-    services.adjustment_create(
+    adjustment_create(
         distributor=chain.ben, amount=Decimal("1.00"), reason="Late fix", by=staff, period=PERIOD
     )
-    with pytest.raises(services.CommissionError, match="changed since run"):
-        services.close_period(period=PERIOD)
+    with pytest.raises(CommissionError, match="changed since run"):
+        close_period(period=PERIOD)
 
 
 def test_commands_calculate_close_and_export(chain, plan_version, tmp_path, capsys):
@@ -383,8 +391,8 @@ def test_commands_calculate_close_and_export(chain, plan_version, tmp_path, caps
     target = tmp_path / "payouts.csv"
     call_command("export_payouts", str(PERIOD), "--output", str(target))
 
-    assert services.period_row(PERIOD).status == PeriodStatus.PAID
-    assert target.read_bytes() == services.export_payouts(period=PERIOD)
+    assert period_row(PERIOD).status == PeriodStatus.PAID
+    assert target.read_bytes() == export_payouts(period=PERIOD)
 
 
 def test_load_plan_names_each_problem(tmp_path):
@@ -417,15 +425,15 @@ MATCHING_PLAN = {
 
 def test_refund_claws_back_the_matching_paid_on_the_undone_unilevel_earnings(chain):
     make_plan_version(MATCHING_PLAN)
-    march = services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    march = calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
     # Dee earned 10.00 unilevel on Eve's 200 CV; Cal, who enrolled Dee, earned 10 % of it.
     matched = CommissionLine.objects.get(run=march, kind=LineKind.MATCHING, source=chain.dee)
     assert (matched.earner_id, matched.base, matched.amount) == (chain.cal.pk, 1000, 100)
     return_in_april(chain.eve)
 
-    services.calculate_period(period=APRIL)
-    services.calculate_period(period=APRIL)  # a re-run claws back nothing twice
+    calculate_period(period=APRIL)
+    calculate_period(period=APRIL)  # a re-run claws back nothing twice
 
     assert list(
         Clawback.objects.filter(kind=LineKind.MATCHING).values_list(

@@ -10,9 +10,9 @@ from collections import defaultdict
 
 import pytest
 
-from commissions import services
 from commissions.models import CommissionLine, DistributorResult
 from commissions.naive import naive_period
+from commissions.services.runs import calculate_period
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.services import place_pending_distributors
 from tests.commissions.conftest import PERIOD
@@ -130,7 +130,7 @@ def test_engine_service_matches_the_naive_orm_implementation(seed, compression):
     random_company(seed)
     version = make_plan_version(ORACLE_PLAN, compression=compression)
 
-    run = services.calculate_period(period=PERIOD)
+    run = calculate_period(period=PERIOD)
     expected_people, expected_lines = naive_view(naive_period(PERIOD, version.plan))
     people, lines = engine_view(run)
 

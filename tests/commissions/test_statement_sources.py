@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from commissions import services
 from commissions.models import CommissionLine, DistributorResult, LineKind
 from commissions.selectors import EXPLAINED_SOURCES
+from commissions.services.close import close_period
+from commissions.services.runs import calculate_period
 from tests.commissions.conftest import PAID_AT, PERIOD
 from tests.factories import buy, make_distributor, make_plan_version
 
@@ -21,8 +22,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def close_the_month() -> None:
     make_plan_version()
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
 
 def level_one(person) -> CommissionLine:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from commissions import services
 from commissions.models import CommissionLine, LineKind
+from commissions.services.close import close_period
+from commissions.services.runs import calculate_period
 from tests.commissions.conftest import PERIOD, build_chain
 from tests.factories import PASSWORD, UserFactory, log_in_with_mfa, make_plan_version
 
@@ -17,8 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def closed(db):
     chain = build_chain()
     make_plan_version()
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
     return chain
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from commissions.models import CommissionLine, DistributorResult, LineKind, PeriodStatus
-from commissions.services import calculate_period, period_row
+from commissions.services.periods import period_row
+from commissions.services.runs import calculate_period
 from tests.commissions.conftest import PERIOD
 from tests.factories import make_plan_version
 

@@ -9,8 +9,9 @@ import uuid
 import pytest
 from django.conf import settings
 
-from commissions import services
 from commissions.models import CommissionLine, CommissionRun, DistributorResult
+from commissions.services.periods import period_row
+from commissions.services.runs import calculate_period
 from commissions.tasks import calculate_run_task
 from genealogy.models import Distributor
 from tests.celery_worker import start_worker, stop_worker
@@ -45,10 +46,10 @@ def snapshot(run_id: int) -> tuple[list, list]:
 def test_killed_worker_leaves_previous_results_and_the_retry_has_no_duplicates(chain, plan_version):
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
         pytest.fail("this test needs CELERY_BROKER_URL or REDIS_URL on Redis")
-    previous = services.calculate_period(period=PERIOD)
+    previous = calculate_period(period=PERIOD)
     before = snapshot(previous.pk)
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    row = services.period_row(PERIOD)
+    row = period_row(PERIOD)
     run = CommissionRun.objects.create(period=row)
 
     # Given a worker that pauses between writing the results and making them current
@@ -65,7 +66,7 @@ def test_killed_worker_leaves_previous_results_and_the_retry_has_no_duplicates(c
             worker.kill()
 
     # Then the previous run is still current and untouched
-    assert services.period_row(PERIOD).current_run_id == previous.pk
+    assert period_row(PERIOD).current_run_id == previous.pk
     assert snapshot(previous.pk) == before
 
     # And a retry on a new worker completes, with no duplicates
@@ -75,7 +76,7 @@ def test_killed_worker_leaves_previous_results_and_the_retry_has_no_duplicates(c
     finally:
         stop_worker(retry_worker)
     assert outcome["status"] == "succeeded"
-    assert services.period_row(PERIOD).current_run_id == run.pk
+    assert period_row(PERIOD).current_run_id == run.pk
     lines, results = snapshot(run.pk)
     assert [line[:-1] for line in lines] == [line[:-1] for line in before[0]]
     assert results == before[1]

@@ -9,8 +9,9 @@ from django.core.management import call_command
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
 
-from commissions import services as commission_services
 from commissions.models import DistributorResult, Hold, HoldStatus
+from commissions.services.close import close_period, export_payouts
+from commissions.services.runs import calculate_period
 from compliance import selectors, services
 from compliance.models import ComplianceFlag, FlagKind, FlagStatus
 from core.periods import Period
@@ -133,7 +134,7 @@ def test_retail_rules_look_at_people_the_month_paid(chain, plan_version):
     services.compute_compliance_flags(period=MARCH)
     assert not ComplianceFlag.objects.filter(kind=FlagKind.PERSONAL_USE_SHARE).exists()
 
-    run = commission_services.calculate_period(period=MARCH)
+    run = calculate_period(period=MARCH)
     services.compute_compliance_flags(period=MARCH)
 
     earners = set(
@@ -154,20 +155,20 @@ def test_retail_rules_look_at_people_the_month_paid(chain, plan_version):
 @pytest.mark.django_db(transaction=True)
 def test_hold_from_a_flag_keeps_the_payout_unpaid(chain, plan_version):
     staff = UserFactory(is_staff=True)
-    commission_services.calculate_period(period=MARCH)  # staff review the calculated month
+    calculate_period(period=MARCH)  # staff review the calculated month
     services.compute_compliance_flags(period=MARCH)
     flag = ComplianceFlag.objects.get(distributor=chain.cal, kind=FlagKind.FEW_RETAIL_CUSTOMERS)
 
     held = services.flag_hold(flag=flag, reason="Asked for customer receipts", by=staff)
-    run = commission_services.calculate_period(period=MARCH)
-    commission_services.close_period(period=MARCH)
+    run = calculate_period(period=MARCH)
+    close_period(period=MARCH)
 
     hold = Hold.objects.get(distributor=chain.cal)
     assert held.status == FlagStatus.HOLD and held.hold == hold
     assert hold.status == HoldStatus.ACTIVE and "Asked for customer receipts" in hold.reason
     cal = DistributorResult.objects.get(run=run, distributor=chain.cal)
     assert (cal.on_hold, cal.payable, cal.carried_out) == (True, 0, 1500)
-    assert "Cal Diaz" not in commission_services.export_payouts(period=MARCH).decode()
+    assert "Cal Diaz" not in export_payouts(period=MARCH).decode()
     # A second flag of the same person reuses the active hold.
     other = ComplianceFlag.objects.get(distributor=chain.cal, kind=FlagKind.PERSONAL_USE_SHARE)
     assert services.flag_hold(flag=other, reason="Same review", by=staff).hold == hold

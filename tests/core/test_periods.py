@@ -18,7 +18,7 @@ from accounts.dashboard import HISTORY_MONTHS, month_progress, monthly_history
 from accounts.staff import volume_by_month
 from commissions.calendar import commission_calendar
 from commissions.disclosure import default_disclosure_year
-from commissions.services import open_period
+from commissions.services.periods import open_period
 from compliance.selectors import FILTER_MONTHS, flag_periods
 from core.periods import Period, add_months, last_month_starts, months_before
 from genealogy.models import Distributor

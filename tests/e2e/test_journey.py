@@ -10,7 +10,8 @@ from django.core import mail
 from django.utils import timezone
 
 from commissions.models import CommissionPeriod
-from commissions.services import closable_from, close_period, period_row
+from commissions.services.close import close_period
+from commissions.services.periods import closable_from, period_row
 from core.periods import Period
 from genealogy.models import Distributor
 from orders.models import Order

@@ -120,8 +120,9 @@ class Company:
 
 def build_company() -> Company:
     from accounts.models import User
-    from commissions import services as commission_services
     from commissions.models import CommissionLine, CommissionPeriod
+    from commissions.services.close import close_period
+    from commissions.services.runs import calculate_period
     from compliance.models import ComplianceFlag, FlagKind
     from messaging.models import Announcement, Message, MessageAudience
     from messaging.services import unsubscribe_token
@@ -145,8 +146,8 @@ def build_company() -> Company:
     buy(otto, "40", paid_at=OUTSIDER_PAID_AT, customer=cora, profit="10")
     otto_open_order = make_order(distributor=otto, items={ProductFactory(): 1}, customer=cora)
     make_plan_version()
-    commission_services.calculate_period(period=OUTSIDER_PERIOD)
-    commission_services.close_period(period=OUTSIDER_PERIOD)
+    calculate_period(period=OUTSIDER_PERIOD)
+    close_period(period=OUTSIDER_PERIOD)
     otto_line = CommissionLine.objects.filter(earner=otto).first()
     assert otto_line is not None, "the sweep needs a commission line outside the viewer's team"
     flag = ComplianceFlag.objects.create(

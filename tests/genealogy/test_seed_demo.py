@@ -119,9 +119,12 @@ def test_demo_company_shows_every_feature_without_a_shell(capsys):
     from allauth.mfa.models import Authenticator
     from django.utils import timezone
 
-    from commissions import services
     from commissions.demo import ready_period
     from commissions.models import Adjustment, AdjustmentStatus, CommissionPeriod
+    from commissions.services.adjustments import adjustment_approve
+    from commissions.services.close import close_period, export_payouts
+    from commissions.services.periods import closable_from
+    from commissions.services.runs import calculate_period
     from compliance.models import ComplianceFlag, DisclosureStatement
     from genealogy.demo import STAFF_LOGINS
     from messaging.models import Announcement
@@ -134,7 +137,7 @@ def test_demo_company_shows_every_feature_without_a_shell(capsys):
     ready = ready_period(now)
 
     # A finished month, past its grace period, open and not calculated...
-    assert services.closable_from(ready) <= now
+    assert closable_from(ready) <= now
     row = CommissionPeriod.objects.filter(month=ready.first_day).first()
     assert row is None or (row.status == "open" and row.current_run_id is None)
     # ...after the months before it, closed and paid.
@@ -157,12 +160,12 @@ def test_demo_company_shows_every_feature_without_a_shell(capsys):
     assert Announcement.objects.count() >= 2
 
     # Staff can calculate, close and export the ready month, and approve as the second person.
-    services.calculate_period(period=ready)
-    services.close_period(period=ready, now=now)
-    services.export_payouts(period=ready)
+    calculate_period(period=ready)
+    close_period(period=ready, now=now)
+    export_payouts(period=ready)
     assert CommissionPeriod.objects.get(month=ready.first_day).status == "paid"
     approver = User.objects.get(email="approver@ladder.example")
-    assert services.adjustment_approve(adjustment=pending, by=approver).status == "approved"
+    assert adjustment_approve(adjustment=pending, by=approver).status == "approved"
 
 
 @pytest.mark.django_db(transaction=True)

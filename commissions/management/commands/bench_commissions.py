@@ -20,8 +20,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django.utils import timezone
 
-from commissions import services
 from commissions.models import CommissionRun, DistributorResult, PlanVersion
+from commissions.services.plans import plan_version_create
+from commissions.services.runs import calculate_period
 from core.arguments import positive_int, positive_number
 from core.periods import Period
 from genealogy.models import Distributor
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             )
             out(f"seed_orders: {time.perf_counter() - started:.1f} s")
         if not PlanVersion.objects.exists():
-            services.plan_version_create(
+            plan_version_create(
                 source=(Path(settings.BASE_DIR) / "plans" / "demo.yaml").read_text(),
                 effective_from=period_obj.first_day,
             )
@@ -87,7 +88,7 @@ class Command(BaseCommand):
         run = None
         for attempt in range(1, runs + 1):
             started = time.perf_counter()
-            run = services.calculate_period(period=period_obj)
+            run = calculate_period(period=period_obj)
             wall = time.perf_counter() - started
             out(
                 f"run {attempt}: {wall:.2f} s wall (incl. cleanup of the previous run), "

@@ -25,8 +25,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commissions import services
 from commissions.disclosure import DisclosureError, generate_income_disclosure
+from commissions.errors import CommissionError
 from commissions.management.commands.bench_commissions import peak_rss_mb
 from commissions.models import (
     LOCKED_STATUSES,
@@ -37,6 +37,7 @@ from commissions.models import (
     RunPurpose,
     RunStatus,
 )
+from commissions.services.periods import period_lock, period_row
 from core.arguments import year
 from core.periods import Period
 
@@ -107,7 +108,7 @@ class Command(BaseCommand):
                 self._time_statement(year=year)
                 if not keep:
                     transaction.set_rollback(True)
-        except (services.CommissionError, DisclosureError) as error:
+        except (CommissionError, DisclosureError) as error:
             raise CommandError(str(error)) from error
         if keep:
             self.stdout.write(f"kept: the synthetic months of {year} are committed (permanent)")
@@ -132,8 +133,8 @@ class Command(BaseCommand):
         now = timezone.now()
         with contextlib.ExitStack() as locks:
             for period in to_fill:
-                locks.enter_context(services.period_lock(period))
-                row = services.period_row(period)
+                locks.enter_context(period_lock(period))
+                row = period_row(period)
                 run = CommissionRun.objects.create(
                     period=row,
                     purpose=RunPurpose.CALCULATION,

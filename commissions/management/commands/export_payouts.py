@@ -3,7 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from commissions import services
+from commissions.errors import CommissionError
+from commissions.services.close import export_payouts
 from core.periods import Period
 
 
@@ -18,8 +19,8 @@ class Command(BaseCommand):
         if output:
             check_writable(output)  # before the export marks the period paid
         try:
-            data = services.export_payouts(period=Period.parse(period))
-        except (ValueError, services.CommissionError) as error:
+            data = export_payouts(period=Period.parse(period))
+        except (ValueError, CommissionError) as error:
             raise CommandError(str(error)) from error
         if output:
             try:

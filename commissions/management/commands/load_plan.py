@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from commissions import services
 from commissions.engine import PlanValidationError
+from commissions.errors import CommissionError
+from commissions.services.plans import plan_version_create
 from core.csv import open_text_error, read_utf8_text
 from core.periods import Period
 
@@ -20,9 +21,7 @@ class Command(BaseCommand):
         try:
             period = Period.parse(effective_from) if effective_from else Period.current()
             source = read_utf8_text(file)  # NotUtf8Error (a ValueError) names the line
-            version = services.plan_version_create(
-                source=source, effective_from=period.first_day, note=note
-            )
+            version = plan_version_create(source=source, effective_from=period.first_day, note=note)
         except PlanValidationError as error:
             for path, message in error.errors:
                 self.stderr.write(f"  {path or '(document)'}: {message}")
@@ -31,7 +30,7 @@ class Command(BaseCommand):
             ) from error
         except OSError as error:
             raise CommandError(open_text_error(file, error)) from error
-        except (ValueError, services.CommissionError) as error:
+        except (ValueError, CommissionError) as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,6 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from commissions import services
+from commissions.errors import CommissionError
+from commissions.services.close import close_period
+from commissions.services.runs import calculate_period
 from core.periods import Period
 
 
@@ -21,7 +23,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {percent:3d} %  {phase}")
 
         try:
-            run = services.calculate_period(period=month, progress=progress)
+            run = calculate_period(period=month, progress=progress)
             summary = run.summary
             self.stdout.write(
                 self.style.SUCCESS(
@@ -32,7 +34,7 @@ class Command(BaseCommand):
             )
             self.stdout.write(f"  timings: {run.timings}")
             if close:
-                services.close_period(period=month)
+                close_period(period=month)
                 self.stdout.write(self.style.SUCCESS(f"{month} closed."))
-        except services.CommissionError as error:
+        except CommissionError as error:
             raise CommandError(str(error)) from error

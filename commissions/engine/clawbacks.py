@@ -1,0 +1,205 @@
+"""Clawbacks: what a refund of an order counted in a closed period takes back from each line
+that order paid, under the plan's rounding mode and rounding point.
+
+A refunded part of a base takes back the same part of the amount: ``amount × refunded base /
+original base``. The lines a refund reaches, in the order they are returned:
+
+* **unilevel**: the source's CV paid one upline per level (the engine's compression walk,
+  ``explain.unilevel_payers`` over the frozen chain); each payer's per-source amount is
+  ``CV × rate``, scaled like its (earner, level) ledger line when the payout cap reduced it;
+* **matching**: paid on each payer's unilevel earnings, it comes back in the proportion of
+  those earnings the refund undid;
+* **fast start** and **retail profit**: paid per order line, on its CV or profit.
+
+Rounding, as ``money.py`` states it for the engine's own lines:
+
+* ``rounding_point: line``: every intermediate amount (the per-source unilevel amount, its
+  capped share, the earnings undone) and every clawback is rounded to the cent on its own,
+  with the plan's ``rounding`` mode;
+* ``rounding_point: earner_kind_total``: everything stays exact; the clawbacks of one earner
+  and kind (for this refund) are summed, rounded once with the plan's mode, and split back
+  over their lines with the largest-remainder method, so the lines add up to the total.
+
+Pure Python: no Django, no clock. Exact (``Fraction``) arithmetic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from .explain import Upline, unilevel_payers
+from .money import RAW_PER_CENT, round_fraction, split_fractions
+from .plan import Plan
+from .results import KIND_CODES
+
+UNILEVEL = KIND_CODES["unilevel"]
+MATCHING = KIND_CODES["matching"]
+RETAIL_PROFIT = KIND_CODES["retail_profit"]
+FAST_START = KIND_CODES["fast_start"]
+
+
+@dataclass(frozen=True)
+class PaidLine:
+    """A line the original run paid: earner, kind, level, source (-1 none), base, amount."""
+
+    earner: int
+    kind: int
+    level: int
+    base: int
+    amount: int
+    source: int = -1
+
+
+@dataclass(frozen=True)
+class CappedLine:
+    """An (earner, level) unilevel ledger line: amount paid and amount before the payout cap."""
+
+    amount: int
+    amount_before_cap: int
+
+
+@dataclass(frozen=True)
+class ClawbackLine:
+    """One line to take back: ``amount`` is negative cents (never 0)."""
+
+    earner: int
+    kind: int
+    level: int
+    refunded_base: int
+    original_base: int
+    original_amount: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class Refund:
+    """What a refund undid: refunded CV and retail profit (cents), and, when the buyer had CV
+    in the original run, that CV and the buyer's frozen uplines (nearest first)."""
+
+    cv: int
+    retail_profit: int
+    source_cv: int = 0
+    chain: Sequence[Upline] = ()
+
+
+@dataclass
+class _Claw:
+    earner: int
+    kind: int
+    level: int
+    refunded_base: int
+    original_base: int
+    original_amount: int
+    exact: Fraction  # the amount to take back, before rounding
+
+
+def refund_clawbacks(
+    plan: Plan,
+    refund: Refund,
+    *,
+    unilevel_lines: Mapping[tuple[int, int], CappedLine],
+    matching_lines: Iterable[PaidLine],
+    order_lines: Iterable[PaidLine],
+) -> list[ClawbackLine]:
+    """The clawback lines of one refund (see the module docstring).
+
+    ``unilevel_lines``: the original run's unilevel ledger lines by (earner, level);
+    ``matching_lines``: its matching lines (``source`` = the payer whose earnings they
+    matched); ``order_lines``: its fast start and retail profit lines of the refunded order
+    line.
+    """
+    mode = plan.options.rounding
+    per_line = plan.options.rounding_point == "line"
+
+    def step(value: Fraction) -> Fraction:
+        """An intermediate amount: rounded to the cent when lines are rounded one by one."""
+        return Fraction(round_fraction(value, mode)) if per_line else value
+
+    claws: list[_Claw] = []
+
+    def take_back(
+        earner: int, kind: int, level: int, base: Fraction, original_base: int, amount: Fraction
+    ) -> None:
+        if original_base:
+            claws.append(
+                _Claw(
+                    earner,
+                    kind,
+                    level,
+                    round_fraction(base, mode),
+                    original_base,
+                    round_fraction(amount, mode),
+                    amount * base / original_base,
+                )
+            )
+
+    refunded_earnings: dict[int, Fraction] = {}  # payer → unilevel earnings undone
+    if refund.source_cv > 0 and refund.cv > 0:
+        refunded_base = Fraction(min(refund.cv, refund.source_cv))
+        payers = unilevel_payers(
+            refund.chain, levels=len(plan.unilevel_ppm), compression=plan.options.compression
+        )
+        for payer in payers:
+            rate = plan.unilevel_ppm[payer.level - 1]
+            if payer.distributor_id is None or rate == 0:
+                continue
+            earned = step(Fraction(refund.source_cv * rate, RAW_PER_CENT))
+            refunded_earnings[payer.distributor_id] = step(
+                earned * refunded_base / refund.source_cv
+            )
+            line_amount = earned
+            capped = unilevel_lines.get((payer.distributor_id, payer.level))
+            if capped is not None and capped.amount_before_cap:
+                line_amount = step(line_amount * capped.amount / capped.amount_before_cap)
+            take_back(
+                payer.distributor_id,
+                UNILEVEL,
+                payer.level,
+                refunded_base,
+                refund.source_cv,
+                line_amount,
+            )
+    if refunded_earnings:
+        for line in matching_lines:
+            if line.source in refunded_earnings:
+                undone = min(refunded_earnings[line.source], Fraction(line.base))
+                take_back(
+                    line.earner, line.kind, line.level, undone, line.base, Fraction(line.amount)
+                )
+    for line in order_lines:
+        base = refund.cv if line.kind == FAST_START else refund.retail_profit
+        take_back(
+            line.earner,
+            line.kind,
+            line.level,
+            Fraction(min(base, line.base)),
+            line.base,
+            Fraction(line.amount),
+        )
+
+    if per_line:
+        amounts = [round_fraction(claw.exact, mode) for claw in claws]
+    else:
+        amounts = [0] * len(claws)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for position, claw in enumerate(claws):
+            groups.setdefault((claw.earner, claw.kind), []).append(position)
+        for positions in groups.values():
+            split = split_fractions([claws[p].exact for p in positions], mode)
+            for position, amount in zip(positions, split, strict=True):
+                amounts[position] = amount
+    return [
+        ClawbackLine(
+            claw.earner,
+            claw.kind,
+            claw.level,
+            claw.refunded_base,
+            claw.original_base,
+            claw.original_amount,
+            -amount,
+        )
+        for claw, amount in zip(claws, amounts, strict=True)
+        if amount > 0
+    ]

@@ -1,0 +1,326 @@
+"""Gather: one period's inputs read from the database (set-based: binary COPY into numpy)
+into the engine's ``EngineInputs``, plus the reads that map a run back to the database.
+
+Reads only (the period row is created on first use); the services that run, close and claw
+back call it, and so may selectors.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection
+from django.db.models import Sum
+
+from core.bulk import read_columns
+from core.money import to_cents
+from core.periods import Period
+from genealogy.models import Distributor, DistributorStatus
+from orders.volume import (
+    clawback_refund_lines,
+    period_line_arrays,
+    period_totals,
+    same_period_refund_lines,
+)
+
+from .engine import ENGINE_VERSION, EngineInputs
+from .engine.plan import Plan
+from .errors import CommissionError
+from .models import (
+    Adjustment,
+    AdjustmentStatus,
+    Clawback,
+    CommissionPeriod,
+    CommissionRun,
+    DistributorResult,
+    Hold,
+    HoldStatus,
+    PeriodStatus,
+    PlanVersion,
+)
+from .services.periods import period_row
+from .services.plans import plan_version_for
+
+EPOCH = dt.date(1970, 1, 1)
+STATUS_CODES = {
+    DistributorStatus.ACTIVE: 0,
+    DistributorStatus.INACTIVE: 1,
+    DistributorStatus.TERMINATED: 2,
+}
+
+
+@dataclass
+class Gathered:
+    """One period's inputs: the engine inputs plus what maps them back to the database."""
+
+    period: Period
+    plan_version: PlanVersion
+    plan: Plan
+    ids: np.ndarray  # distributor id per index, sorted
+    sponsor_ids: np.ndarray  # -1 none
+    parent_ids: np.ndarray  # -1 none
+    inputs: EngineInputs
+    extras: np.ndarray  # approved adjustments + clawbacks of the period, cents per index
+    carried_in: np.ndarray
+    prior_run_id: int | None
+    input_hash: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _day(value: dt.date) -> int:
+    return (value - EPOCH).days
+
+
+def _read_distributors() -> tuple[np.ndarray, ...]:
+    """id, sponsor id, parent id (the tree; the sponsor while waiting for placement), status
+    code, join day; sorted by id."""
+    if connection.vendor == "postgresql":
+        ids, sponsors, parents, status, joined = read_columns(
+            """
+            SELECT CAST(id AS bigint), CAST(COALESCE(sponsor_id, -1) AS bigint),
+                CAST(COALESCE(parent_id, sponsor_id, -1) AS bigint),
+                CAST(CASE status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END
+                    AS bigint),
+                CAST(joined_on - DATE '1970-01-01' AS bigint)
+            FROM genealogy_distributor ORDER BY id
+            """,
+            {},
+            ["int8"] * 5,
+        )
+    else:
+        rows = list(
+            Distributor.objects.order_by("id").values_list(
+                "id", "sponsor_id", "parent_id", "status", "joined_on"
+            )
+        )
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        sponsors = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
+        parents = np.array(
+            [r[2] if r[2] is not None else (-1 if r[1] is None else r[1]) for r in rows],
+            dtype=np.int64,
+        )
+        status = np.array([STATUS_CODES[r[3]] for r in rows], dtype=np.int64)
+        joined = np.array([_day(r[4]) for r in rows], dtype=np.int64)
+    return ids, sponsors, parents, status, joined
+
+
+def _index_of(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each id in the sorted ``ids`` (-1 stays -1); refuses unknown ids."""
+    values = np.asarray(values, dtype=np.int64)
+    index = np.searchsorted(ids, values)
+    index = np.minimum(index, max(len(ids) - 1, 0))
+    known = (values < 0) | (ids[index] == values) if len(ids) else values < 0
+    if not known.all():
+        raise CommissionError(f"unknown distributor id {int(values[~known][0])}")
+    return np.where(values < 0, -1, index).astype(np.int64)
+
+
+def closed_months() -> set[dt.date]:
+    return set(
+        CommissionPeriod.objects.filter(
+            status__in=[PeriodStatus.CLOSED, PeriodStatus.PAID]
+        ).values_list("month", flat=True)
+    )
+
+
+def previous_run(period: Period) -> CommissionRun | None:
+    """The run whose balances and ranks carry into ``period``: the latest earlier period's
+    current run."""
+    row = (
+        CommissionPeriod.objects.filter(month__lt=period.first_day, current_run__isnull=False)
+        .select_related("current_run")
+        .order_by("-month")
+        .first()
+    )
+    return row.current_run if row else None
+
+
+def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gathered:
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    version = plan_version or plan_version_for(period)
+    plan = version.plan
+    row = period_row(period)
+    ids, sponsors, parents, status, joined = _read_distributors()
+    n = len(ids)
+    timings["read_distributors"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    totals = period_totals(period)
+    pv = np.zeros(n, dtype=np.int64)
+    cv = np.zeros(n, dtype=np.int64)
+    where = _index_of(ids, totals.distributor_ids)
+    pv[where] = totals.pv
+    cv[where] = totals.cv
+    # Refunds of orders counted in closed periods are settled by clawback lines: they do not also
+    # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
+    closed = closed_months()
+    for refund in clawback_candidates(period, closed):
+        cv[_index_of(ids, np.array([refund["distributor_id"]]))[0]] += to_cents(refund["cv"])
+
+    lines = period_line_arrays(period)
+    line_cv = lines.cv.copy()
+    line_profit = lines.retail_profit.copy()
+    # Same-period refunds take their line's CV and profit back before fast start and retail.
+    same_period = same_period_refund_lines(period)
+    for refund in same_period.values("order_line_id", "cv", "retail_profit"):
+        position = np.searchsorted(lines.line_id, refund["order_line_id"])
+        if position < len(lines.line_id) and lines.line_id[position] == refund["order_line_id"]:
+            line_cv[position] -= to_cents(refund["cv"])
+            line_profit[position] -= to_cents(refund["retail_profit"])
+    line_cv = np.maximum(line_cv, 0)
+    line_profit = np.maximum(line_profit, 0)
+    timings["read_volume"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    prior = previous_run(period)
+    prior_highest = np.zeros(n, dtype=np.int16)
+    prior_paid = np.zeros(n, dtype=np.int16)
+    carried_in = np.zeros(n, dtype=np.int64)
+    if prior is not None:
+        prior_ids, highest, paid_rank, carried = _read_results(
+            prior.pk, ["highest_rank", "advancement_paid_rank", "carried_out"]
+        )
+        where = _index_of(ids, prior_ids)
+        prior_highest[where] = highest
+        prior_paid[where] = paid_rank
+        carried_in[where] = carried
+    on_hold = np.zeros(n, dtype=bool)
+    held = list(
+        Hold.objects.filter(status=HoldStatus.ACTIVE).values_list("distributor_id", flat=True)
+    )
+    if held:
+        on_hold[_index_of(ids, np.array(held, dtype=np.int64))] = True
+    extras = np.zeros(n, dtype=np.int64)
+    for distributor_id, amount in _period_extras(row):
+        extras[_index_of(ids, np.array([distributor_id]))[0]] += amount
+    timings["read_prior"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    parent_index = _index_of(ids, parents)
+    inputs = EngineInputs(
+        parent=parent_index,
+        enroller=_index_of(ids, sponsors),
+        status=status.astype(np.int8),
+        pv=pv,
+        cv=cv,
+        join_day=joined.astype(np.int32),
+        period_start_day=_day(period.first_day),
+        period_end_day=_day(period.last_day),
+        line_id=lines.line_id,
+        line_buyer=_index_of(ids, lines.buyer_id),
+        line_cv=line_cv,
+        line_paid_day=lines.paid_day,
+        line_retail_profit=line_profit,
+        prior_highest_rank=np.minimum(prior_highest, len(plan.ranks)),
+        prior_advancement_paid_rank=np.minimum(prior_paid, len(plan.ranks)),
+        # Adjustments and clawbacks enter the balance like carried money (never capped).
+        carried_in=carried_in + extras,
+        on_hold=on_hold,
+    )
+    gathered = Gathered(
+        period=period,
+        plan_version=version,
+        plan=plan,
+        ids=ids,
+        sponsor_ids=sponsors,
+        parent_ids=parents,
+        inputs=inputs,
+        extras=extras,
+        carried_in=carried_in,
+        prior_run_id=prior.pk if prior else None,
+        timings=timings,
+    )
+    timings["build_inputs"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    gathered.input_hash = input_hash(gathered)
+    timings["hash"] = time.perf_counter() - mark
+    return gathered
+
+
+def input_hash(gathered: Gathered) -> str:
+    """sha256 over the plan, engine version and every input array (bytes, fixed order)."""
+    digest = hashlib.sha256()
+    digest.update(ENGINE_VERSION.encode())
+    digest.update(json.dumps(gathered.plan_version.document, sort_keys=True).encode())
+    digest.update(str(gathered.period).encode())
+    digest.update(str(gathered.prior_run_id).encode())
+    inputs = gathered.inputs
+    for array in (
+        gathered.ids,
+        gathered.sponsor_ids,
+        gathered.parent_ids,
+        inputs.status,
+        inputs.pv,
+        inputs.cv,
+        inputs.join_day,
+        inputs.line_id,
+        inputs.line_buyer,
+        inputs.line_cv,
+        inputs.line_paid_day,
+        inputs.line_retail_profit,
+        inputs.prior_highest_rank,
+        inputs.prior_advancement_paid_rank,
+        gathered.carried_in,
+        gathered.extras,
+        inputs.on_hold,
+    ):
+        data = np.ascontiguousarray(array)
+        digest.update(str(data.dtype).encode() + len(data).to_bytes(8, "little"))
+        digest.update(memoryview(data).cast("B"))
+    return digest.hexdigest()
+
+
+def _read_results(run_id: int, columns: list[str]) -> list[np.ndarray]:
+    """distributor_id and ``columns`` of one run's results, sorted by distributor id."""
+    if connection.vendor == "postgresql":
+        select = ", ".join(f"CAST({name} AS bigint)" for name in ["distributor_id", *columns])
+        return read_columns(
+            f"SELECT {select} FROM commissions_distributorresult "  # noqa: S608 (fixed names)
+            "WHERE run_id = %(run)s ORDER BY distributor_id",
+            {"run": run_id},
+            ["int8"] * (len(columns) + 1),
+        )
+    rows = list(
+        DistributorResult.objects.filter(run_id=run_id)
+        .order_by("distributor_id")
+        .values_list("distributor_id", *columns)
+    )
+    return [
+        np.array([int(r[i] if r[i] is not None else -1) for r in rows], dtype=np.int64)
+        for i in range(len(columns) + 1)
+    ]
+
+
+def _period_extras(row: CommissionPeriod) -> list[tuple[int, int]]:
+    """(distributor id, cents) of approved adjustments and clawbacks in the period."""
+    adjustments = (
+        Adjustment.objects.filter(period=row, status=AdjustmentStatus.APPROVED)
+        .values("distributor_id")
+        .annotate(total=Sum("amount"))
+        .order_by("distributor_id")
+    )
+    clawbacks = (
+        Clawback.objects.filter(period=row)
+        .values("earner_id")
+        .annotate(total=Sum("amount"))
+        .order_by("earner_id")
+    )
+    return [(a["distributor_id"], int(a["total"])) for a in adjustments] + [
+        (c["earner_id"], int(c["total"])) for c in clawbacks
+    ]
+
+
+def clawback_candidates(period: Period, closed: set[dt.date]) -> list[dict]:
+    """Refund lines counting in ``period`` of order lines counted in a closed earlier period."""
+    rows = list(
+        clawback_refund_lines(period).values(
+            "id", "order_line_id", "distributor_id", "cv", "retail_profit", "order_commission_month"
+        )
+    )
+    return [r for r in rows if r["order_commission_month"] in closed]

@@ -1,0 +1,96 @@
+"""Periods: the row of a month, when it may close, the open period and the advisory lock
+that lets one calculation (or close) of a period run at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.db import connection
+
+from core.periods import Period
+
+from ..errors import RunInProgress
+from ..models import LOCKED_STATUSES, CommissionPeriod, CommissionRun, RunStatus
+
+RUN_LOCK_CLASS = 0x1ADC  # advisory lock namespace: (class, yyyymm) for runs and close
+PROJECTION_LOCK_CLASS = 0x1ADD
+
+
+def closable_from(period: Period) -> dt.datetime:
+    """The first moment ``period`` may be closed: its end plus ``LADDER_CLOSE_GRACE_HOURS``,
+    counted on the company's wall clock (a 72-hour grace ends at midnight on the 4th whatever
+    daylight-saving change falls in between), so payments recorded late for it still count."""
+    hours = int(getattr(settings, "LADDER_CLOSE_GRACE_HOURS", 72))
+    return period.end + dt.timedelta(hours=hours)
+
+
+def locked_months_from(first_day: dt.date) -> list[dt.date]:
+    """First days of the closed (or paid) months from ``first_day`` on.
+
+    The orders app asks this (through ``orders.commission_period``) when it pays an order or
+    gives a refund, to find the period the volume counts in. On PostgreSQL the period rows read
+    are locked FOR SHARE until the payment commits: ``close_period`` takes the row FOR UPDATE
+    before it verifies the inputs, so a payment either lands before the close (and the close
+    sees it and refuses) or waits and then sees the month closed. Payments never block each
+    other (shared locks)."""
+    if connection.vendor != "postgresql":
+        return list(
+            CommissionPeriod.objects.filter(
+                month__gte=first_day, status__in=LOCKED_STATUSES
+            ).values_list("month", flat=True)
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT month, status FROM commissions_commissionperiod WHERE month >= %s "
+            "ORDER BY month FOR SHARE",
+            [first_day],
+        )
+        return [month for month, status in cursor.fetchall() if status in LOCKED_STATUSES]
+
+
+def period_row(period: Period) -> CommissionPeriod:
+    row, _ = CommissionPeriod.objects.get_or_create(month=period.first_day)
+    return row
+
+
+def open_period(now: dt.datetime | None = None) -> CommissionPeriod:
+    """The period new adjustments and clawbacks go to: the current month (never a closed one)."""
+    period = Period.current(now)
+    row = period_row(period)
+    while row.is_locked:  # only if a month was closed early; move on to the next
+        period = period.next()
+        row = period_row(period)
+    return row
+
+
+@contextlib.contextmanager
+def period_lock(period: Period, *, lock_class: int = RUN_LOCK_CLASS) -> Iterator[None]:
+    """Hold the period's session advisory lock, or refuse at once (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    key = period.year * 100 + period.month
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [lock_class, key])
+        granted = cursor.fetchone()[0]
+    if not granted:
+        running = (
+            CommissionRun.objects.filter(
+                period__month=period.first_day, status__in=[RunStatus.RUNNING]
+            )
+            .order_by("-id")
+            .first()
+        )
+        detail = f" (run #{running.pk}, {running.progress} %)" if running else ""
+        raise RunInProgress(
+            f"Commissions for {period} are being calculated or closed right now{detail}: "
+            "wait for that to finish, then try again."
+        )
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [lock_class, key])
