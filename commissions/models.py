@@ -19,16 +19,10 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from core.money import cents_to_decimal
 from core.periods import Period
 
 from .engine import KINDS
-
-CENT = Decimal("0.01")
-
-
-def cents_to_decimal(cents: int | None) -> Decimal:
-    """Integer cents → Decimal currency units (exact)."""
-    return (Decimal(int(cents or 0)) * CENT).quantize(CENT)
 
 
 class LineKind(models.IntegerChoices):

@@ -1,4 +1,4 @@
-"""Money and volume arithmetic for orders: the one place where amounts are rounded.
+"""Money and volume arithmetic for orders (rounded by ``core.money``, the one quantizer).
 
 Money is `Decimal` in the company's one currency (`settings.LADDER_CURRENCY`), quantized to
 `MONEY_QUANTUM` (0.01) with `ROUNDING` (ROUND_HALF_UP: ties away from zero). PV and CV are
@@ -9,42 +9,35 @@ buy-back percentage), once per refund line. The commission engine takes integer 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.conf import settings
 
-MONEY_QUANTUM = Decimal("0.01")
-VOLUME_QUANTUM = Decimal("0.01")
-ROUNDING = ROUND_HALF_UP
-ZERO = Decimal("0.00")
+from core.money import CENT, ROUNDING, ZERO, quantize, to_cents
+
+MONEY_QUANTUM = CENT
+VOLUME_QUANTUM = CENT
+__all__ = [
+    "MONEY_QUANTUM",
+    "ROUNDING",
+    "VOLUME_QUANTUM",
+    "ZERO",
+    "currency",
+    "format_money",
+    "quantize_money",
+    "quantize_volume",
+    "to_cents",
+]
 
 
 def quantize_money(value: Decimal | int | str) -> Decimal:
-    """`value` as money: two places, ROUND_HALF_UP. Floats are refused (they are not exact)."""
-    if isinstance(value, float):
-        raise TypeError("money is never a float; pass a Decimal, an int or a string")
-    try:
-        return Decimal(value).quantize(MONEY_QUANTUM, rounding=ROUNDING)
-    except InvalidOperation as error:
-        raise ValueError(f"not an amount: {value!r}") from error
+    """`value` as money: two places, ROUND_HALF_UP (``core.money.quantize``). Floats are refused."""
+    return quantize(value)
 
 
 def quantize_volume(value: Decimal | int | str) -> Decimal:
-    """PV or CV: two places, the same rounding as money."""
-    if isinstance(value, float):
-        raise TypeError("volume is never a float; pass a Decimal, an int or a string")
-    try:
-        return Decimal(value).quantize(VOLUME_QUANTUM, rounding=ROUNDING)
-    except InvalidOperation as error:
-        raise ValueError(f"not a volume: {value!r}") from error
-
-
-def to_cents(value: Decimal) -> int:
-    """An amount or volume already on the 0.01 grid as integer cents (exact, no rounding)."""
-    cents = Decimal(value) * 100
-    if cents != cents.to_integral_value():
-        raise ValueError(f"{value} is not on the 0.01 grid")
-    return int(cents)
+    """PV or CV: two places, the same rounding as money (``core.money.quantize``)."""
+    return quantize(value, VOLUME_QUANTUM)
 
 
 def currency() -> str:
