@@ -220,8 +220,3 @@ def policies(request: HttpRequest) -> HttpResponse:
 
 def income_disclosure(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/income_disclosure.html")
-
-
-@login_required
-def coming_soon(request: HttpRequest, section: str) -> HttpResponse:
-    return render(request, "pages/coming_soon.html", {"section": section})

@@ -27,11 +27,6 @@ def company_zone() -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
-def company_today(now: dt.datetime | None = None) -> dt.date:
-    """The company's calendar date at an aware moment (default: now)."""
-    return (now or timezone.now()).astimezone(company_zone()).date()
-
-
 def month_start(day: dt.date) -> dt.date:
     """The first day of the month ``day`` falls in."""
     return day.replace(day=1)

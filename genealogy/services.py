@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
@@ -355,10 +354,6 @@ def _write_numbering(numbering) -> int:
         changed, ["parent_id", "lft", "rght", "level", "tree_id", "placed_at"], batch_size=500
     )
     return len(changed)
-
-
-def pending_placement_max_age_minutes() -> int:
-    return settings.LADDER_PLACEMENT_MAX_PENDING_MINUTES
 
 
 # --- Moves and terminations -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.utils import timezone
 from commissions.models import LOCKED_STATUSES, CommissionPeriod, DistributorResult, PlanVersion
 from genealogy.models import Distributor
 
-from .models import Announcement, Audience, EmailOptOut, Message, Notification, NotificationKind
+from .models import Announcement, Audience, EmailOptOut, Message, Notification
 
 
 def current_plan_version(*, today: dt.date | None = None) -> PlanVersion | None:
@@ -129,10 +129,6 @@ def unread_count(user) -> int:
 
 def opted_out_kinds(user) -> set[str]:
     return set(EmailOptOut.objects.filter(user=user).values_list("kind", flat=True))
-
-
-def email_kinds() -> list[tuple[str, str]]:
-    return list(NotificationKind.choices)
 
 
 def sent_messages(distributor: Distributor) -> QuerySet[Message]:

@@ -242,30 +242,7 @@ def moved_lines_sql(
     return f"{select('orders_orderline', '')}\nUNION ALL\n{select('orders_refundline', '-')}"
 
 
-# --- Line detail (commission statements) ------------------------------------------------------
-
-LINE_FIELDS = (
-    "id",
-    "order_id",
-    "distributor_id",
-    "purpose",
-    "sku",
-    "name",
-    "quantity",
-    "amount",
-    "pv",
-    "cv",
-    "retail_profit",
-    "paid_at",
-)
-
-
-def period_order_lines(period: Period, *, distributor_ids: list[int] | None = None):
-    """Order lines counting in `period`: buyer (`distributor_id`), purpose, customer, figures."""
-    queryset = OrderLine.objects.filter(commission_month=period.first_day)
-    if distributor_ids is not None:
-        queryset = queryset.filter(distributor_id__in=distributor_ids)
-    return queryset.order_by("id").values(*LINE_FIELDS, customer_id=F("order__customer_id"))
+# --- Refund lines (commission statements and clawbacks) --------------------------------------
 
 
 def period_refund_lines(period: Period, *, distributor_ids: list[int] | None = None):

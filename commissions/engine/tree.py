@@ -81,13 +81,6 @@ class Forest:
             np.add.at(totals, self.parent[nodes], totals[nodes])
         return totals
 
-    def children_sum(self, values: IntArray) -> IntArray:
-        """Sum of ``values[c]`` over each node's children c (exact int64)."""
-        totals = np.zeros(self.n, dtype=np.int64)
-        has_parent = self.parent >= 0
-        np.add.at(totals, self.parent[has_parent], np.asarray(values)[has_parent])
-        return totals
-
     def nearest_ancestor(self, qualifies: npt.NDArray[np.bool_]) -> IntArray:
         """For every node (and the sentinel), the nearest strict ancestor whose flag is set.
 

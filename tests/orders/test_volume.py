@@ -16,7 +16,6 @@ from orders.volume import (
     distributor_volume,
     moved_lines_sql,
     period_line_arrays,
-    period_order_lines,
     period_totals,
 )
 from tests.factories import CustomerFactory, make_distributor, make_order
@@ -118,11 +117,6 @@ def test_hand_built_period(company_zone, vitamins, shake):
     assert [(r["order_id"], r["cv"]) for r in april_clawbacks] == [(retail.pk, Decimal("29.25"))]
     assert period_totals(Period(2026, 4)).for_distributor(ann.pk)["retail_profit"] == -1250
 
-    lines = list(period_order_lines(Period(2026, 3)))
-    assert {(r["purpose"], r["customer_id"]) for r in lines} == {
-        ("personal", None),
-        ("retail", customer.pk),
-    }
     arrays = period_line_arrays(Period(2026, 3))
     assert len(arrays.line_id) == 3
     assert set(arrays.buyer_id.tolist()) == {ann.pk}
