@@ -7,7 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (enrollment on verification; cached names)
+        from . import signals  # noqa: F401  (cached names)
         from .site import sync_current_site
 
         # After `django.contrib.sites` created its default row (it comes first in INSTALLED_APPS).

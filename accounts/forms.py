@@ -1,17 +1,13 @@
 import re
 
-from allauth.account.forms import ResetPasswordForm, SignupForm
+from allauth.account.forms import ResetPasswordForm
 from django import forms
 from django.conf import settings
 from django.core.validators import validate_email
-from django.urls import reverse
-from django.utils.html import format_html
 from django_countries import countries
 from django_countries.fields import LazyTypedChoiceField
 
 from core.csv import FORMULA_STARTS
-from genealogy.models import Distributor
-from genealogy.selectors import SponsorRefusal, find_enrolling_sponsor
 
 from .validators import NameField, PhoneField, phone_region_for, validate_email_length
 
@@ -22,95 +18,6 @@ def read_phone_in_chosen_country(form: forms.Form) -> None:
     country = form.data.get(form.add_prefix("country")) if form.is_bound else None
     country = country or form.initial.get("country")
     form.fields["phone"].use_region(phone_region_for(country))
-
-
-class EnrollmentSignupForm(SignupForm):
-    """allauth's sign-up form plus what Ladder needs: who you are and who enrolls you.
-
-    `fixed_sponsor` is set when the person arrived through a referral link (/join/<code>/).
-    """
-
-    name = NameField(label="Full name", max_length=150)
-    sponsor_code = forms.CharField(
-        label="Sponsor's referral code",
-        max_length=16,
-        required=False,
-        help_text="The code of the person who introduced you, e.g. K7P2QX.",
-    )
-    country = LazyTypedChoiceField(
-        choices=[("", "Choose your country"), *countries], label="Country"
-    )
-    phone = PhoneField(label="Phone (optional)", required=False)
-    accept_policies = forms.BooleanField(label="Policies", required=True)
-    accept_income_disclosure = forms.BooleanField(label="Income disclosure", required=True)
-
-    field_order = [
-        "sponsor_code",
-        "name",
-        "email",
-        "password1",
-        "password2",
-        "country",
-        "phone",
-        "accept_policies",
-        "accept_income_disclosure",
-    ]
-
-    def __init__(self, *args, fixed_sponsor: Distributor | None = None, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fixed_sponsor = fixed_sponsor
-        self.order_fields(self.field_order)
-        read_phone_in_chosen_country(self)
-        self.fields["accept_policies"].error_messages["required"] = (
-            "Please accept the policies and procedures to join."
-        )
-        self.fields["accept_income_disclosure"].error_messages["required"] = (
-            "Please confirm that you have read the income disclosure statement."
-        )
-        self.fields["accept_policies"].help_text = format_html(
-            'I accept the <a href="{}" target="_blank">policies and procedures</a>.',
-            reverse("policies"),
-        )
-        self.fields["accept_income_disclosure"].help_text = format_html(
-            'I have read the <a href="{}" target="_blank">income disclosure statement</a>.',
-            reverse("income_disclosure"),
-        )
-        if fixed_sponsor is not None:
-            del self.fields["sponsor_code"]
-        elif not settings.LADDER_DEFAULT_SPONSOR_CODE:
-            self.fields["sponsor_code"].required = True
-            self.fields["sponsor_code"].error_messages["required"] = (
-                "Enter the referral code of the person who introduced you."
-            )
-        else:
-            self.fields["sponsor_code"].help_text += " Leave empty if nobody introduced you."
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if self.fixed_sponsor is not None:
-            code = self.fixed_sponsor.referral_code
-        elif "sponsor_code" in self.errors:
-            return cleaned
-        else:
-            code = cleaned.get("sponsor_code", "").strip() or settings.LADDER_DEFAULT_SPONSOR_CODE
-        try:
-            cleaned["sponsor"] = find_enrolling_sponsor(code)
-        except SponsorRefusal as refusal:
-            field = None if self.fixed_sponsor is not None else "sponsor_code"
-            self.add_error(field, forms.ValidationError(str(refusal), code=refusal.code))
-        return cleaned
-
-    def signup(self, request, user) -> None:
-        """Called by allauth once the user row exists: keep what the person asked for."""
-        from .services import record_enrollment
-
-        record_enrollment(
-            user=user,
-            name=self.cleaned_data["name"],
-            sponsor=self.cleaned_data["sponsor"],
-            country=str(self.cleaned_data["country"]),
-            phone=self.cleaned_data.get("phone", ""),
-        )
 
 
 # Payout methods with rules of their own; any other offered method needs an account.

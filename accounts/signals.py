@@ -1,18 +1,11 @@
-from allauth.account.signals import email_confirmed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from core.fragments import new_names_generation
 
 from .models import User
-from .services import complete_enrollment
 
 NAME_FIELDS = frozenset({"name", "email"})
-
-
-@receiver(email_confirmed)
-def create_distributor_on_verification(sender, request, email_address, **kwargs) -> None:
-    complete_enrollment(user=email_address.user)
 
 
 @receiver(post_save, sender=User)

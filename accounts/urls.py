@@ -1,24 +1,13 @@
 from django.urls import path
 
-from commissions import disclosure_views
-
-from . import staff, views
+from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("join/<str:code>/", views.EnrollmentSignupView.as_view(), name="join"),
-    path("accounts/signup/", views.EnrollmentSignupView.as_view(), name="account_signup"),
     path(
         "accounts/confirm-email/<str:key>/",
         views.SignInOnConfirmEmailView.as_view(),
         name="account_confirm_email",
     ),
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("dashboard/charts/", views.dashboard_charts, name="dashboard_charts"),
-    path("dashboard/lists/", views.dashboard_lists, name="dashboard_lists"),
-    path("staff/", staff.staff_overview, name="staff_overview"),
-    path("staff/runs/<int:run_id>/progress/", staff.run_progress, name="staff_run_progress"),
-    path("profile/", views.profile, name="profile"),
     path("policies/", views.policies, name="policies"),
-    path("income-disclosure/", disclosure_views.income_disclosure, name="income_disclosure"),
 ]

@@ -1,5 +1,6 @@
 """Admin: compliance flags (review through the same services as the staff page), disclosure
-statements (read-only snapshots) and erasure requests (approve/reject with a reason)."""
+statements (read-only snapshots). Erasure requests are reviewed in ``portal.admin``: erasing
+reaches every app."""
 
 from __future__ import annotations
 
@@ -10,12 +11,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from accounts import privacy
-from commissions import disclosure
 from core.review_admin import ReviewAdmin, decision_form
 
-from . import services
-from .models import ComplianceFlag, DisclosureStatement, ErasureRequest, ErasureStatus, FlagStatus
+from . import disclosure, services
+from .models import ComplianceFlag, DisclosureStatement, FlagStatus
 
 FlagReviewForm = decision_form(
     ComplianceFlag, [("dismiss", "Dismiss"), ("hold", "Hold payouts")], reason_field="review_reason"
@@ -148,36 +147,3 @@ class DisclosureStatementAdmin(admin.ModelAdmin):
                 messages.error(request, str(refused))
             else:
                 messages.success(request, f"Published {statement}.")
-
-
-ErasureDecisionForm = decision_form(
-    ErasureRequest, [("approve", "Approve: erase now"), ("reject", "Reject")]
-)
-
-
-@admin.register(ErasureRequest)
-class ErasureRequestAdmin(ReviewAdmin):
-    form = ErasureDecisionForm
-    refused = privacy.PrivacyError
-    list_display = ["id", "user", "status", "requested_at", "decided_by", "decided_at"]
-    list_filter = ["status"]
-    search_fields = ["user__email", "pseudonym"]
-    list_select_related = ["user", "decided_by"]
-    readonly_fields = [
-        "user",
-        "status",
-        "requested_at",
-        "note",
-        "decided_by",
-        "decided_at",
-        "decision_reason",
-        "pseudonym",
-    ]
-    fields = [*readonly_fields, "decision", "reason"]
-
-    def is_undecided(self, obj: ErasureRequest) -> bool:
-        return obj.status == ErasureStatus.REQUESTED
-
-    def decide(self, obj: ErasureRequest, *, decision: str, reason: str, by) -> None:
-        service = privacy.erasure_approve if decision == "approve" else privacy.erasure_reject
-        service(request=obj, by=by, reason=reason)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.contrib.auth import get_user_model
 
-from commissions.disclosure import generate_income_disclosure
-
 from . import services
+from .disclosure import generate_income_disclosure
 
 
 @shared_task(name="compliance.compute_recent_flags")

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.staff import staff_required
+from accounts.access import staff_required
 
 from . import selectors, services
 from .models import ComplianceFlag, FlagKind, FlagStatus

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "compliance",
     "training",
     "messaging",
+    "portal",  # pages composed across apps; the top layer
 ]
 
 MIDDLEWARE = [
@@ -156,7 +157,7 @@ ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 ACCOUNT_FORMS = {
-    "signup": "accounts.forms.EnrollmentSignupForm",
+    "signup": "genealogy.forms.EnrollmentSignupForm",
     # The same answer whether or not an address has an account; mail only to a real one.
     "reset_password": "accounts.forms.PasswordResetForm",
 }

@@ -11,7 +11,6 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.access import has_staff_powers
-from accounts.views import share_card_context
 from core.csv import stream_csv
 
 from .forms import TeamFilterForm
@@ -27,6 +26,7 @@ from .selectors import (
     upline_path,
     with_team_counts,
 )
+from .sharing import share_card_context
 
 CHILDREN_PER_PAGE = 25
 LIST_PER_PAGE = 50

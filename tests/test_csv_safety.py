@@ -18,7 +18,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from commissions import disclosure, services
+from commissions import services
+from compliance import disclosure
 from core.csv import FORMULA_STARTS, csv_text, safe_csv_writer, stream_csv
 from genealogy.imports import import_genealogy
 from genealogy.models import Distributor

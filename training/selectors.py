@@ -19,16 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.access import has_staff_powers
-from accounts.dashboard import (
-    MonthProgress,
-    Requirement,
-    _volume,
-    month_progress,
-    qualified_leg_count,
-    rank_requirements,
-)
 from commissions.calendar import commission_calendar
-from commissions.disclosure import latest_statement
 from commissions.engine.money import PPM_PER_PERCENT
 from commissions.engine.plan import Plan, Rank
 from commissions.models import (
@@ -37,10 +28,19 @@ from commissions.models import (
     DistributorResult,
     cents_to_decimal,
 )
+from commissions.progress import (
+    MonthProgress,
+    Requirement,
+    _volume,
+    month_progress,
+    qualified_leg_count,
+    rank_requirements,
+)
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, visible_distributors
 from orders.models import Customer, Order, OrderStatus
 
+from .hooks import published_disclosure
 from .models import ReferralShare, TrainingCategory, TrainingCompletion, TrainingItem
 
 
@@ -489,7 +489,7 @@ def career_path(distributor: Distributor | None, *, now: dt.datetime | None = No
     """Every rank of the plan in force, in plain words, with where the person stands."""
     now = now or timezone.now()
     plan = commission_calendar(now).plan
-    statement = latest_statement()
+    statement = published_disclosure()
     by_rank = {}
     if statement is not None:
         by_rank = {row.get("rank"): row for row in statement.figures.get("ranks", [])}

@@ -3,7 +3,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from accounts.services import complete_enrollment, record_enrollment
+from genealogy.members import complete_enrollment, record_enrollment
 from genealogy.models import Distributor
 from tests.factories import UserFactory, make_distributor
 

@@ -10,7 +10,6 @@ from django.db import connection
 from django.urls import reverse
 
 from accounts.models import Enrollment, User
-from accounts.privacy import personal_data_export
 from accounts.validators import (
     FORBIDDEN_IN_NAMES,
     normalize_stored_phones,
@@ -19,6 +18,7 @@ from accounts.validators import (
 )
 from genealogy.models import Distributor
 from orders.models import Customer
+from portal.privacy import personal_data_export
 from tests.factories import UserFactory, log_in_with_mfa, make_distributor
 
 pytestmark = pytest.mark.django_db

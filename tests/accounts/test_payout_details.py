@@ -12,13 +12,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 import config.settings
-from accounts.services import update_profile
+from genealogy.members import update_profile
 from genealogy.models import Distributor
 from tests.factories import make_distributor
 
 pytestmark = pytest.mark.django_db
 
-AUDIT_LOGGER = "accounts.services"
+AUDIT_LOGGER = "genealogy.members"
 
 
 @pytest.fixture

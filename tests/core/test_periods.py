@@ -14,16 +14,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.dashboard import HISTORY_MONTHS, month_progress, monthly_history
-from accounts.staff import volume_by_month
 from commissions.calendar import commission_calendar
-from commissions.disclosure import default_disclosure_year
+from commissions.progress import month_progress
 from commissions.services.periods import open_period
+from compliance.disclosure import default_disclosure_year
 from compliance.selectors import FILTER_MONTHS, flag_periods
 from core.periods import Period, add_months, last_month_starts, months_before
 from genealogy.models import Distributor
 from genealogy.selectors import team_stats
 from orders.volume import period_line_arrays
+from portal.dashboard import HISTORY_MONTHS, monthly_history
+from portal.staff import volume_by_month
 from tests.factories import buy, make_distributor
 
 NY = ZoneInfo("America/New_York")

@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from commissions.disclosure import DisclosureError, generate_income_disclosure
+from compliance.disclosure import DisclosureError, generate_income_disclosure
 from core.arguments import year
 
 

@@ -8,8 +8,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import staff_required
-
-from . import disclosure
+from compliance import disclosure
+from compliance.tasks import generate_income_disclosure_task
+from outbox.services import enqueue
 
 
 def _context(statement) -> dict:
@@ -53,8 +54,6 @@ def income_disclosure_print(request: HttpRequest, year: int) -> HttpResponse:
 @require_POST
 def income_disclosure_generate(request: HttpRequest) -> HttpResponse:
     """Staff: compute the statement of a year in the worker (it reads every participant)."""
-    from compliance.tasks import generate_income_disclosure_task
-    from outbox.services import enqueue
 
     try:
         year = int(request.POST.get("year", ""))

@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from commissions import disclosure
 from commissions.models import CommissionPeriod, CommissionRun, DistributorResult
+from compliance import disclosure
 from compliance.models import DisclosureStatement
 from genealogy.models import Distributor
 from tests.factories import closed_period_with_results, make_distributor, make_plan_version

@@ -1,6 +1,6 @@
 """Benchmark the income disclosure statement of a full year: prints figures, never asserts timings.
 
-The statement reads the final runs of the year's closed periods (`commissions.disclosure`), but
+The statement reads the final runs of the year's closed periods (`compliance.disclosure`), but
 a demo company at a million distributors has one closed month. So, inside one transaction that
 is rolled back at the end, every month of the year that is not closed gets a synthetic closed
 period: a final run whose results are the template month's (the latest closed month of the
@@ -25,7 +25,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from commissions.disclosure import DisclosureError, generate_income_disclosure
 from commissions.errors import CommissionError
 from commissions.management.commands.bench_commissions import peak_rss_mb
 from commissions.models import (
@@ -38,6 +37,7 @@ from commissions.models import (
     RunStatus,
 )
 from commissions.services.periods import period_lock, period_row
+from compliance.disclosure import DisclosureError, generate_income_disclosure
 from core.arguments import year
 from core.periods import Period
 

@@ -1,4 +1,4 @@
-"""Enrollment: from a sign-up to a distributor in the tree."""
+"""Members: from a sign-up to a distributor in the tree (enrollment), and their profile."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from genealogy.models import Distributor
-from genealogy.services import create_distributor
+from accounts.models import Enrollment, User
 
-from .models import Enrollment, User
+from .models import Distributor
+from .services import create_distributor
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from commissions import disclosure
+from compliance import disclosure
 from compliance.models import DisclosureStatement
 from compliance.tasks import generate_income_disclosure_task
 from genealogy.models import Distributor, DistributorStatus, TreeChange

@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from accounts.access import staff_required
 from commissions.models import (
     LOCKED_STATUSES,
     CommissionPeriod,
@@ -27,8 +28,6 @@ from commissions.models import (
 from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import OrderLine, OrderPurpose, RefundLine
-
-from .access import staff_required
 
 PAYOUT_MONTHS = 12
 RUNNING_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)

@@ -40,11 +40,12 @@ import numpy as np
 from django.conf import settings
 from django.utils import timezone
 
+from commissions.models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
 from core.bulk import read_columns
 from core.csv import safe_csv_writer
 from core.periods import Period
 
-from .models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
+from .models import DisclosureStatement
 
 PERCENTILES = (10, 25, 50, 75, 90, 99)
 PERCENTILE_METHOD = "inverted_cdf"
@@ -257,8 +258,6 @@ def income_disclosure_figures(year: int) -> tuple[DisclosureSource, dict]:
 
 def generate_income_disclosure(*, year: int, by=None, now: dt.datetime | None = None):
     """Compute the statement of ``year`` and store it as the published snapshot."""
-    from compliance.models import DisclosureStatement
-
     source, figures = income_disclosure_figures(year)
     return DisclosureStatement.objects.create(
         year=year,
@@ -271,8 +270,6 @@ def generate_income_disclosure(*, year: int, by=None, now: dt.datetime | None = 
 
 def latest_statement(year: int | None = None):
     """The newest published statement (of ``year`` when given), or None."""
-    from compliance.models import DisclosureStatement
-
     statements = DisclosureStatement.objects.filter(is_published=True)
     if year is not None:
         statements = statements.filter(year=year)
@@ -280,8 +277,6 @@ def latest_statement(year: int | None = None):
 
 
 def published_years() -> list[int]:
-    from compliance.models import DisclosureStatement
-
     return list(
         DisclosureStatement.objects.filter(is_published=True)
         .order_by("-year")

@@ -36,6 +36,7 @@ from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from phonenumber_field.phonenumber import PhoneNumber
 
+from accounts.models import Enrollment, User
 from commissions.models import (
     LOCKED_STATUSES,
     CommissionLine,
@@ -46,8 +47,6 @@ from compliance.models import ErasureRequest, ErasureStatus
 from core.csv import safe_dict_writer
 from genealogy.models import Distributor
 from orders.models import Customer, Order, OrderLine
-
-from .models import Enrollment, User
 
 ERASED_DOMAIN = "erased.invalid"
 

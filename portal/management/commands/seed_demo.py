@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from commissions.demo import seed_commission_history, seed_pending_adjustment
-from commissions.disclosure import generate_income_disclosure
+from compliance.disclosure import generate_income_disclosure
 from compliance.services import compute_compliance_flags
 from core.arguments import non_negative_int, positive_int
 from core.periods import Period

@@ -10,14 +10,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.dashboard import earnings_overview, monthly_history
 from commissions.services.close import close_period
 from commissions.services.runs import calculate_period
 from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import RefundReason
 from orders.services import order_refund
-from tests.accounts.test_dashboard import DASHBOARD_PLAN
+from portal.dashboard import earnings_overview, monthly_history
 from tests.factories import (
     UserFactory,
     buy,
@@ -26,6 +25,7 @@ from tests.factories import (
     make_distributor,
     make_plan_version,
 )
+from tests.portal.test_dashboard import DASHBOARD_PLAN
 
 
 def _page(client, name: str) -> str:

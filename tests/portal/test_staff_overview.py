@@ -8,13 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.staff import compliance_flags_waiting
 from commissions.models import CommissionRun, RunStatus
 from commissions.services.close import close_period
 from commissions.services.periods import period_row
 from commissions.services.runs import calculate_period
 from core.periods import Period
 from genealogy.models import DistributorStatus
+from portal.staff import compliance_flags_waiting
 from tests.factories import (
     CustomerFactory,
     UserFactory,
@@ -131,7 +131,7 @@ def test_staff_page_query_count_is_bounded(client, django_assert_max_num_queries
 def test_a_months_volume_is_read_once_then_kept(django_assert_num_queries):
     from decimal import Decimal
 
-    from accounts.staff import month_volume
+    from portal.staff import month_volume
 
     now = timezone.now()
     last_month = Period.current(now).previous()

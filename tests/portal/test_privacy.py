@@ -13,7 +13,6 @@ from allauth.account.models import EmailAddress
 from django.db.models import Sum
 from django.urls import reverse
 
-from accounts import privacy
 from commissions.models import CommissionLine, DistributorResult
 from commissions.services.close import close_period, export_payouts
 from commissions.services.runs import calculate_period
@@ -21,6 +20,7 @@ from compliance.models import ErasureRequest, ErasureStatus
 from core.periods import Period
 from genealogy.models import Distributor
 from orders.models import Customer, Order
+from portal import privacy
 from tests.commissions.conftest import build_chain
 from tests.factories import (
     PASSWORD,
