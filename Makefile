@@ -49,6 +49,7 @@ test: install $(CHROMIUM)
 	@DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python tests/preflight.py
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports  # the layer contracts in pyproject.toml: an upward import fails here
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} $(BIN)/python manage.py makemigrations --check --dry-run
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		CACHE_URL=$${CACHE_URL:-$(TEST_CACHE_URL)} LADDER_CHROMIUM=$(CHROMIUM) \
