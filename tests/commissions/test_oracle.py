@@ -10,8 +10,8 @@ from collections import defaultdict
 
 import pytest
 
+from benchmarks.naive import naive_period
 from commissions.models import CommissionLine, DistributorResult
-from commissions.naive import naive_period
 from commissions.services.runs import calculate_period
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.services import place_pending_distributors

@@ -4,7 +4,7 @@ Builds the company when the database has only the house (`genealogy.demo.seed_co
 `orders.demo.seed_orders` for the last two months, so the previous month is complete), loads the
 demo plan if there is none, then calculates the previous month through the real service (read
 inputs, engine, write results) and prints each phase, the peak RSS and the ledger size. With
-`--naive` it also runs the straightforward ORM implementation (`commissions.naive`) on the same
+`--naive` it also runs the straightforward ORM implementation (`benchmarks.naive`) on the same
 data and compares figures and time (meant for ~10k distributors: it makes ~10 queries per person).
 """
 
@@ -109,7 +109,7 @@ class Command(BaseCommand):
                 )
                 out("table sizes (lines, results): {}, {}".format(*cursor.fetchone()))
         if naive:
-            from commissions.naive import naive_period
+            from benchmarks.naive import naive_period
 
             started = time.perf_counter()
             outcome = naive_period(

@@ -5,15 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.synthetic import synthetic_inputs, synthetic_plan_doc
 from commissions.engine import KINDS, parse_plan, run_engine
 from commissions.engine.explain import (
     FrozenForest,
     Upline,
     aggregate_unilevel,
     explain_unilevel_path,
+    unilevel_payers,
     unilevel_sources,
 )
-from commissions.engine.synthetic import synthetic_inputs, synthetic_plan_doc
 from tests.commissions.engine.test_rules import BEN
 
 
@@ -85,3 +86,34 @@ def test_the_path_explains_that_inactive_ben_was_skipped():
 
     assert [(s.distributor_id, s.reason) for s in skipped] == [(BEN, "inactive")]
     assert explain_unilevel_path(chain, earner_id=0, level=1, compression="none", levels=3) is None
+
+
+@pytest.mark.parametrize("compression", ["none", "skip_inactive", "dynamic"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_chain_walk_of_explanations_and_clawbacks_pays_whom_the_engine_paid(compression, seed):
+    # unilevel_payers walks one source's chain (what statements explain and clawbacks take
+    # back); the engine walks every source at once. Both must pay the same person each level.
+    plan = synthetic_plan(compression)
+    inputs = synthetic_inputs(300, 2, seed=seed)
+    result = run_engine(plan, inputs)
+    lines = result.lines
+    unlocked = plan.rank_table("unilevel_levels")[result.paid_as_rank.astype(np.int64)]
+    is_unilevel = lines.kind == UNILEVEL
+    sources = np.unique(lines.source[is_unilevel])[:40].tolist()
+    assert sources
+    for source in sources:
+        chain, person = [], int(inputs.parent[source])
+        while person >= 0:
+            chain.append(Upline(person, bool(result.is_active[person]), int(unlocked[person])))
+            person = int(inputs.parent[person])
+
+        payers = unilevel_payers(chain, levels=len(plan.unilevel_ppm), compression=compression)
+
+        walked = {
+            (payer.level, payer.distributor_id)
+            for payer in payers
+            if payer.distributor_id is not None and plan.unilevel_ppm[payer.level - 1] > 0
+        }
+        mine = is_unilevel & (lines.source == source)
+        paid = set(zip(lines.level[mine].tolist(), lines.earner[mine].tolist(), strict=True))
+        assert walked == paid

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synthetic import synthetic_plan_doc
 from commissions.engine import PlanValidationError, parse_plan
 from commissions.engine.plan import COUNTS_INACTIVE_RECRUITS, PAYS_ON_ENROLLMENT
-from commissions.engine.synthetic import synthetic_plan_doc
 from tests.commissions.engine.builders import BASE_PLAN
 
 DEMO_PLAN = Path(__file__).resolve().parents[3] / "plans" / "demo.yaml"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.synthetic import synthetic_inputs, synthetic_plan_doc
 from commissions.engine import parse_plan, run_engine
-from commissions.engine.synthetic import synthetic_inputs, synthetic_plan_doc
 from commissions.engine.tree import compute_depth
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import EngineInputs
+from commissions.engine.inputs import EngineInputs
 
 PERIOD_START_DAY = 20_000  # an arbitrary day number; only differences matter
 PERIOD_DAYS = 30

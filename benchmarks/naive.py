@@ -11,32 +11,38 @@ and ``rounding_point: line`` only). Never used to pay anyone.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 from functools import cache
 from typing import Any
 
 from django.db.models import Sum
 
+from commissions.engine.plan import Plan
+from commissions.models import (
+    Adjustment,
+    AdjustmentStatus,
+    Clawback,
+    DistributorResult,
+    Hold,
+    HoldStatus,
+)
+from core.money import quantize, to_cents
 from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import OrderLine, RefundLine
 
-from .engine.plan import Plan
-from .models import Adjustment, AdjustmentStatus, Clawback, DistributorResult, Hold, HoldStatus
-
 MILLION = 1_000_000
-MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "toward_zero": ROUND_DOWN}
 KIND_NAMES = ("unilevel", "matching", "retail_profit", "fast_start", "rank_advancement")
 
 
 def _cents(value) -> int:
-    return int((value or Decimal(0)) * 100)
+    return to_cents(value or 0)
 
 
 def _round(raw: int, mode: str) -> int:
     """raw (cents × ppm) → cents."""
-    return int((Decimal(raw) / MILLION).quantize(Decimal(1), rounding=MODES[mode]))
+    return int(quantize(Decimal(raw) / MILLION, Decimal(1), mode=mode))
 
 
 def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Time ``run_engine`` on a synthetic period: ``python -m commissions.engine.benchmark [n]``.
+"""Time ``run_engine`` on a synthetic period: ``python -m benchmarks.engine [n]``.
 
 Prints figures (wall time of the engine alone, peak RSS of the process, line counts); it never
 asserts timings. ``--lines-per-person`` sets order lines per distributor (default 3);
@@ -12,9 +12,9 @@ import resource
 import sys
 import time
 
-from .compute import run_engine
-from .plan import parse_plan
-from .synthetic import synthetic_inputs, synthetic_plan_doc
+from benchmarks.synthetic import synthetic_inputs, synthetic_plan_doc
+from commissions.engine.compute import run_engine
+from commissions.engine.plan import parse_plan
 
 
 def main(argv: list[str] | None = None) -> None:
