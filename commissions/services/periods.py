@@ -23,7 +23,7 @@ def closable_from(period: Period) -> dt.datetime:
     """The first moment ``period`` may be closed: its end plus ``LADDER_CLOSE_GRACE_HOURS``,
     counted on the company's wall clock (a 72-hour grace ends at midnight on the 4th whatever
     daylight-saving change falls in between), so payments recorded late for it still count."""
-    hours = int(getattr(settings, "LADDER_CLOSE_GRACE_HOURS", 72))
+    hours = settings.LADDER_CLOSE_GRACE_HOURS
     return period.end + dt.timedelta(hours=hours)
 
 

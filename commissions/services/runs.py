@@ -167,7 +167,7 @@ def _calculate_locked(
         mark = time.perf_counter()
         counts = _write_results(run, gathered, result, with_lines=purpose == RunPurpose.CALCULATION)
         timings["write"] = time.perf_counter() - mark
-        pause = float(getattr(settings, "LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP", 0) or 0)
+        pause = settings.LADDER_COMMISSIONS_PAUSE_BEFORE_SWAP
         _set_progress(run, 90, "Making the results current", progress)
         if pause:
             time.sleep(pause)  # testing hook: a worker killed here must change nothing
