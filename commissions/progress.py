@@ -26,7 +26,7 @@ from django.utils import timezone
 from core.fragments import names_generation
 from core.periods import Period
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
-from orders.volume import distributor_volume
+from orders.volume import distributor_volume, moved_lines_sql
 
 from .calendar import CommissionCalendar, commission_calendar
 from .engine.money import PPM_PER_PERCENT, RAW_PER_CENT
@@ -218,8 +218,9 @@ def _read_legs_from_projection(distributor: Distributor, run_id: int) -> list[Le
 
 
 # Each direct recruit's leg (themselves and, once placed, their nested-set range), joined with
-# the month's paid order lines less refund lines: the leg's GV and the recruit's own PV.
-_LEGS_SQL = """
+# the month's paid order lines less refund lines (the volume service's `moved_lines_sql`): the
+# leg's GV and the recruit's own PV.
+_LEGS_SQL = f"""
 WITH legs AS (
     SELECT c.id, c.lft, c.rght, c.placed_at IS NOT NULL AS placed, c.status,
         COALESCE(NULLIF(u.name, ''), u.email) AS name
@@ -235,9 +236,7 @@ members AS (
     SELECT legs.id, legs.id FROM legs WHERE NOT legs.placed
 ),
 moved AS (
-    SELECT distributor_id, pv FROM orders_orderline WHERE commission_month = %(month)s
-    UNION ALL
-    SELECT distributor_id, -pv FROM orders_refundline WHERE commission_month = %(month)s
+{moved_lines_sql(["distributor_id", "pv"])}
 )
 SELECT legs.id, legs.name, legs.status,
     COALESCE(SUM(moved.pv), 0) AS gv,
@@ -246,7 +245,7 @@ FROM legs
 LEFT JOIN members ON members.leg_id = legs.id
 LEFT JOIN moved ON moved.distributor_id = members.member_id
 GROUP BY legs.id, legs.name, legs.status
-"""
+"""  # noqa: S608 (the volume service's fixed SQL)
 
 
 def _legs_live(distributor: Distributor, period: Period, activity_pv: int) -> list[Leg]:

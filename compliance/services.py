@@ -42,6 +42,7 @@ from commissions.errors import CommissionError
 from commissions.models import CommissionPeriod, Hold, HoldStatus
 from commissions.services.adjustments import hold_place
 from core.periods import Period
+from orders.volume import moved_lines_sql
 
 from .models import ComplianceFlag, FlagKind, FlagStatus
 
@@ -84,13 +85,9 @@ class Thresholds:
 # One statement: per distributor, the period's net volumes and amounts, distinct retail
 # customers, trailing personal purchases and personal enrollees; only rows where a rule trips
 # are returned (the WHERE repeats the rules; Python then names which ones).
-_MEASURE_SQL = """
+_MEASURE_SQL = f"""
 WITH moved AS (
-    SELECT distributor_id, purpose, pv, amount FROM orders_orderline
-    WHERE commission_month = %(first_day)s
-    UNION ALL
-    SELECT distributor_id, purpose, -pv, -amount FROM orders_refundline
-    WHERE commission_month = %(first_day)s
+{moved_lines_sql(["distributor_id", "purpose", "pv", "amount"], month="first_day")}
 ), volume AS (
     SELECT distributor_id,
         COALESCE(SUM(pv) FILTER (WHERE purpose = 'personal'), 0) AS personal_pv,
@@ -103,14 +100,8 @@ WITH moved AS (
     GROUP BY distributor_id
 ), history AS (
     SELECT distributor_id, SUM(amount) AS amount FROM (
-        SELECT distributor_id, amount FROM orders_orderline
-        WHERE purpose = 'personal' AND commission_month >= %(history_month)s
-          AND commission_month < %(first_day)s
-        UNION ALL
-        SELECT distributor_id, -amount FROM orders_refundline
-        WHERE purpose = 'personal' AND commission_month >= %(history_month)s
-          AND commission_month < %(first_day)s
-    ) h GROUP BY distributor_id
+{moved_lines_sql(["distributor_id", "purpose", "amount"], month="first_day", since="history_month")}
+    ) h WHERE purpose = 'personal' GROUP BY distributor_id
 ), enrollees AS (
     SELECT sponsor_id AS distributor_id,
         COUNT(*) FILTER (WHERE joined_on >= %(first_day)s AND joined_on <= %(last_day)s)
@@ -149,7 +140,7 @@ WHERE (COALESCE(v.personal_pv, 0) + COALESCE(v.retail_pv, 0) > 0
            > %(spike_factor)s * h.amount)
    OR (e.distributor_id IS NOT NULL AND COALESCE(v.retail_pv, 0) < %(min_retail_pv)s)
 ORDER BY c.distributor_id
-"""
+"""  # noqa: S608 (the volume service's fixed SQL)
 
 
 def earnings_run_id(period: Period) -> int | None:

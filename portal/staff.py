@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -27,11 +27,10 @@ from commissions.models import (
 )
 from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
-from orders.models import OrderLine, OrderPurpose, RefundLine
+from orders.volume import company_volume
 
 PAYOUT_MONTHS = 12
 RUNNING_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
-ZERO = Decimal("0.00")
 
 
 def compliance_flags_waiting() -> int | None:
@@ -84,15 +83,6 @@ class MonthVolume:
         return None if share is None else Decimal(100) - share
 
 
-def _sums(model, period: Period) -> dict[str, Decimal]:
-    """Sums over the rows counting in ``period`` (their stored commission month)."""
-    return model.objects.filter(commission_month=period.first_day).aggregate(
-        pv_sum=Sum("pv"),
-        cv_sum=Sum("cv"),
-        retail_sum=Sum("pv", filter=Q(purpose=OrderPurpose.RETAIL)),
-    )
-
-
 # A month's volume is a scan of its order lines (seconds at a million distributors). A past
 # month's never changes (a later refund counts in its own month); the open month's is kept a
 # minute and says when it was read.
@@ -101,27 +91,21 @@ PAST_MONTH_VOLUME_SECONDS = 24 * 3600
 
 
 def month_volume(period: Period, *, now: dt.datetime | None = None) -> MonthVolume:
-    """PV, CV, personal and retail PV of a month: paid less refunded (the volume service's rule;
-    one aggregate over order lines, one over refund lines), cached."""
+    """PV, CV, personal and retail PV of a month: the volume service's company figures (one
+    aggregate over order lines, one over refund lines), cached."""
     now = now or timezone.now()
     is_over = period.end <= now
     key = f"staff:month-volume:{period}:{'final' if is_over else 'open'}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    paid = _sums(OrderLine, period)
-    refunded = _sums(RefundLine, period)
-
-    def net(name: str) -> Decimal:
-        return (paid[f"{name}_sum"] or ZERO) - (refunded[f"{name}_sum"] or ZERO)
-
-    pv, retail = net("pv"), net("retail")
+    figures = company_volume(period=period)
     volume = MonthVolume(
         period=period,
-        pv=pv,
-        cv=net("cv"),
-        personal_pv=pv - retail,
-        retail_pv=retail,
+        pv=figures.pv,
+        cv=figures.cv,
+        personal_pv=figures.personal_pv,
+        retail_pv=figures.retail_pv,
         as_of=now,
     )
     cache.set(key, volume, PAST_MONTH_VOLUME_SECONDS if is_over else OPEN_MONTH_VOLUME_SECONDS)
