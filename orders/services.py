@@ -143,10 +143,6 @@ class Quote:
     def retail_profit(self) -> Decimal:
         return sum((line.retail_profit for line in self.lines), ZERO)
 
-    @property
-    def item_count(self) -> int:
-        return sum(line.quantity for line in self.lines)
-
 
 def quote_order(*, items: Mapping[int, int], purpose: str) -> Quote:
     """Price `items` (product id → quantity) for `purpose`; problems go to `quote.errors`."""

@@ -116,10 +116,6 @@ class TrainingItem(models.Model):
         if missing and not getattr(self, missing[0]):
             raise ValidationError({missing[0]: missing[1]})
 
-    @property
-    def is_everyone(self) -> bool:
-        return not self.min_rank_code
-
 
 class TrainingCompletion(models.Model):
     """A distributor marked an item done (once: unique per person and item)."""

@@ -390,10 +390,6 @@ class CareerRank:
     is_paid_as: bool
     disclosure: dict | None
 
-    @property
-    def is_within_reach(self) -> bool:
-        return all(r.is_met is True for r in self.standing)
-
 
 @dataclass
 class CareerPath:
