@@ -29,8 +29,9 @@ from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from orders.volume import distributor_volume, moved_lines_sql
 
 from .calendar import CommissionCalendar, commission_calendar
-from .engine.money import PPM_PER_PERCENT, RAW_PER_CENT
+from .engine.money import PPM_PER_PERCENT
 from .engine.plan import Plan, Rank
+from .engine.ranks import counted_volume, leg_cap
 from .models import (
     CommissionRun,
     DistributorResult,
@@ -318,20 +319,9 @@ def qualified_leg_count(distributor: Distributor, run_id: int, min_rank: int) ->
     return count
 
 
-def leg_cap(plan: Plan, rank: Rank, gv: int) -> int | None:
-    """The most one leg may add toward ``rank`` (cents), as the engine computes it."""
-    if rank.leg_cap_ppm is None:
-        return None
-    basis = rank.group_volume if plan.options.leg_cap_basis == "required" else gv
-    return rank.leg_cap_ppm * basis // RAW_PER_CENT
-
-
 def counted_gv(plan: Plan, rank: Rank, *, pv: int, gv: int, legs: list[Leg]) -> int:
-    cap = leg_cap(plan, rank, gv)
-    if cap is None:
-        return gv
-    own = min(pv, cap) if plan.options.leg_cap_includes_personal else pv
-    return own + sum(min(leg.gv, cap) for leg in legs)
+    """The GV that counts toward ``rank``: the engine's own rule (``counted_volume``)."""
+    return counted_volume(plan, rank, pv=pv, gv=gv, leg_gvs=[leg.gv for leg in legs])
 
 
 def _needs(missing: int, unit: str, *, volume: bool) -> str:

@@ -43,6 +43,30 @@ from .models import (
 EXPLAINED_SOURCES = 50  # sources listed on one page of a drill-down
 
 
+def latest_closed_run_id() -> int | None:
+    """The final run of the latest closed (or paid) period: where ranks are official."""
+    return (
+        CommissionPeriod.objects.filter(status__in=LOCKED_STATUSES, current_run__isnull=False)
+        .order_by("-month")
+        .values_list("current_run_id", flat=True)
+        .first()
+    )
+
+
+def highest_ranks(distributor_ids: list[int]) -> dict[int, int]:
+    """The highest rank each person has reached (absent = 0): ``highest_rank`` in the latest
+    closed period's final run. The engine carries it from run to run (the larger of the prior
+    highest and this period's paid-as rank), so that one figure holds the whole history; the
+    one definition training audiences, announcements and messages use."""
+    run_id = latest_closed_run_id()
+    if run_id is None:
+        return {}
+    rows = DistributorResult.objects.filter(
+        run_id=run_id, distributor_id__in=distributor_ids
+    ).values_list("distributor_id", "highest_rank")
+    return {pk: int(highest or 0) for pk, highest in rows}
+
+
 def frozen_chain(run_id: int, distributor_id: int, plan: Plan) -> list[Upline]:
     """The uplines of ``distributor_id`` in a run's frozen tree, nearest first."""
     unlocked = plan.rank_table("unilevel_levels")

@@ -7,7 +7,8 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from commissions.models import LOCKED_STATUSES, CommissionPeriod, DistributorResult, PlanVersion
+from commissions.models import DistributorResult, PlanVersion
+from commissions.selectors import highest_ranks, latest_closed_run_id
 from genealogy.models import Distributor
 
 from .models import Announcement, Audience, EmailOptOut, Message, Notification
@@ -38,26 +39,8 @@ def rank_number(code: str, *, today: dt.date | None = None) -> int | None:
     return codes.index(code) + 1 if code in codes else None
 
 
-def latest_closed_run_id() -> int | None:
-    """The run of the latest closed (or paid) period: where highest ranks are official."""
-    return (
-        CommissionPeriod.objects.filter(status__in=LOCKED_STATUSES, current_run__isnull=False)
-        .order_by("-month")
-        .values_list("current_run_id", flat=True)
-        .first()
-    )
-
-
 def highest_rank_of(distributor: Distributor) -> int:
-    run_id = latest_closed_run_id()
-    if run_id is None:
-        return 0
-    rank = (
-        DistributorResult.objects.filter(run_id=run_id, distributor_id=distributor.pk)
-        .values_list("highest_rank", flat=True)
-        .first()
-    )
-    return rank or 0
+    return highest_ranks([distributor.pk]).get(distributor.pk, 0)
 
 
 def published_announcements(now: dt.datetime | None = None) -> QuerySet[Announcement]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,10 +22,8 @@ from accounts.access import has_staff_powers
 from commissions.calendar import commission_calendar
 from commissions.engine.money import PPM_PER_PERCENT
 from commissions.engine.plan import Plan, Rank
+from commissions.engine.ranks import leg_cap
 from commissions.models import (
-    LOCKED_STATUSES,
-    CommissionPeriod,
-    DistributorResult,
     cents_to_decimal,
 )
 from commissions.progress import (
@@ -36,6 +34,7 @@ from commissions.progress import (
     qualified_leg_count,
     rank_requirements,
 )
+from commissions.selectors import highest_ranks
 from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, visible_distributors
 from orders.models import Customer, Order, OrderStatus
@@ -49,20 +48,6 @@ def onboarding_days() -> int:
 
 
 # --- Audience ---------------------------------------------------------------------------------
-
-
-def highest_ranks(distributor_ids: list[int]) -> dict[int, int]:
-    """The highest rank each person reached in a closed period (one query; absent = 0)."""
-    closed_runs = CommissionPeriod.objects.filter(
-        status__in=LOCKED_STATUSES, current_run__isnull=False
-    ).values("current_run_id")
-    rows = (
-        DistributorResult.objects.filter(distributor_id__in=distributor_ids, run_id__in=closed_runs)
-        .values("distributor_id")
-        .annotate(highest=Max("highest_rank"))
-        .values_list("distributor_id", "highest")
-    )
-    return {pk: int(highest or 0) for pk, highest in rows}
 
 
 def rank_codes_up_to(highest: int, *, now: dt.datetime | None = None) -> list[str]:
@@ -424,7 +409,7 @@ def rank_rules(plan: Plan, rank: Rank) -> list[str]:
         if rank.leg_cap_ppm is not None:
             percent = _percent(rank.leg_cap_ppm)
             if plan.options.leg_cap_basis == "required":
-                cap = rank.leg_cap_ppm * rank.group_volume // 1_000_000
+                cap = leg_cap(plan, rank, rank.group_volume)
                 text += (
                     f" Leg cap: at most {percent} of the required GV ({_volume(cap)} GV) counts "
                     "from any one leg, so the volume must come from several legs."

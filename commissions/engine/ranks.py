@@ -16,6 +16,8 @@ Rules (see ``plan.py`` for the fields):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import numpy.typing as npt
 
@@ -26,18 +28,23 @@ from .tree import Forest
 IntArray = npt.NDArray[np.int64]
 
 
+def leg_cap(plan: Plan, rank: Rank, gv: IntArray | int) -> IntArray | int | None:
+    """The most one leg may add toward ``rank`` (cents, rounded down), for people whose own GV
+    is ``gv`` (an array or one number); None when the rank has no leg cap."""
+    if rank.leg_cap_ppm is None:
+        return None
+    basis = rank.group_volume if plan.options.leg_cap_basis == "required" else gv
+    return rank.leg_cap_ppm * basis // RAW_PER_CENT
+
+
 def counted_group_volume(
     plan: Plan, rank: Rank, forest: Forest, pv: IntArray, gv: IntArray
 ) -> IntArray:
     """GV that counts toward ``rank`` under its leg cap (see module docstring)."""
-    if rank.leg_cap_ppm is None:
+    cap = leg_cap(plan, rank, gv)
+    if cap is None:
         return gv
-    if plan.options.leg_cap_basis == "required":
-        cap = np.full(
-            forest.n, rank.leg_cap_ppm * rank.group_volume // RAW_PER_CENT, dtype=np.int64
-        )
-    else:
-        cap = gv * rank.leg_cap_ppm // RAW_PER_CENT
+    cap = np.broadcast_to(np.asarray(cap, dtype=np.int64), (forest.n,))
     has_parent = forest.parent >= 0
     legs = np.zeros(forest.n, dtype=np.int64)
     parents = forest.parent[has_parent]
@@ -127,3 +134,18 @@ def _ranks_with_legs(
         for m, counts in legs_at_least.items():
             np.add.at(counts, parents[leg_best >= m], 1)
     return paid_as
+
+
+def counted_volume(plan: Plan, rank: Rank, *, pv: int, gv: int, leg_gvs: Sequence[int]) -> int:
+    """One person's GV that counts toward ``rank``: own PV and the GV of each direct leg
+    (``leg_gvs``), under the rank's leg cap; ``counted_group_volume`` for a single person (it
+    runs that very function on the person and their legs)."""
+    forest = Forest.build(np.array([-1] + [0] * len(leg_gvs), dtype=np.int64))
+    counted = counted_group_volume(
+        plan,
+        rank,
+        forest,
+        np.array([pv] + [0] * len(leg_gvs), dtype=np.int64),
+        np.array([gv, *leg_gvs], dtype=np.int64),
+    )
+    return int(counted[0])
