@@ -18,7 +18,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from commissions import services
+from commissions.services.adjustments import adjustment_create
+from commissions.services.close import close_period, export_payouts
+from commissions.services.runs import calculate_period
 from compliance import disclosure
 from core.csv import FORMULA_STARTS, csv_text, safe_csv_writer, stream_csv
 from genealogy.imports import import_genealogy
@@ -162,11 +164,11 @@ def test_statement_csv_with_a_negative_amount_that_stays_a_number(client):
     chain = build_chain()
     make_plan_version()
     staff = UserFactory(is_staff=True)
-    services.adjustment_create(
+    adjustment_create(
         distributor=chain.ann, amount=Decimal("-5.00"), reason=FORMULA, by=staff, period=PERIOD
     )
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
     client.force_login(chain.ann.user)
 
     response = client.get(reverse("earnings_statement_csv", args=[str(PERIOD)]))
@@ -225,10 +227,10 @@ def test_payout_csv_uses_the_same_writer():
     make_plan_version()
     chain.ann.user.name = FORMULA
     chain.ann.user.save()
-    services.calculate_period(period=PERIOD)
-    services.close_period(period=PERIOD)
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
 
-    export = services.export_payouts(period=PERIOD).decode()
+    export = export_payouts(period=PERIOD).decode()
 
     assert_formula_neutralized(export)
     amounts = [row[2] for row in csv.reader(io.StringIO(export))][1:]
