@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
@@ -43,6 +43,7 @@ from django.utils import timezone
 from commissions.models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
 from core.bulk import read_columns
 from core.csv import safe_csv_writer
+from core.money import quantize
 from core.periods import Period
 
 from .models import DisclosureStatement
@@ -180,14 +181,14 @@ def _money(cents: int) -> str:
 def _percent(part: int, whole: int) -> str:
     if whole == 0:
         return "0.00"
-    return str((Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+    return str(quantize(Decimal(part) * 100 / Decimal(whole)))
 
 
 def _mean_cents(values: np.ndarray) -> int:
     if len(values) == 0:
         return 0
     mean = Decimal(int(values.sum(dtype=np.int64))) / Decimal(len(values))
-    return int(mean.quantize(Decimal("1"), ROUND_HALF_UP))
+    return int(quantize(mean, Decimal(1)))
 
 
 def _percentiles(sorted_values: np.ndarray) -> dict[str, str]:
@@ -233,11 +234,7 @@ def compute_figures(
         group["average_months_at_rank"] = (
             None
             if rank == 0 or hi == lo
-            else str(
-                (Decimal(int(months[lo:hi].sum())) / Decimal(hi - lo)).quantize(
-                    Decimal("0.1"), ROUND_HALF_UP
-                )
-            )
+            else str(quantize(Decimal(int(months[lo:hi].sum())) / Decimal(hi - lo), Decimal("0.1")))
         )
         by_rank.append(group)
     unknown = int((ranks > max(rank_names)).sum())

@@ -41,6 +41,7 @@ from django.utils import timezone
 from commissions.errors import CommissionError
 from commissions.models import CommissionPeriod, Hold, HoldStatus
 from commissions.services.adjustments import hold_place
+from core.money import quantize
 from core.periods import Period
 from orders.volume import moved_lines_sql
 
@@ -184,7 +185,7 @@ def measure_period(period: Period, thresholds: Thresholds) -> list[tuple[int, st
         personal_amount, history = Decimal(personal_amount), Decimal(history)
         pv = personal_pv + retail_pv
         if pv > 0 and retail_rules_apply:
-            share = (personal_pv * 100 / pv).quantize(Decimal("0.01"))
+            share = quantize(personal_pv * 100 / pv)
             volume = {"personal_pv": str(personal_pv), "retail_pv": str(retail_pv)}
             if personal_pv * 100 > t.personal_use_max_percent * pv:
                 found.append(
@@ -216,7 +217,7 @@ def measure_period(period: Period, thresholds: Thresholds) -> list[tuple[int, st
         if history > 0 and personal_amount * t.loading_history_months > (
             t.loading_spike_factor * history
         ):
-            average = (history / t.loading_history_months).quantize(Decimal("0.01"))
+            average = quantize(history / t.loading_history_months)
             found.append(
                 (
                     person,

@@ -45,6 +45,7 @@ from commissions.models import (
 )
 from compliance.models import ErasureRequest, ErasureStatus
 from core.csv import safe_dict_writer
+from core.money import cents_to_decimal
 from genealogy.models import Distributor
 from orders.models import Customer, Order, OrderLine
 
@@ -65,7 +66,7 @@ class PrivacyError(Exception):
 
 
 def _cents(value: int) -> str:
-    return str((Decimal(int(value)) / 100).quantize(Decimal("0.01")))
+    return str(cents_to_decimal(value))
 
 
 def personal_data(user: User) -> dict[str, list[dict]]:

@@ -25,6 +25,7 @@ from commissions.models import (
     RunStatus,
     cents_to_decimal,
 )
+from core.money import quantize
 from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.volume import company_volume
@@ -75,7 +76,7 @@ class MonthVolume:
         """Retail PV as a percent of all PV (None without volume)."""
         if self.pv <= 0:
             return None
-        return (self.retail_pv * 100 / self.pv).quantize(Decimal("0.1"))
+        return quantize(self.retail_pv * 100 / self.pv, Decimal("0.1"))
 
     @property
     def personal_share(self) -> Decimal | None:

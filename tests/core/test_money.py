@@ -64,3 +64,22 @@ def test_quantize_agrees_with_the_engines_rounding_in_every_mode(raw):
         cents = int(round_raw(np.array([raw], dtype=np.int64), mode)[0])
         assert quantize(amount, mode=mode) == Decimal(cents) / 100
         assert round_fraction(Fraction(raw, RAW_PER_CENT), mode) == cents
+
+
+def test_shares_shown_on_pages_round_ties_half_up_like_money():
+    # Shares were quantized with the decimal context's default (half even): 6.25 % showed 6.2.
+    import datetime as dt
+
+    from core.periods import Period
+    from portal.staff import MonthVolume
+
+    month = MonthVolume(
+        period=Period(2026, 1),
+        pv=Decimal("16"),
+        cv=Decimal("16"),
+        personal_pv=Decimal("15"),
+        retail_pv=Decimal("1"),
+        as_of=dt.datetime(2026, 1, 31, tzinfo=dt.UTC),
+    )
+
+    assert month.retail_share == Decimal("6.3")

@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from core.csv import NotUtf8Error, open_text_error, utf8_lines
+from core.money import quantize
 from orders.catalog import max_volume_per_price, volume_above_price
 from orders.models import Product, ProductKind
 
@@ -112,7 +113,7 @@ class Command(BaseCommand):
                     raise InvalidOperation
                 if value < 0:
                     problems[field] = f"{field} cannot be negative"
-                if value != value.quantize(Decimal("0.01")):
+                if value != quantize(value):
                     problems[field] = f"{field} has more than two decimals: {row[field]}"
                 setattr(product, field, value)
             except InvalidOperation:
