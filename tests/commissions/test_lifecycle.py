@@ -300,6 +300,28 @@ def test_refund_of_a_closed_periods_order_claws_back_in_the_open_period(chain, p
     assert result_of(april, chain.eve).cv == 0  # settled by clawback, not counted twice
 
 
+@pytest.mark.parametrize(
+    ("mode", "paid"), [("half_up", 667), ("half_even", 667), ("toward_zero", 666)]
+)
+def test_a_full_refund_claws_back_exactly_what_was_paid_in_the_plans_rounding_mode(
+    chain, mode, paid
+):
+    # Eve's 200.00 CV pays Dee 3.3333 % on level 1: 666.66 cents, rounded by the plan's mode.
+    # Clawbacks used a fixed half up, so a toward-zero plan took back a cent it never paid.
+    make_plan_version(
+        {**COMMISSION_TEST_PLAN, "unilevel": {"percents": ["3.3333", "5", "10"]}}, rounding=mode
+    )
+    march = calculate_period(period=PERIOD)
+    close_period(period=PERIOD)
+    return_in_april(chain.eve)
+
+    calculate_period(period=APRIL)
+
+    line = CommissionLine.objects.get(run=march, earner=chain.dee, kind=LineKind.UNILEVEL)
+    clawback = Clawback.objects.get(earner=chain.dee, kind=LineKind.UNILEVEL)
+    assert (line.amount, clawback.amount) == (paid, -paid)
+
+
 def test_refund_claws_back_through_the_frozen_compressed_upline(chain, plan_version):
     calculate_period(period=PERIOD)
     close_period(period=PERIOD)
