@@ -8,13 +8,12 @@ asserts timings. ``--lines-per-person`` sets order lines per distributor (defaul
 from __future__ import annotations
 
 import argparse
-import resource
-import sys
 import time
 
 from benchmarks.synthetic import synthetic_inputs, synthetic_plan_doc
 from commissions.engine.compute import run_engine
 from commissions.engine.plan import parse_plan
+from core.resources import peak_rss_mb
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -34,7 +33,7 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     inputs = synthetic_inputs(args.n, args.lines_per_person, seed=args.seed)
     generated = time.perf_counter() - started
-    rss_inputs = _peak_rss_mb()
+    rss_inputs = peak_rss_mb()
     started = time.perf_counter()
     result = run_engine(plan, inputs)
     elapsed = time.perf_counter() - started
@@ -42,17 +41,12 @@ def main(argv: list[str] | None = None) -> None:
     summary = result.summary
     print(f"distributors {inputs.n:,}  order lines {inputs.m:,}  options {args.option or '-'}")
     print(f"inputs generated in {generated:.2f} s, peak RSS then {rss_inputs:,.0f} MB")
-    print(f"run_engine {elapsed:.2f} s, peak RSS {_peak_rss_mb():,.0f} MB")
+    print(f"run_engine {elapsed:.2f} s, peak RSS {peak_rss_mb():,.0f} MB")
     print(f"result lines {len(result.lines):,} {summary['line_counts']}")
     print(
         f"paid {summary['total_paid'] / 100:,.2f} = {summary['payout_percent_of_cv']} % of CV"
         f" (cap applied: {summary['cap_applied']}); ranks {summary['paid_as_rank_counts']}"
     )
-
-
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 if __name__ == "__main__":

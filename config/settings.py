@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "training",
     "messaging",
     "portal",  # pages composed across apps; the top layer
+    "benchmarks",  # reference implementations for the bench commands; nothing imports it
 ]
 
 MIDDLEWARE = [

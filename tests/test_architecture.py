@@ -6,14 +6,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = [
-    "core", "outbox", "accounts", "genealogy", "orders", "commissions",
-    "compliance", "training", "messaging", "portal", "config",
-]  # fmt: skip
+PACKAGES = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
+    "root_packages"
+]
 
 
 def lint_imports(cwd: Path) -> subprocess.CompletedProcess:

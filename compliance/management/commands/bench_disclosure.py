@@ -26,7 +26,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from commissions.errors import CommissionError
-from commissions.management.commands.bench_commissions import peak_rss_mb
 from commissions.models import (
     LOCKED_STATUSES,
     CommissionPeriod,
@@ -40,6 +39,7 @@ from commissions.services.periods import period_lock, period_row
 from compliance.disclosure import DisclosureError, generate_income_disclosure
 from core.arguments import year
 from core.periods import Period
+from core.resources import peak_rss_mb
 
 # The template run's rows, varied by h, a hash of (distributor, month): the period total is
 # scaled by (512 + h % 1024) / 1024 and the paid-as rank stepped by -1 (h / 1024 % 8 == 0) or +1

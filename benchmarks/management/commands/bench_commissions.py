@@ -10,8 +10,6 @@ data and compares figures and time (meant for ~10k distributors: it makes ~10 qu
 
 from __future__ import annotations
 
-import resource
-import sys
 import time
 from pathlib import Path
 
@@ -25,13 +23,9 @@ from commissions.services.plans import plan_version_create
 from commissions.services.runs import calculate_period
 from core.arguments import positive_int, positive_number
 from core.periods import Period
+from core.resources import peak_rss_mb
 from genealogy.models import Distributor
 from orders.models import OrderLine
-
-
-def peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 class Command(BaseCommand):
