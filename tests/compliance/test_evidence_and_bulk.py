@@ -5,9 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from allauth.account.internal.flows.login import record_authentication
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-from django.test import RequestFactory
 from django.urls import reverse
 
 from commissions.models import Hold
@@ -15,7 +12,7 @@ from compliance import services
 from compliance.evidence import evidence_in_words
 from compliance.models import ComplianceFlag, FlagKind, FlagStatus
 from core.periods import Period
-from tests.factories import UserFactory, buy, make_distributor
+from tests.factories import UserFactory, buy, log_in_with_mfa, make_distributor
 
 pytestmark = pytest.mark.django_db
 
@@ -23,21 +20,10 @@ MARCH = Period(2026, 3)
 IN_MARCH = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 
 
-def log_in_staff_with_mfa(client, user) -> None:
-    """Staff with MFA on, whose session passed it (as after typing a code at login)."""
-    TOTP.activate(user, generate_totp_secret())
-    client.force_login(user)
-    session = client.session
-    request = RequestFactory().get("/")
-    request.session = session
-    record_authentication(request, user, method="mfa", type="totp")
-    session.save()
-
-
 @pytest.fixture
 def staff(client):
     user = UserFactory(is_staff=True, is_superuser=True)
-    log_in_staff_with_mfa(client, user)
+    log_in_with_mfa(client, user)
     return user
 
 

@@ -2,32 +2,18 @@
 offers the person or their own downline as the new sponsor."""
 
 import pytest
-from allauth.account.internal.flows.login import record_authentication
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-from django.test import RequestFactory
 from django.urls import reverse
 
 from genealogy.models import Distributor, TreeChange
-from tests.factories import UserFactory, make_chain, make_distributor
+from tests.factories import UserFactory, log_in_with_mfa, make_chain, make_distributor
 
 pytestmark = pytest.mark.django_db
-
-
-def log_in_staff_with_mfa(client, user) -> None:
-    """Staff with MFA on, whose session passed it (as after typing a code at login)."""
-    TOTP.activate(user, generate_totp_secret())
-    client.force_login(user)
-    session = client.session
-    request = RequestFactory().get("/")
-    request.session = session
-    record_authentication(request, user, method="mfa", type="totp")
-    session.save()
 
 
 @pytest.fixture
 def staff(client):
     user = UserFactory(is_staff=True, is_superuser=True, name="Sam Staff")
-    log_in_staff_with_mfa(client, user)
+    log_in_with_mfa(client, user)
     return user
 
 
