@@ -404,13 +404,13 @@ class DistributorAdmin(SafeAutocompleteAdmin):
 class TreeChangeAdmin(admin.ModelAdmin):
     """The audit: read-only, nobody adds, edits or deletes (PostgreSQL refuses it too)."""
 
-    list_display = ("at", "kind", "distributor", "old_sponsor", "new_sponsor", "by", "short_reason")
+    list_display = ("at", "kind", "distributor", "old_parent", "new_parent", "by", "short_reason")
     list_filter = ("kind", "at")
-    search_fields = ("=distributor__number", "=old_sponsor__number", "=new_sponsor__number")
+    search_fields = ("=distributor__number", "=old_parent__number", "=new_parent__number")
     list_select_related = (
         "distributor__user",
-        "old_sponsor__user",
-        "new_sponsor__user",
+        "old_parent__user",
+        "new_parent__user",
         "by",
     )
     show_full_result_count = False

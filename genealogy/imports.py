@@ -465,14 +465,14 @@ def _write(parsed: ParsedRows, sponsor_row: np.ndarray, *, reason: str, by, step
     step("distributors written")
     write_rows(
         TreeChange,
-        ["at", "by_id", "kind", "distributor_id", "old_sponsor_id", "new_sponsor_id", "reason"],
+        ["at", "by_id", "kind", "distributor_id", "old_parent_id", "new_parent_id", "reason"],
         {
             "at": [now] * n,
             "by_id": [None if by is None else by.pk] * n,
             "kind": [TreeChangeKind.IMPORT.value] * n,
             "distributor_id": distributor_ids,
-            "old_sponsor_id": [None] * n,
-            "new_sponsor_id": sponsor_ids,
+            "old_parent_id": [None] * n,
+            "new_parent_id": sponsor_ids,
             "reason": [reason] * n,
         },
     )

@@ -49,10 +49,15 @@ class Distributor(MPTTModel):
     )
     # The nested-set fields, declared here so that only (tree_id, lft) is indexed: every
     # placement rewrites lft/rght of much of the tree, and each index makes that slower.
-    lft = models.PositiveIntegerField(editable=False)
-    rght = models.PositiveIntegerField(editable=False)
+    # Gapped nested-set labels (genealogy.labels): 64-bit, with room between neighbours so that
+    # a placement writes only its own rows and, now and then, a small local window.
+    lft = models.PositiveBigIntegerField(editable=False)
+    rght = models.PositiveBigIntegerField(editable=False)
     tree_id = models.PositiveIntegerField(editable=False)
     level = models.PositiveIntegerField(editable=False)
+    # People below in the placed sponsor tree, kept by the services (labels are gapped, so
+    # (rght - lft) no longer tells it).
+    descendants = models.PositiveIntegerField(default=0, db_default=0, editable=False)
     status = models.CharField(
         max_length=16, choices=DistributorStatus.choices, default=DistributorStatus.ACTIVE
     )
@@ -79,6 +84,16 @@ class Distributor(MPTTModel):
         help_text=(
             "The account the payment provider pays, e.g. a PayPal email or the provider's "
             "recipient reference — never a card number."
+        ),
+    )
+    placement_rule = models.CharField(
+        max_length=24,
+        blank=True,
+        default="",
+        db_default="",
+        help_text=(
+            "How this sponsor's own recruits are placed in the placement tree, where the "
+            "company lets sponsors choose; empty: the company's rule."
         ),
     )
     is_house = models.BooleanField(default=False, editable=False)
@@ -128,8 +143,8 @@ class Distributor(MPTTModel):
 
     @property
     def downline_size(self) -> int:
-        """People below this one in the placed tree (nested-set arithmetic, no query)."""
-        return (self.rght - self.lft - 1) // 2 if self.is_placed else 0
+        """People below this one in the placed tree (a stored count, no query)."""
+        return self.descendants if self.is_placed else 0
 
     def save(self, *args, **kwargs) -> None:
         # An existing row never writes its tree fields (nor its sponsor) from memory: they may
@@ -145,20 +160,32 @@ class Distributor(MPTTModel):
 
 
 class TreeChangeKind(models.TextChoices):
+    ENROLLMENT = "enrollment", "Enrollment (sign-up)"
+    PLACEMENT = "placement", "Placement"
     MOVE = "move", "Move"
     TERMINATE_ROLLUP = "terminate_rollup", "Roll-up at a termination"
+    COMPRESSION = "compression", "Compression"
     IMPORT = "import", "Import"
     TERMINATION = "termination", "Termination"
 
 
-class TreeChange(models.Model):
-    """Append-only audit of every change to the genealogy made by staff or the system.
+class TreeKind(models.TextChoices):
+    SPONSOR = "sponsor", "Sponsor (enrollment) tree"
+    PLACEMENT = "placement", "Placement tree"
 
-    Rows are never updated or deleted: the admin is read-only and, on PostgreSQL, a trigger
-    refuses UPDATE and DELETE on the table (migration 0004).
+
+class TreeChange(models.Model):
+    """The one history of both trees: every change of a sponsor or a placement, append-only.
+
+    `at` is when it was recorded; `effective_at` the moment from which the tree has the new
+    parent (a staff move may be backdated into an open period). The tree as it stood at any
+    moment is the present tree with the later changes undone (`genealogy.history`). Rows are
+    never updated or deleted: the admin is read-only and, on PostgreSQL, a trigger refuses
+    UPDATE and DELETE on the table (migration 0004).
     """
 
     at = models.DateTimeField(default=timezone.now, db_index=True)
+    effective_at = models.DateTimeField(default=timezone.now)
     by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -167,16 +194,21 @@ class TreeChange(models.Model):
         related_name="+",
         help_text="Empty for changes made by the system.",
     )
+    tree = models.CharField(max_length=16, choices=TreeKind.choices, default=TreeKind.SPONSOR)
     kind = models.CharField(max_length=24, choices=TreeChangeKind.choices)
     distributor = models.ForeignKey(
         Distributor, on_delete=models.PROTECT, related_name="tree_changes"
     )
-    old_sponsor = models.ForeignKey(
+    # The parent in `tree` before and after (empty before: the person was not in that tree).
+    old_parent = models.ForeignKey(
         Distributor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    new_sponsor = models.ForeignKey(
+    new_parent = models.ForeignKey(
         Distributor, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Placement tree only: the leg (binary 0 left, 1 right) or matrix position, before and after.
+    old_position = models.PositiveSmallIntegerField(null=True, blank=True)
+    new_position = models.PositiveSmallIntegerField(null=True, blank=True)
     reason = models.TextField()
 
     class Meta:
@@ -184,6 +216,90 @@ class TreeChange(models.Model):
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="tree_change_has_reason"),
         ]
+        indexes = [
+            # The tree as of a moment undoes the changes after it: read by (tree, effective_at).
+            models.Index(fields=["tree", "effective_at"], name="tree_change_effective_idx"),
+            models.Index(fields=["distributor", "effective_at"], name="tree_change_person_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of {self.distributor_id} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class PlacementPosition(models.IntegerChoices):
+    LEFT = 0, "Left"
+    RIGHT = 1, "Right"
+
+
+class Placement(models.Model):
+    """A distributor's node in the placement tree (binary and matrix plans), or their wait in
+    the holding tank (`placed_at` empty).
+
+    Separate from the sponsor tree: the sponsor still enrolls the person, who is placed under
+    someone in the sponsor's placement downline. The labels (`lft`, `rght`) are gapped nested-set
+    intervals kept by `genealogy.labels`, like the sponsor tree's. Only genealogy's placement
+    services write these rows.
+    """
+
+    distributor = models.OneToOneField(
+        Distributor, on_delete=models.PROTECT, primary_key=True, related_name="placement"
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        db_index=False,  # indexed with the position by the constraint below
+    )
+    # Binary: 0 left, 1 right. Matrix: 0 .. width - 1, left to right.
+    position = models.PositiveSmallIntegerField(null=True, blank=True)
+    lft = models.PositiveBigIntegerField(null=True, blank=True)
+    rght = models.PositiveBigIntegerField(null=True, blank=True)
+    level = models.PositiveIntegerField(null=True, blank=True)
+    descendants = models.PositiveIntegerField(default=0, db_default=0)
+    child_count = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # The top of the run of outermost-left (position 0) steps this node is on, and of
+    # outermost-right steps: the outermost node of a leg is the deepest one sharing its top.
+    outer_left_top = models.BigIntegerField(null=True, blank=True)
+    outer_right_top = models.BigIntegerField(null=True, blank=True)
+    entered_tank_at = models.DateTimeField(default=timezone.now)
+    tank_deadline = models.DateTimeField(null=True, blank=True)
+    placed_at = models.DateTimeField(null=True, blank=True)
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    rule = models.CharField(max_length=24, blank=True, default="", db_default="")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "position"],
+                condition=Q(parent__isnull=False),
+                name="placement_one_per_position",
+            ),
+            models.CheckConstraint(
+                condition=Q(placed_at__isnull=True) | Q(lft__isnull=False, rght__isnull=False),
+                name="placement_placed_has_labels",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["lft"], condition=Q(lft__isnull=False), name="placement_lft_idx"),
+            models.Index(
+                fields=["rght"], condition=Q(rght__isnull=False), name="placement_rght_idx"
+            ),
+            models.Index(fields=["outer_left_top", "level"], name="placement_outer_left_idx"),
+            models.Index(fields=["outer_right_top", "level"], name="placement_outer_right_idx"),
+            models.Index(
+                fields=["tank_deadline"],
+                condition=Q(placed_at__isnull=True),
+                name="placement_tank_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"placement of {self.distributor_id}"
+
+    @property
+    def is_placed(self) -> bool:
+        return self.placed_at is not None

@@ -393,14 +393,14 @@ def move_distributor(
     with transaction.atomic():
         acquire_tree_lock(wait=True)
         node, target = _fresh_for_move(distributor.pk, new_sponsor.pk)
-        old_sponsor_id = node.sponsor_id
+        old_parent_id = node.sponsor_id
         _move_placed_subtree(node, target)
         TreeChange.objects.create(
             by_id=_user_id(by),
             kind=TreeChangeKind.MOVE,
             distributor_id=node.pk,
-            old_sponsor_id=old_sponsor_id,
-            new_sponsor_id=target.pk,
+            old_parent_id=old_parent_id,
+            new_parent_id=target.pk,
             reason=reason,
         )
     return Distributor.objects.select_related("user", "sponsor").get(pk=node.pk)
@@ -542,8 +542,8 @@ def terminate_distributor(
                 by_id=_user_id(by),
                 kind=TreeChangeKind.TERMINATION,
                 distributor_id=person.pk,
-                old_sponsor_id=person.sponsor_id,
-                new_sponsor_id=person.sponsor_id,
+                old_parent_id=person.sponsor_id,
+                new_parent_id=person.sponsor_id,
                 reason=reason,
             )
         ]
@@ -593,8 +593,8 @@ def _roll_up_recruits(person: Distributor, *, reason: str, by: User | None) -> l
             by_id=_user_id(by),
             kind=TreeChangeKind.TERMINATE_ROLLUP,
             distributor_id=rid,
-            old_sponsor_id=person.pk,
-            new_sponsor_id=new_sponsor_id,
+            old_parent_id=person.pk,
+            new_parent_id=new_sponsor_id,
             reason=reason,
         )
         for rid, _ in recruits

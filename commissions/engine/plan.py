@@ -77,7 +77,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -208,6 +208,9 @@ class Plan:
     protected_kinds: tuple[str, ...]
     minimum_payout: int
     options: Options
+    # The placement tree (binary, matrix) as the document states it; its options are checked
+    # by the genealogy's placement policy (``commissions.services.plans``), which uses them.
+    placement: Mapping[str, Any] = field(default_factory=dict)
 
     def rank_table(self, attribute: str) -> npt.NDArray[np.int64]:
         """Per-rank values indexed by rank number (index 0 = no rank = 0)."""
@@ -383,6 +386,7 @@ class _PlanReader:
                 "payout_cap",
                 "minimum_payout",
                 "options",
+                "placement",
             ),
             required=("name", "activity", "ranks", "unilevel"),
         )
@@ -448,7 +452,16 @@ class _PlanReader:
             protected_kinds=protected,
             minimum_payout=minimum_payout,
             options=options,
+            placement=self.placement(top.get("placement")),
         )
+
+    def placement(self, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail("placement", "must be a mapping")
+            return {}
+        return dict(value)
 
     def read_fast_start(self, top: dict[str, Any]) -> tuple[int, int]:
         if "fast_start" not in top:

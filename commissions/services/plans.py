@@ -8,8 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from core.periods import Period
+from genealogy.policy import PlacementPolicy, PlacementPolicyError
 
 from ..engine import PlanValidationError
 from ..engine.plan import Plan, parse_plan
@@ -28,6 +30,11 @@ def parse_plan_source(source: str) -> tuple[dict, Plan]:
     if not isinstance(document, dict):
         raise PlanValidationError([("", "the plan document must be a mapping")])
     plan = parse_plan(document)
+    try:
+        PlacementPolicy.from_mapping(plan.placement)
+    except PlacementPolicyError as error:
+        path, _, message = str(error).partition(": ")
+        raise PlanValidationError([(path, message)]) from error
     # Keep the document JSON-clean (YAML may hold dates or other types).
     return json.loads(json.dumps(document, default=str)), plan
 
@@ -72,6 +79,17 @@ def plan_version_update(
         locked.note = note or locked.note
         locked.save()
         return locked
+
+
+def placement_policy_at(moment: dt.datetime | None = None) -> PlacementPolicy:
+    """The placement policy of the plan version in force at ``moment`` (now when None); the
+    genealogy asks through ``genealogy.policy.placement_policy``."""
+    period = Period.containing(moment or timezone.now())
+    try:
+        version = plan_version_for(period)
+    except CommissionError:
+        return PlacementPolicy()
+    return PlacementPolicy.from_mapping(version.plan.placement)
 
 
 def plan_version_for(period: Period) -> PlanVersion:

@@ -61,7 +61,7 @@ def test_moving_a_leg_renumbers_it_under_the_new_sponsor_and_records_who_and_why
         staff,
         "Wrong sponsor at sign-up",
     )
-    assert (change.old_sponsor_id, change.new_sponsor_id) == (left_leg[0].pk, right.pk)
+    assert (change.old_parent_id, change.new_parent_id) == (left_leg[0].pk, right.pk)
 
 
 def test_a_moved_leg_goes_among_the_new_sponsors_children_in_id_order():
