@@ -147,6 +147,13 @@ def synthetic_plan_doc() -> dict[str, Any]:
             "protected_kinds": ["retail_profit"],
         },
         "minimum_payout": "25.00",
+        "placement": {
+            "kind": "binary",
+            "rule": "holding_tank",
+            "auto_rule": "weaker_leg_people",
+            "tank_days": 7,
+            "sponsor_may_choose": True,
+        },
         "options": {
             "compression": "dynamic",
             "leg_cap_basis": "required",
