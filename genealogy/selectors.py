@@ -3,8 +3,10 @@
 `visible_distributors(user)` decides what a person may see: staff with staff powers (a session
 that passed two-factor authentication, ``accounts.access.has_staff_powers``) see everyone; anyone
 else is what they are otherwise: a distributor sees themselves and their placed downline
-(nested-set range), plus their own direct enrollees who are still waiting for placement; a user
-who is neither sees nobody. Views never filter distributors by hand.
+(nested-set range), plus their own direct enrollees who are still waiting for placement, plus
+their placement downline (binary and matrix plans: the `Placement` rows whose label lies inside
+theirs, even people enrolled by someone else); never anyone above them or in their upline's other
+legs. A user who is neither sees nobody. Views never filter distributors by hand.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
@@ -23,7 +25,7 @@ from accounts.access import has_staff_powers
 from core.periods import last_month_starts
 
 from .codes import normalize_referral_code
-from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
+from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, Placement
 
 
 class SponsorRefusal(Exception):
@@ -68,7 +70,25 @@ def visible_distributors(user) -> QuerySet[Distributor]:
     viewer = distributor_for_user(user)
     if viewer is None:
         return queryset.none()
-    return queryset.filter(downline_q(viewer, include_self=True))
+    return queryset.filter(downline_q(viewer, include_self=True) | placement_downline_q(viewer))
+
+
+def placement_downline_q(viewer: Distributor) -> Q:
+    """The viewer's placement downline: people whose placement label lies strictly inside the
+    viewer's (lft, rght) (nobody when the viewer has no placed node).
+
+    A correlated EXISTS probes each candidate's placement row by its primary key; the viewer's
+    labels are two scalar subqueries the database reads once (no extra query here). So a lookup
+    of one person costs one index probe whatever the size of the placement downline, and a
+    list filtered by something else (a sponsor, a name) is never joined with the whole range.
+    """
+    mine = Placement.objects.filter(distributor_id=viewer.pk, lft__isnull=False)
+    inside = Placement.objects.filter(
+        distributor_id=OuterRef("pk"),
+        lft__gt=Subquery(mine.values("lft")[:1]),
+        lft__lt=Subquery(mine.values("rght")[:1]),
+    )
+    return Q(Exists(inside))
 
 
 def downline_q(viewer: Distributor, *, include_self: bool) -> Q:
