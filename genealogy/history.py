@@ -22,16 +22,19 @@ person stays ordered by ``effective_at``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from django.db import connection
 from django.utils import timezone
 
-from core.bulk import binary_copy_payload, write_rows
+from core.bulk import binary_copy_payload, read_columns, write_rows
+from core.periods import Period
 
-from .models import TreeChange, TreeChangeKind, TreeKind
+from .models import Distributor, Placement, TreeChange, TreeChangeKind, TreeKind
+from .policy import locked_months_from
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
@@ -256,3 +259,259 @@ def _copy_changes(
             [at, by_id, tree, kind, reason.strip()],
         )
         cursor.execute("DROP TABLE tree_change_load")
+
+
+# --- Reading: the tree as of a moment -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """A tree as it stood at a moment, one entry per distributor id (sorted).
+
+    ``parent_ids``: the parent then (-1: the root, or not in the tree then); ``position``: the
+    placement leg or matrix position then (-1: none; always -1 in the sponsor tree);
+    ``present``: in the tree at the moment.
+    """
+
+    tree: str
+    moment: dt.datetime
+    ids: np.ndarray
+    parent_ids: np.ndarray
+    position: np.ndarray
+    present: np.ndarray
+
+
+def tree_as_of(tree: str, moment: dt.datetime) -> AsOf:
+    """The parent array of ``tree`` (``"sponsor"`` or ``"placement"``) as of ``moment``.
+
+    The present arrays (sponsor links; placement parents and positions) with every change
+    effective after ``moment`` undone: one read of the present tree, one read of the first
+    later change of each person, numpy for the rest.
+    """
+    _check_kind(TreeChangeKind.MOVE, tree)
+    ids, parents, position, present = _present(tree)
+    changed, old_parent, old_position = first_changes_after(tree, moment)
+    if len(changed):
+        where = np.searchsorted(ids, changed)
+        where = np.minimum(where, max(len(ids) - 1, 0))
+        known = ids[where] == changed if len(ids) else np.zeros(len(changed), dtype=bool)
+        where = where[known]
+        parents[where] = old_parent[known]
+        position[where] = old_position[known]
+        # No old parent: the change is the person's arrival (a root has none either way).
+        present[where] = old_parent[known] >= 0
+    return AsOf(tree, moment, ids, parents, position, present)
+
+
+def _present(tree: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """ids, parent ids, positions and presence of the tree as it stands, sorted by id."""
+    if tree == TreeKind.SPONSOR:
+        ids, parents = read_columns(
+            f"SELECT CAST(id AS bigint), CAST(COALESCE(sponsor_id, -1) AS bigint)"  # noqa: S608
+            f" FROM {Distributor._meta.db_table} ORDER BY id",
+            {},
+            ["int8", "int8"],
+        )
+        return ids, parents, np.full(len(ids), -1, dtype=np.int64), np.ones(len(ids), bool)
+    ids, parents, position, placed = read_columns(
+        f"SELECT CAST(d.id AS bigint), CAST(COALESCE(p.parent_id, -1) AS bigint),"  # noqa: S608
+        " CAST(COALESCE(p.position, -1) AS bigint),"
+        " CAST(CASE WHEN p.placed_at IS NULL THEN 0 ELSE 1 END AS bigint)"
+        f" FROM {Distributor._meta.db_table} d"
+        f" LEFT JOIN {Placement._meta.db_table} p ON p.distributor_id = d.id ORDER BY d.id",
+        {},
+        ["int8"] * 4,
+    )
+    return ids, parents, position, placed.astype(bool)
+
+
+def first_changes_after(
+    tree: str, moment: dt.datetime
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each person with a change in ``tree`` effective after ``moment``: their id, and the
+    old parent and old position (-1 for none) of the first such change; sorted by id."""
+    table = TreeChange._meta.db_table
+    params = {"tree": tree, "moment": moment}
+    if connection.vendor == "postgresql":
+        ids, old_parent, old_position = read_columns(
+            f"""
+            SELECT DISTINCT ON (distributor_id) CAST(distributor_id AS bigint),
+                   CAST(COALESCE(old_parent_id, -1) AS bigint),
+                   CAST(COALESCE(old_position, -1) AS bigint)
+              FROM {table}
+             WHERE tree = %(tree)s AND effective_at > %(moment)s
+             ORDER BY distributor_id, effective_at, id
+            """,  # noqa: S608 - table name from model meta, values are parameters
+            params,
+            ["int8"] * 3,
+        )
+        return ids, old_parent, old_position
+    # Portable: every later change in order, the first of each person kept by numpy.
+    rows = list(
+        TreeChange.objects.filter(tree=tree, effective_at__gt=moment)
+        .order_by("distributor_id", "effective_at", "id")
+        .values_list("distributor_id", "old_parent_id", "old_position")
+    )
+    array = np.array(
+        [(r[0], -1 if r[1] is None else r[1], -1 if r[2] is None else r[2]) for r in rows],
+        dtype=np.int64,
+    ).reshape(-1, 3)
+    _, first = np.unique(array[:, 0], return_index=True)
+    array = array[first]
+    return array[:, 0].copy(), array[:, 1].copy(), array[:, 2].copy()
+
+
+def sponsors_at(
+    buyer_ids: np.ndarray,
+    moments_us: np.ndarray,
+    *,
+    present: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Each buyer's sponsor at the matching moment (epoch microseconds): -1 for none.
+
+    Only the few people with a sponsor-tree change after the earliest moment are looked up in
+    their history (numpy ``searchsorted``); everyone else has their present sponsor.
+    ``present`` is (sorted ids, sponsor ids) when the caller has read them already. A buyer who
+    was not in the tree yet at the moment gets the sponsor they enrolled under.
+    """
+    buyer_ids = np.asarray(buyer_ids, dtype=np.int64)
+    moments_us = np.asarray(moments_us, dtype=np.int64)
+    if present is None:
+        ids, parents, _, _ = _present(TreeKind.SPONSOR)
+    else:
+        ids, parents = present
+    where = np.minimum(np.searchsorted(ids, buyer_ids), max(len(ids) - 1, 0))
+    if len(buyer_ids) and (len(ids) == 0 or np.any(ids[where] != buyer_ids)):
+        raise HistoryError("sponsors_at: a buyer who is not a distributor")
+    result = parents[where] if len(buyer_ids) else np.empty(0, dtype=np.int64)
+    if len(buyer_ids) == 0:
+        return result
+    people, times, old_parent, new_parent = _changes_since(int(moments_us.min()))
+    if len(people) == 0:
+        return result
+    # One key per change: (person's group, rank of its moment among the changes' moments);
+    # a line's key: (buyer's group, rank of the first change moment after the line's moment).
+    groups, group_of_change = np.unique(people, return_inverse=True)
+    distinct_times = np.unique(times)
+    span = len(distinct_times) + 1
+    change_keys = group_of_change * span + np.searchsorted(distinct_times, times)
+    order = np.argsort(change_keys, kind="stable")
+    change_keys = change_keys[order]
+    old_parent, new_parent = old_parent[order], new_parent[order]
+    group_at = np.minimum(np.searchsorted(groups, buyer_ids), len(groups) - 1)
+    has_history = groups[group_at] == buyer_ids
+    lines = np.flatnonzero(has_history)
+    line_keys = group_at[lines] * span + np.searchsorted(
+        distinct_times, moments_us[lines], side="right"
+    )
+    first = np.searchsorted(change_keys, line_keys, side="left")
+    found = first < len(change_keys)
+    found[found] = change_keys[first[found]] // span == group_at[lines[found]]
+    lines, first = lines[found], first[found]
+    # Not in the tree yet at the moment (old parent none): the sponsor they enrolled under.
+    result = result.copy()
+    result[lines] = np.where(old_parent[first] >= 0, old_parent[first], new_parent[first])
+    return result
+
+
+def _changes_since(since_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sponsor-tree changes effective after ``since_us``: person, moment (epoch µs), old and new
+    parent (-1 none)."""
+    since = from_epoch_us(since_us)
+    table = TreeChange._meta.db_table
+    if connection.vendor == "postgresql":
+        return tuple(
+            read_columns(
+                f"""
+                SELECT CAST(distributor_id AS bigint),
+                       CAST((EXTRACT(EPOCH FROM effective_at) * 1000000) AS bigint),
+                       CAST(COALESCE(old_parent_id, -1) AS bigint),
+                       CAST(COALESCE(new_parent_id, -1) AS bigint)
+                  FROM {table}
+                 WHERE tree = %(tree)s AND effective_at > %(since)s
+                 ORDER BY distributor_id, effective_at, id
+                """,  # noqa: S608 - table name from model meta, values are parameters
+                {"tree": TreeKind.SPONSOR, "since": since},
+                ["int8"] * 4,
+            )
+        )
+    rows = list(
+        TreeChange.objects.filter(tree=TreeKind.SPONSOR, effective_at__gt=since)
+        .order_by("distributor_id", "effective_at", "id")
+        .values_list("distributor_id", "effective_at", "old_parent_id", "new_parent_id")
+    )
+    return (
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([to_epoch_us(r[1]) for r in rows], dtype=np.int64),
+        np.array([-1 if r[2] is None else r[2] for r in rows], dtype=np.int64),
+        np.array([-1 if r[3] is None else r[3] for r in rows], dtype=np.int64),
+    )
+
+
+# --- Backdating -----------------------------------------------------------------------------------
+
+
+def validate_effective_moment(
+    distributor_ids: Sequence[int],
+    moment: dt.datetime,
+    *,
+    tree: str = TreeKind.SPONSOR,
+    parent_ids: Sequence[int] = (),
+    now: dt.datetime | None = None,
+) -> list[Period]:
+    """Refuse a moment a change of these people in ``tree`` cannot take effect at; return the
+    open periods it changes (from the moment's month to now's, oldest first).
+
+    A change may take effect now or be backdated into an open period: not into a closed month
+    (its figures are frozen), not in the future, not before a person's latest recorded change
+    in that tree (each person's history stays in order), and not before a new parent
+    (``parent_ids``) was in the tree.
+    """
+    now = now or timezone.now()
+    if timezone.is_naive(moment):
+        raise HistoryError("Give the effective moment with its time zone.")
+    if moment > now:
+        raise HistoryError(
+            "A change cannot take effect in the future: choose now or a past moment."
+        )
+    first = Period.containing(moment)
+    current = Period.containing(now)
+    closed = locked_months_from(first.first_day)
+    periods = []
+    period = first
+    while period <= current:
+        if period.first_day in closed:
+            raise HistoryError(
+                f"{period.label} is closed: a change can only be backdated into an open period."
+            )
+        periods.append(period)
+        period = period.next()
+    history = TreeChange.objects.filter(tree=tree)
+    latest = (
+        history.filter(distributor_id__in=list(distributor_ids), effective_at__gt=moment)
+        .order_by("-effective_at")
+        .values_list("effective_at", "distributor__number")
+        .first()
+    )
+    if latest is not None:
+        raise HistoryError(
+            f"#{latest[1]} has a change recorded effective {_local(latest[0])}: a backdated "
+            "change cannot take effect before it."
+        )
+    arrival = (
+        history.filter(distributor_id__in=list(parent_ids), effective_at__gt=moment)
+        .filter(old_parent__isnull=True)
+        .order_by("-effective_at")
+        .values_list("effective_at", "distributor__number")
+        .first()
+    )
+    if arrival is not None:
+        raise HistoryError(
+            f"#{arrival[1]} joined the tree only at {_local(arrival[0])}: a change cannot "
+            "put anyone under them before that."
+        )
+    return periods
+
+
+def _local(moment: dt.datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M}"

@@ -19,13 +19,18 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .codes import new_distributor_number, new_referral_code
+from .history import (
+    HistoryError,
+    record_change,
+    record_changes,
+    validate_effective_moment,
+)
 from .integrity import read_tree
 from .models import (
     COMPANY_TREE_ID,
     PENDING_TREE_ID,
     Distributor,
     DistributorStatus,
-    TreeChange,
     TreeChangeKind,
 )
 from .numbering import number_tree
@@ -84,6 +89,13 @@ def create_distributor(
         try:
             with transaction.atomic(), Distributor.objects.disable_mptt_updates():
                 distributor.save(force_insert=True)
+                record_change(
+                    kind=TreeChangeKind.ENROLLMENT,
+                    distributor_id=distributor.pk,
+                    new_parent_id=sponsor.pk,
+                    effective_at=distributor.created_at,
+                    reason="Enrolled",
+                )
         except IntegrityError as error:
             if "number" in str(error) or "referral_code" in str(error):
                 continue
@@ -380,9 +392,19 @@ def _user_id(by: User | None) -> int | None:
 
 
 def move_distributor(
-    *, distributor: Distributor, new_sponsor: Distributor, reason: str, by: User | None
+    *,
+    distributor: Distributor,
+    new_sponsor: Distributor,
+    reason: str,
+    by: User | None,
+    effective_at: dt.datetime | None = None,
 ) -> Distributor:
     """Move `distributor` and their whole downline under `new_sponsor`; record who and why.
+
+    The move takes effect now, or from `effective_at`, backdated into an open period
+    (`genealogy.history.validate_effective_moment` refuses a closed month, the future and a
+    moment before the person's latest recorded change): months from then on are calculated
+    with the new sponsor, earlier ones keep the old.
 
     The nested-set fields are renumbered with one UPDATE over the range between the old and the
     new position (the classic subtree move), under the tree lock. The moved leg goes among the
@@ -393,15 +415,23 @@ def move_distributor(
     with transaction.atomic():
         acquire_tree_lock(wait=True)
         node, target = _fresh_for_move(distributor.pk, new_sponsor.pk)
+        now = timezone.now()
+        if effective_at is not None:
+            try:
+                validate_effective_moment([node.pk], effective_at, parent_ids=[target.pk], now=now)
+            except HistoryError as error:
+                raise TreeMoveError(str(error)) from error
         old_parent_id = node.sponsor_id
         _move_placed_subtree(node, target)
-        TreeChange.objects.create(
+        record_change(
             by_id=_user_id(by),
             kind=TreeChangeKind.MOVE,
             distributor_id=node.pk,
             old_parent_id=old_parent_id,
             new_parent_id=target.pk,
             reason=reason,
+            at=now,
+            effective_at=effective_at or now,
         )
     return Distributor.objects.select_related("user", "sponsor").get(pk=node.pk)
 
@@ -537,19 +567,29 @@ def terminate_distributor(
         if person.status == DistributorStatus.TERMINATED:
             raise TreeMoveError(f"{person.number} is already terminated.")
         Distributor.objects.filter(pk=person.pk).update(status=DistributorStatus.TERMINATED)
-        changes = [
-            TreeChange(
-                by_id=_user_id(by),
-                kind=TreeChangeKind.TERMINATION,
-                distributor_id=person.pk,
-                old_parent_id=person.sponsor_id,
-                new_parent_id=person.sponsor_id,
-                reason=reason,
-            )
-        ]
+        now = timezone.now()
+        record_change(
+            by_id=_user_id(by),
+            kind=TreeChangeKind.TERMINATION,
+            distributor_id=person.pk,
+            old_parent_id=person.sponsor_id,
+            new_parent_id=person.sponsor_id,
+            reason=reason,
+            at=now,
+        )
         if roll_up_recruits:
-            changes += _roll_up_recruits(person, reason=reason, by=by)
-        TreeChange.objects.bulk_create(changes)
+            rolled_up, new_sponsor_id = _roll_up_recruits(person)
+            record_changes(
+                {
+                    "by_id": _user_id(by),
+                    "kind": TreeChangeKind.TERMINATE_ROLLUP,
+                    "distributor_id": rolled_up,
+                    "old_parent_id": person.pk,
+                    "new_parent_id": new_sponsor_id,
+                    "reason": reason,
+                    "at": now,
+                }
+            )
     return Distributor.objects.select_related("user", "sponsor").get(pk=person.pk)
 
 
@@ -563,8 +603,9 @@ def roll_up_sponsor_id(person: Distributor) -> int:
         sponsor_id = sponsor["sponsor_id"]
 
 
-def _roll_up_recruits(person: Distributor, *, reason: str, by: User | None) -> list[TreeChange]:
-    """Give `person`'s direct recruits to `person`'s sponsor (caller holds the tree lock).
+def _roll_up_recruits(person: Distributor) -> tuple[list[int], int]:
+    """Give `person`'s direct recruits to `person`'s sponsor (caller holds the tree lock);
+    returns the recruits' ids and their new sponsor's, for the history.
 
     A terminated sponsor cannot take anyone (as for moves): the recruits then go to the first
     sponsor above who is not terminated.
@@ -588,14 +629,4 @@ def _roll_up_recruits(person: Distributor, *, reason: str, by: User | None) -> l
             node = Distributor.objects.get(pk=recruit_id)
             _move_placed_subtree(node, target)
             target.refresh_from_db(fields=["lft", "rght", "level"])
-    return [
-        TreeChange(
-            by_id=_user_id(by),
-            kind=TreeChangeKind.TERMINATE_ROLLUP,
-            distributor_id=rid,
-            old_parent_id=person.pk,
-            new_parent_id=new_sponsor_id,
-            reason=reason,
-        )
-        for rid, _ in recruits
-    ]
+    return [rid for rid, _ in recruits], new_sponsor_id
