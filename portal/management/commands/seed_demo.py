@@ -1,16 +1,20 @@
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Case, Count, When
 from django.utils import timezone
 
 from accounts.models import User
-from commissions.demo import seed_commission_history, seed_pending_adjustment
+from commissions.demo import DEMO_PLAN, seed_commission_history, seed_pending_adjustment
+from commissions.services.plans import parse_plan_source
 from compliance.disclosure import generate_income_disclosure
 from compliance.services import compute_compliance_flags
 from core.arguments import non_negative_int, positive_int
 from core.periods import Period
+from genealogy.bulk_placement import seed_holding_tank, seed_placement_tree
 from genealogy.demo import DEMO_LOGINS, DEMO_PASSWORD, STAFF_EMAIL, STAFF_LOGINS, seed_company
-from genealogy.models import Distributor
+from genealogy.models import Distributor, DistributorStatus
+from genealogy.policy import PlacementPolicy
 from messaging.demo import seed_announcements, seeding
 from orders.demo import seed_orders
 from training.demo import seed_training
@@ -23,6 +27,14 @@ def default_order_months(distributors: int) -> int:
 def default_commission_months(order_months: int, distributors: int) -> int:
     """Closed and paid months of commissions: a year for small companies, one at a million."""
     return max(0, min(order_months - 1, 12, 2_000_000 // distributors - 1))
+
+
+def demo_leader() -> Distributor:
+    """The leader (in a tiny company another demo login may have taken its place)."""
+    return (
+        Distributor.objects.filter(user__email=DEMO_LOGINS["leader"]).first()
+        or Distributor.objects.filter(is_house=False, level=1).order_by("id").first()
+    )
 
 
 class Command(BaseCommand):
@@ -101,6 +113,7 @@ class Command(BaseCommand):
 
         now = timezone.now()
         result = seed_company(distributors=distributors, seed=seed, progress=progress)
+        seed_placement_tree(progress=progress)
         months = order_months if order_months is not None else default_order_months(distributors)
         orders = {"lines": 0, "seconds": 0.0}
         if months > 0:
@@ -118,7 +131,35 @@ class Command(BaseCommand):
                 now=now,
                 progress=progress,
             )
+        self.seed_tank(seed=seed, progress=progress)
         return result, months, orders
+
+    def seed_tank(self, *, seed: int, progress) -> None:
+        """A few new recruits of the leader (and one each of two other people) waiting in the
+        holding tank, so the tank page has people to place before the deadline."""
+        policy = PlacementPolicy.from_mapping(parse_plan_source(DEMO_PLAN.read_text())[1].placement)
+        leader = demo_leader()
+        others = list(
+            Distributor.objects.filter(is_house=False, status=DistributorStatus.ACTIVE)
+            .exclude(pk=leader.pk)
+            .exclude(user__email__in=[DEMO_LOGINS["deep"], DEMO_LOGINS["newcomer"]])
+            .annotate(recruits=Count("enrollees"))
+            .order_by(
+                Case(When(user__email=DEMO_LOGINS["middle"], then=0), default=1),
+                "-recruits",
+                "id",
+            )[:2]
+        )
+        waiting = seed_holding_tank(
+            recruits=[(leader, 4), *((other, 1) for other in others)],
+            policy=policy,
+            password_hash=User.objects.get(email=STAFF_EMAIL).password,
+            seed=seed,
+        )
+        progress(
+            f"holding tank: {len(waiting)} new recruits wait for their sponsor to place them "
+            f"(4 of #{leader.number}), {policy.tank_days} days before the company places them"
+        )
 
     def seed_commissions(self, *, months: int, first_order_period, now, progress) -> None:
         """Closed and paid months, the finished month left ready to calculate, close and export,
@@ -137,11 +178,7 @@ class Command(BaseCommand):
             statement = generate_income_disclosure(year=closed[-1].year)
             progress(f"income disclosure {statement.year} published")
         staff = User.objects.get(email=STAFF_EMAIL)
-        # The leader (in a tiny company another demo login may have taken its place).
-        leader = (
-            Distributor.objects.filter(user__email=DEMO_LOGINS["leader"]).first()
-            or Distributor.objects.filter(is_house=False, level=1).order_by("id").first()
-        )
+        leader = demo_leader()
         adjustment = seed_pending_adjustment(distributor=leader, by=staff, now=now)
         progress(
             f"adjustment of {adjustment.amount / 100:,.2f} for #{leader.number} waits for a"
