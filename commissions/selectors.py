@@ -579,3 +579,13 @@ def order_line_detail(line: CommissionLine) -> OrderLine | None:
         .filter(pk=line.source_line_id)
         .first()
     )
+
+
+def carried_leg_volumes(*, distributor_id: int, period: Period) -> dict[int, int] | None:
+    """Volume each placement leg carries into ``period`` (leg position -> cents), or None.
+
+    The binary component that carries the unpaid volume of the stronger leg from month to month
+    comes with the next plan components; until a run writes carried volume there is none, and
+    pages say so ("—") rather than show a figure nobody computed.
+    """
+    return None

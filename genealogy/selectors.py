@@ -25,7 +25,7 @@ from accounts.access import has_staff_powers
 from core.periods import last_month_starts
 
 from .codes import normalize_referral_code
-from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, Placement
+from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, Placement, TreeKind
 
 
 class SponsorRefusal(Exception):
@@ -100,6 +100,36 @@ def downline_q(viewer: Distributor, *, include_self: bool) -> Q:
     # the planner estimates well (a second bound on rght would make it guess).
     below = Q(tree_id=COMPANY_TREE_ID, lft__gt=viewer.lft, lft__lt=viewer.rght)
     return own | below | waiting
+
+
+def visible_in_tree(user, tree: str) -> QuerySet[Distributor]:
+    """Where ``user`` may browse one tree (the graphical viewer, the placement tree page): the
+    part of `visible_distributors` that lies in that tree, so that every child, path and search
+    result read from a node they may open is theirs to see too. Staff with staff powers: the
+    whole company; a distributor: themselves and their downline in ``tree``."""
+    queryset = Distributor.objects.all()
+    if has_staff_powers(user):
+        return queryset
+    viewer = distributor_for_user(user)
+    if viewer is None:
+        return queryset.none()
+    if tree == TreeKind.PLACEMENT:
+        return queryset.filter(Q(pk=viewer.pk) | placement_downline_q(viewer))
+    return queryset.filter(downline_q(viewer, include_self=True))
+
+
+def placement_downline(node: Placement, *, query: str = "") -> QuerySet[Distributor]:
+    """People placed below ``node`` in the placement tree (never ``node`` itself), matching
+    ``query`` (a name, the start of an email, or a distributor number) when given, in label
+    order."""
+    queryset = Distributor.objects.filter(placement__lft__gt=node.lft, placement__lft__lt=node.rght)
+    term = query.strip()
+    if term:
+        match = Q(user__name__icontains=term) | Q(user__email__istartswith=term)
+        if term.isdigit():
+            match |= Q(number=int(term))
+        queryset = queryset.filter(match)
+    return queryset.order_by("placement__lft")
 
 
 def move_sponsor_candidates(

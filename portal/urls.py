@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import disclosure_views, staff, views
 
@@ -12,4 +12,5 @@ urlpatterns = [
     path("staff/runs/<int:run_id>/progress/", staff.run_progress, name="staff_run_progress"),
     path("profile/", views.profile, name="profile"),
     path("income-disclosure/", disclosure_views.income_disclosure, name="income_disclosure"),
+    path("team/", include("portal.viewer_urls")),
 ]

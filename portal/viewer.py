@@ -1,0 +1,425 @@
+"""Reads for the graphical genealogy viewer and the placement tree page (both trees).
+
+Everything starts from a node the person may browse (`genealogy.selectors.visible_in_tree`, the
+one access rule restricted to one tree): its children come a page at a time (keyset paging, a
+fixed number of queries whatever the width of the node), a search looks only inside that node's
+downline, and a path is read up the parent links from the person found to the node.
+
+Figures on a node (this month): the paid-as rank, PV and GV of the open month's projection run
+when there is one (one query for a whole page); without one, PV and GV read live for the page
+(one set-based query over the nodes' nested-set ranges, cached a minute) and no rank. A card for
+one person reads the dashboard's own month progress (`commissions.progress.month_progress`: PV,
+GV, rank, biggest sponsor legs) and, in the placement tree, each leg's volume this period from
+the orders app (`genealogy.policy.leg_volumes`), cached a minute. Carried volume per leg comes
+from the binary component of the next plan components (`carried_leg_volumes`): none yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.cache import cache
+from django.db import connection
+from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from commissions.calendar import CommissionCalendar, commission_calendar
+from commissions.models import DistributorResult
+from commissions.progress import month_progress
+from commissions.selectors import carried_leg_volumes
+from genealogy.models import COMPANY_TREE_ID, Distributor, Placement, TreeKind
+from genealogy.policy import PlacementPolicy, leg_volumes, placement_policy
+from genealogy.selectors import (
+    TeamFilters,
+    downline,
+    placement_downline,
+    team_root_for,
+    visible_in_tree,
+    with_team_counts,
+)
+from orders.volume import moved_lines_sql
+
+TREES = (TreeKind.SPONSOR.value, TreeKind.PLACEMENT.value)
+CHILDREN_PAGE = 50
+SEARCH_RESULTS = 20
+PATH_LIMIT = 100  # levels of a path opened at once; deeper, the viewer re-roots on the way
+LIVE_SECONDS = 60
+
+
+class ViewerInputError(ValueError):
+    """A parameter the viewer cannot use, with the message a person should read."""
+
+
+def parse_tree(raw: str | None) -> str:
+    tree = raw or TreeKind.SPONSOR.value
+    if tree not in TREES:
+        raise ViewerInputError(f"tree: one of {', '.join(TREES)}")
+    return tree
+
+
+def parse_cursor(raw: str | None) -> int | None:
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ViewerInputError("after: a whole number from the previous page")
+    return int(raw)
+
+
+# --- Which node -------------------------------------------------------------------------------
+
+
+def browse_root(user) -> Distributor:
+    """Whose tree a person opens first: their own, or the house for staff without one."""
+    root = team_root_for(user)
+    if root is None:
+        raise Http404("You have no team.")
+    return root
+
+
+def tree_node(user, tree: str, number: int) -> Distributor:
+    """A person ``user`` may browse in ``tree``, or 404 (never 403)."""
+    node = visible_in_tree(user, tree).select_related("user").filter(number=number).first()
+    if node is None:
+        raise Http404("No such distributor in your team.")
+    return node
+
+
+def placement_of(distributor: Distributor) -> Placement | None:
+    """The distributor's node in the placement tree, or None (not placed, or no such tree)."""
+    return Placement.objects.filter(distributor_id=distributor.pk, lft__isnull=False).first()
+
+
+# --- Nodes as the viewer draws them -------------------------------------------------------------
+
+
+def _rank_name(calendar: CommissionCalendar, rank: int) -> str | None:
+    plan = calendar.plan
+    if plan is None or rank <= 0 or rank > len(plan.ranks):
+        return None
+    return plan.ranks[rank - 1].name
+
+
+def _cents(value) -> int:
+    return int((value or Decimal(0)) * 100)
+
+
+_LIVE_SQL = """
+WITH nodes AS (
+    SELECT id, lft, rght, tree_id, placed_at FROM genealogy_distributor WHERE id IN ({ids})
+),
+members AS (
+    SELECT nodes.id AS node_id, d.id AS member_id
+    FROM nodes JOIN genealogy_distributor d
+        ON d.tree_id = %(tree)s AND d.lft >= nodes.lft AND d.lft < nodes.rght
+    WHERE nodes.placed_at IS NOT NULL AND nodes.tree_id = %(tree)s
+    UNION ALL
+    SELECT id, id FROM nodes WHERE placed_at IS NULL OR tree_id <> %(tree)s
+),
+moved AS (
+{moved}
+)
+SELECT members.node_id, SUM(moved.pv),
+    SUM(CASE WHEN moved.distributor_id = members.node_id THEN moved.pv ELSE 0 END)
+FROM members JOIN moved ON moved.distributor_id = members.member_id
+GROUP BY members.node_id
+"""
+
+
+def _live_figures(ids: list[int], calendar: CommissionCalendar) -> dict[int, tuple[int, int]]:
+    """id -> (PV, GV) in cents this month, read live: one query for the ids not cached."""
+    period = calendar.period
+    keys = {pk: f"viewer:live:{period}:{pk}" for pk in ids}
+    found = cache.get_many(list(keys.values()))
+    figures = {pk: found[key] for pk, key in keys.items() if key in found}
+    missing = [pk for pk in ids if pk not in figures]
+    if missing:
+        params: dict = {"tree": COMPANY_TREE_ID, "month": period.first_day}
+        params.update({f"id{i}": pk for i, pk in enumerate(missing)})
+        sql = _LIVE_SQL.format(
+            ids=", ".join(f"%(id{i})s" for i in range(len(missing))),
+            moved=moved_lines_sql(["distributor_id", "pv"]),
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = {pk: (_cents(pv), _cents(gv)) for pk, gv, pv in cursor.fetchall()}
+        fresh = {pk: rows.get(pk, (0, 0)) for pk in missing}
+        cache.set_many({keys[pk]: value for pk, value in fresh.items()}, LIVE_SECONDS)
+        figures.update(fresh)
+    return figures
+
+
+def page_figures(ids: list[int], calendar: CommissionCalendar) -> dict[int, dict]:
+    """This month's rank, PV and GV of each id: one query (projection) or one live query."""
+    if not ids:
+        return {}
+    run = calendar.projection_run
+    if run is not None:
+        rows = DistributorResult.objects.filter(run=run, distributor_id__in=ids).values_list(
+            "distributor_id", "pv", "gv", "paid_as_rank"
+        )
+        figures = {
+            pk: {"pv": pv, "gv": gv, "rank": _rank_name(calendar, rank)}
+            for pk, pv, gv, rank in rows
+        }
+        empty = {"pv": 0, "gv": 0, "rank": None}
+        return {pk: figures.get(pk, empty) for pk in ids}
+    live = _live_figures(ids, calendar)
+    return {pk: {"pv": pv, "gv": gv, "rank": None} for pk, (pv, gv) in live.items()}
+
+
+def leg_label(position: int | None, policy: PlacementPolicy) -> str:
+    if position is None:
+        return ""
+    if policy.kind == "binary":
+        return "Left" if position == 0 else "Right"
+    return f"Position {position + 1}"
+
+
+@dataclass(frozen=True)
+class NodeRow:
+    """One person as a tree shows them, before the figures are added."""
+
+    distributor: Distributor
+    people_below: int
+    children: int
+    position: int | None = None
+    waiting: bool = False
+
+
+def _payload(row: NodeRow, figures: dict, tree: str, policy: PlacementPolicy) -> dict[str, object]:
+    person = row.distributor
+    return {
+        "number": person.number,
+        "name": person.display_name,
+        "status": person.status,
+        "rank": figures.get("rank"),
+        "pv": figures.get("pv", 0),
+        "gv": figures.get("gv", 0),
+        "people_below": row.people_below,
+        "children": row.children,
+        "position": row.position,
+        "leg": leg_label(row.position, policy) if tree == TreeKind.PLACEMENT else "",
+        "waiting": row.waiting,
+        "url": reverse("team_member", args=[person.number]),
+    }
+
+
+def nodes_payload(rows: list[NodeRow], tree: str, *, calendar=None, policy=None) -> list[dict]:
+    calendar = calendar or commission_calendar()
+    policy = policy or placement_policy()
+    figures = page_figures([row.distributor.pk for row in rows], calendar)
+    return [_payload(row, figures.get(row.distributor.pk, {}), tree, policy) for row in rows]
+
+
+def _sponsor_rows(queryset: QuerySet[Distributor]) -> list[NodeRow]:
+    people = with_team_counts(queryset.select_related("user"))
+    return [
+        NodeRow(
+            distributor=person,
+            people_below=person.downline_size,
+            children=person.direct_recruits,
+            waiting=not person.is_placed,
+        )
+        for person in people
+    ]
+
+
+def _placement_rows(queryset: QuerySet[Placement]) -> list[NodeRow]:
+    return [
+        NodeRow(
+            distributor=node.distributor,
+            people_below=node.descendants,
+            children=node.child_count,
+            position=node.position,
+        )
+        for node in queryset.select_related("distributor__user")
+    ]
+
+
+def rows_for(tree: str, ids: list[int]) -> list[NodeRow]:
+    """The given people as ``tree`` shows them, in the order of ``ids`` (one query)."""
+    if tree == TreeKind.PLACEMENT:
+        rows = _placement_rows(Placement.objects.filter(distributor_id__in=ids, lft__isnull=False))
+    else:
+        rows = _sponsor_rows(Distributor.objects.filter(pk__in=ids))
+    by_id = {row.distributor.pk: row for row in rows}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+@dataclass(frozen=True)
+class ChildrenPage:
+    rows: list[NodeRow]
+    next_cursor: int | None  # `after` for the next page, None on the last one
+
+
+def children_page(
+    node: Distributor, tree: str, *, after: int | None = None, limit: int = CHILDREN_PAGE
+) -> ChildrenPage:
+    """One page of ``node``'s children in ``tree``: by id (sponsor tree: their direct
+    recruits, placed or waiting) or by position (placement tree), keyset-paged."""
+    if tree == TreeKind.PLACEMENT:
+        queryset = Placement.objects.filter(parent_id=node.pk, lft__isnull=False)
+        if after is not None:
+            queryset = queryset.filter(position__gt=after)
+        rows = _placement_rows(queryset.order_by("position")[: limit + 1])
+        key = lambda row: row.position  # noqa: E731
+    else:
+        queryset = Distributor.objects.filter(sponsor_id=node.pk)
+        if after is not None:
+            queryset = queryset.filter(pk__gt=after)
+        rows = _sponsor_rows(queryset.order_by("pk")[: limit + 1])
+        key = lambda row: row.distributor.pk  # noqa: E731
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return ChildrenPage(rows=rows, next_cursor=key(rows[-1]) if more else None)
+
+
+def search(
+    root: Distributor, tree: str, query: str, *, limit: int = SEARCH_RESULTS
+) -> list[NodeRow]:
+    """People matching ``query`` in ``root``'s downline in ``tree`` (the first ``limit``)."""
+    term = query.strip()
+    if not term:
+        return []
+    if tree == TreeKind.PLACEMENT:
+        node = placement_of(root)
+        if node is None:
+            return []
+        ids = list(placement_downline(node, query=term).values_list("pk", flat=True)[:limit])
+    else:
+        ids = list(downline(root, TeamFilters(query=term)).values_list("pk", flat=True)[:limit])
+    return rows_for(tree, ids)
+
+
+_PATH_SQL = """
+WITH RECURSIVE up(node, parent, depth) AS (
+    SELECT {id}, {parent}, 0 FROM {table} WHERE {id} = %(target)s
+    UNION ALL
+    SELECT t.{id}, t.{parent}, up.depth + 1 FROM {table} t JOIN up ON t.{id} = up.parent
+    WHERE up.node <> %(root)s AND up.depth < %(limit)s
+)
+SELECT node FROM up ORDER BY depth DESC
+"""
+
+
+def path_ids(root: Distributor, target: Distributor, tree: str, *, limit: int = PATH_LIMIT):
+    """Ids from ``root`` (or, when deeper than ``limit`` levels, the ancestor ``limit`` levels
+    up) down to ``target`` along the parent links of ``tree``: (ids, reaches_root)."""
+    if tree == TreeKind.PLACEMENT:
+        table, id_column, parent_column = "genealogy_placement", "distributor_id", "parent_id"
+    else:
+        table, id_column, parent_column = "genealogy_distributor", "id", "sponsor_id"
+    sql = _PATH_SQL.format(table=table, id=id_column, parent=parent_column)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"target": target.pk, "root": root.pk, "limit": limit})
+        ids = [row[0] for row in cursor.fetchall()]
+    return ids, bool(ids) and ids[0] == root.pk
+
+
+# --- One person's card ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegFigures:
+    position: int
+    label: str
+    top: Distributor | None
+    people: int
+    volume: Decimal | None  # PV this period; None when nothing provides it
+    carried: Decimal | None  # carried into this period; None until the binary component
+
+
+def placement_legs(
+    node: Placement, policy: PlacementPolicy, *, now: dt.datetime | None = None
+) -> list[LegFigures]:
+    """Every position under ``node`` (both legs of a binary tree, each position of a matrix):
+    its top, people count, this period's volume and carried volume."""
+    now = now or timezone.now()
+    width = 2 if policy.kind != "matrix" else policy.width
+    tops = {
+        child.position: child
+        for child in Placement.objects.filter(parent_id=node.pk, lft__isnull=False)
+        .select_related("distributor__user")
+        .order_by("position")
+    }
+    width = max([width, *(position + 1 for position in tops)])
+    volumes = _leg_volumes_cached([tops[p] for p in sorted(tops)], now)
+    calendar = commission_calendar(now)
+    carried = carried_leg_volumes(distributor_id=node.distributor_id, period=calendar.period)
+    legs = []
+    for position in range(width):
+        top = tops.get(position)
+        legs.append(
+            LegFigures(
+                position=position,
+                label=leg_label(position, policy) or f"Position {position + 1}",
+                top=top.distributor if top else None,
+                people=top.descendants + 1 if top else 0,
+                volume=(volumes.get(position) if top else Decimal("0.00"))
+                if volumes is not None
+                else None,
+                carried=None if carried is None else Decimal(carried.get(position, 0)) / 100,
+            )
+        )
+    return legs
+
+
+def _leg_volumes_cached(tops: list[Placement], now: dt.datetime) -> dict[int, Decimal] | None:
+    if not tops:
+        return {}
+    period = commission_calendar(now).period
+    labels = [(top.lft, top.rght) for top in tops]
+    key = f"viewer:legs:{period}:" + ",".join(f"{low}-{high}" for low, high in labels)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    volumes = leg_volumes(labels, at=now)
+    if volumes is None:
+        return None
+    result = {top.position: volume for top, volume in zip(tops, volumes, strict=True)}
+    cache.set(key, result, LIVE_SECONDS)
+    return result
+
+
+def card(person: Distributor, tree: str, *, now: dt.datetime | None = None) -> dict[str, object]:
+    """What the viewer's card says about one person: this month's figures and legs."""
+    now = now or timezone.now()
+    progress = month_progress(person, now=now)
+    policy = placement_policy(now)
+    data: dict[str, object] = {
+        "number": person.number,
+        "name": person.display_name,
+        "status": person.get_status_display(),
+        "rank": progress.paid_as_rank_name if progress.paid_as_rank else None,
+        "rank_is_estimated": progress.is_rank_estimated,
+        "pv": progress.pv,
+        "gv": progress.gv,
+        "as_of": progress.as_of.isoformat(),
+        "people_below": person.downline_size,
+        "url": reverse("team_member", args=[person.number]),
+        "legs": [],
+    }
+    if tree == TreeKind.PLACEMENT:
+        node = placement_of(person)
+        data["people_below"] = node.descendants if node else 0
+        legs = placement_legs(node, policy, now=now) if node else []
+        data["legs"] = [
+            {
+                "label": leg.label,
+                "number": leg.top.number if leg.top else None,
+                "people": leg.people,
+                "volume": None if leg.volume is None else _cents(leg.volume),
+                "carried": None if leg.carried is None else _cents(leg.carried),
+            }
+            for leg in legs
+        ]
+    else:
+        data["legs"] = [
+            {"label": leg.name, "number": None, "people": None, "volume": leg.gv, "carried": None}
+            for leg in progress.legs_shown
+        ]
+    return data
