@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db import connection
 from django.db.models import Sum
+from django.utils import timezone
 
 from core.bulk import read_columns
 from core.money import to_cents
 from core.periods import Period
-from genealogy.models import Distributor, DistributorStatus
+from genealogy.history import sponsors_at, tree_as_of
+from genealogy.models import Distributor, DistributorStatus, Placement, TreeKind
 from orders.volume import (
     clawback_refund_lines,
     period_line_arrays,
@@ -68,6 +70,11 @@ class Gathered:
     extras: np.ndarray  # approved adjustments + clawbacks of the period, cents per index
     carried_in: np.ndarray
     prior_run_id: int | None
+    # The tree as of this moment (the month's end, or now while it runs); the placement tree's
+    # parent and position then (-1 none), for the binary and matrix components.
+    tree_moment: dt.datetime | None = None
+    placement_parent_ids: np.ndarray | None = None
+    placement_position: np.ndarray | None = None
     input_hash: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -140,29 +147,40 @@ def previous_run(period: Period) -> CommissionRun | None:
     return row.current_run if row else None
 
 
-def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gathered:
+def tree_moment(period: Period, now: dt.datetime | None = None) -> dt.datetime:
+    """The moment a period's tree is read at: the month's end in the company time zone, or now
+    while the month is still running."""
+    return min(period.end, now or timezone.now())
+
+
+def gather(
+    period: Period, *, plan_version: PlanVersion | None = None, now: dt.datetime | None = None
+) -> Gathered:
+    """The period's inputs, with the tree as it stood when the month ended (``tree_moment``),
+    however much later the month is calculated.
+
+    People who joined after that moment are left out, unless the period's inputs name them (an
+    order line, volume, an adjustment, a clawback, a prior result; only inconsistent or
+    migrated data does): they are then leaves under the sponsor they joined under, and that
+    sponsor is kept too. With ``options.upline: order_time`` each line's first step up is the
+    buyer's sponsor when the line was paid (``genealogy.history.sponsors_at``).
+    """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     version = plan_version or plan_version_for(period)
     plan = version.plan
     row = period_row(period)
-    ids, sponsors, parents, status, joined = _read_distributors()
-    n = len(ids)
+    moment = tree_moment(period, now)
+    all_ids, present_sponsors, _parents, all_status, all_joined = _read_distributors()
+    sponsor_tree = tree_as_of(TreeKind.SPONSOR, moment, present=(all_ids, present_sponsors))
     timings["read_distributors"] = time.perf_counter() - started
 
     mark = time.perf_counter()
     totals = period_totals(period)
-    pv = np.zeros(n, dtype=np.int64)
-    cv = np.zeros(n, dtype=np.int64)
-    where = _index_of(ids, totals.distributor_ids)
-    pv[where] = totals.pv
-    cv[where] = totals.cv
     # Refunds of orders counted in closed periods are settled by clawback lines: they do not also
     # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
     closed = closed_months()
-    for refund in clawback_candidates(period, closed):
-        cv[_index_of(ids, np.array([refund["distributor_id"]]))[0]] += to_cents(refund["cv"])
-
+    clawed = clawback_candidates(period, closed)
     lines = period_line_arrays(period)
     line_cv = lines.cv.copy()
     line_profit = lines.retail_profit.copy()
@@ -175,37 +193,74 @@ def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gather
             line_profit[position] -= to_cents(refund["retail_profit"])
     line_cv = np.maximum(line_cv, 0)
     line_profit = np.maximum(line_profit, 0)
+    order_time = plan.options.upline == "order_time"
+    line_sponsor_ids = (
+        sponsors_at(lines.buyer_id, lines.paid_us, present=(all_ids, present_sponsors))
+        if order_time
+        else None
+    )
     timings["read_volume"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
     prior = previous_run(period)
+    prior_columns = (
+        _read_results(prior.pk, ["highest_rank", "advancement_paid_rank", "carried_out"])
+        if prior is not None
+        else None
+    )
+    extras_rows = _period_extras(row)
+    named = [
+        totals.distributor_ids,
+        lines.buyer_id,
+        np.array([r["distributor_id"] for r in clawed], dtype=np.int64),
+        np.array([d for d, _ in extras_rows], dtype=np.int64),
+    ]
+    if prior_columns is not None:
+        named.append(prior_columns[0])
+    if line_sponsor_ids is not None:
+        named.append(line_sponsor_ids)
+    keep, sponsors = _members_at(sponsor_tree, np.concatenate(named))
+    ids = all_ids[keep]
+    sponsors = sponsors[keep]
+    status = all_status[keep]
+    joined = all_joined[keep]
+    n = len(ids)
+    placement = _placement_as_of(moment, ids)
+
+    pv = np.zeros(n, dtype=np.int64)
+    cv = np.zeros(n, dtype=np.int64)
+    where = _index_of(ids, totals.distributor_ids)
+    pv[where] = totals.pv
+    cv[where] = totals.cv
+    for refund in clawed:
+        cv[_index_of(ids, np.array([refund["distributor_id"]]))[0]] += to_cents(refund["cv"])
     prior_highest = np.zeros(n, dtype=np.int16)
     prior_paid = np.zeros(n, dtype=np.int16)
     carried_in = np.zeros(n, dtype=np.int64)
-    if prior is not None:
-        prior_ids, highest, paid_rank, carried = _read_results(
-            prior.pk, ["highest_rank", "advancement_paid_rank", "carried_out"]
-        )
+    if prior_columns is not None:
+        prior_ids, highest, paid_rank, carried = prior_columns
         where = _index_of(ids, prior_ids)
         prior_highest[where] = highest
         prior_paid[where] = paid_rank
         carried_in[where] = carried
     on_hold = np.zeros(n, dtype=bool)
-    held = list(
-        Hold.objects.filter(status=HoldStatus.ACTIVE).values_list("distributor_id", flat=True)
+    held = np.array(
+        Hold.objects.filter(status=HoldStatus.ACTIVE).values_list("distributor_id", flat=True),
+        dtype=np.int64,
     )
-    if held:
-        on_hold[_index_of(ids, np.array(held, dtype=np.int64))] = True
+    held = held[np.isin(held, ids)]  # a hold on someone who had not joined yet holds nothing
+    if len(held):
+        on_hold[_index_of(ids, held)] = True
     extras = np.zeros(n, dtype=np.int64)
-    for distributor_id, amount in _period_extras(row):
+    for distributor_id, amount in extras_rows:
         extras[_index_of(ids, np.array([distributor_id]))[0]] += amount
     timings["read_prior"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    parent_index = _index_of(ids, parents)
+    sponsor_index = _index_of(ids, sponsors)
     inputs = EngineInputs(
-        parent=parent_index,
-        enroller=_index_of(ids, sponsors),
+        parent=sponsor_index,
+        enroller=sponsor_index,
         status=status.astype(np.int8),
         pv=pv,
         cv=cv,
@@ -222,6 +277,9 @@ def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gather
         # Adjustments and clawbacks enter the balance like carried money (never capped).
         carried_in=carried_in + extras,
         on_hold=on_hold,
+        line_parent_at_order=(
+            None if line_sponsor_ids is None else _index_of(ids, line_sponsor_ids)
+        ),
     )
     gathered = Gathered(
         period=period,
@@ -229,11 +287,14 @@ def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gather
         plan=plan,
         ids=ids,
         sponsor_ids=sponsors,
-        parent_ids=parents,
+        parent_ids=sponsors,
         inputs=inputs,
         extras=extras,
         carried_in=carried_in,
         prior_run_id=prior.pk if prior else None,
+        tree_moment=moment,
+        placement_parent_ids=placement[0],
+        placement_position=placement[1],
         timings=timings,
     )
     timings["build_inputs"] = time.perf_counter() - mark
@@ -243,15 +304,59 @@ def gather(period: Period, *, plan_version: PlanVersion | None = None) -> Gather
     return gathered
 
 
+def _members_at(tree, named: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Who is in the period's arrays (a mask over ``tree.ids``) and each one's sponsor then.
+
+    Everyone in the sponsor tree at the moment, plus the people the inputs name who were not
+    yet: each such person is a leaf under the sponsor they joined under, kept in turn (a few
+    steps up at most, and only for data that names people before they joined).
+    """
+    keep = tree.present.copy()
+    sponsors = tree.parent_ids.copy()
+    absent = ~tree.present
+    sponsors[absent] = tree.arrival_parent_ids[absent]
+    named = np.unique(named[named >= 0])
+    if len(named) == 0 or len(tree.ids) == 0:
+        return keep, sponsors
+    wanted = np.zeros(len(tree.ids), dtype=bool)
+    wanted[_index_of(tree.ids, named)] = True
+    wanted &= ~keep
+    while wanted.any():
+        keep |= wanted
+        up = sponsors[wanted]
+        up = up[up >= 0]
+        wanted = np.zeros(len(tree.ids), dtype=bool)
+        wanted[_index_of(tree.ids, up)] = True
+        wanted &= ~keep
+    return keep, sponsors
+
+
+def _placement_as_of(moment: dt.datetime, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Placement parent and position (-1 none) of each of ``ids`` as of ``moment``: the binary
+    and matrix components read them; nothing to read while the company has no placement
+    tree."""
+    none = np.full(len(ids), -1, dtype=np.int64)
+    if not Placement.objects.exists():
+        return none, none.copy()
+    tree = tree_as_of(TreeKind.PLACEMENT, moment)
+    where = _index_of(tree.ids, ids)
+    parents = np.where(tree.present[where], tree.parent_ids[where], -1)
+    position = np.where(tree.present[where], tree.position[where], -1)
+    return parents, position
+
+
 def input_hash(gathered: Gathered) -> str:
-    """sha256 over the plan, engine version and every input array (bytes, fixed order)."""
+    """sha256 over the plan, engine version and every input array (bytes, fixed order).
+
+    The tree's moment itself is not hashed, its arrays are: a projection of the running month
+    whose tree and volume have not changed keeps its hash as the clock moves."""
     digest = hashlib.sha256()
     digest.update(ENGINE_VERSION.encode())
     digest.update(json.dumps(gathered.plan_version.document, sort_keys=True).encode())
     digest.update(str(gathered.period).encode())
     digest.update(str(gathered.prior_run_id).encode())
     inputs = gathered.inputs
-    for array in (
+    arrays = [
         gathered.ids,
         gathered.sponsor_ids,
         gathered.parent_ids,
@@ -269,7 +374,12 @@ def input_hash(gathered: Gathered) -> str:
         gathered.carried_in,
         gathered.extras,
         inputs.on_hold,
-    ):
+        gathered.placement_parent_ids,
+        gathered.placement_position,
+    ]
+    if inputs.line_parent_at_order is not None:
+        arrays.append(inputs.line_parent_at_order)
+    for array in arrays:
         data = np.ascontiguousarray(array)
         digest.update(str(data.dtype).encode() + len(data).to_bytes(8, "little"))
         digest.update(memoryview(data).cast("B"))

@@ -270,7 +270,8 @@ class AsOf:
 
     ``parent_ids``: the parent then (-1: the root, or not in the tree then); ``position``: the
     placement leg or matrix position then (-1: none; always -1 in the sponsor tree);
-    ``present``: in the tree at the moment.
+    ``present``: in the tree at the moment; ``arrival_parent_ids``: for people not in it yet,
+    the parent they arrived under later (-1 for everyone else).
     """
 
     tree: str
@@ -279,28 +280,58 @@ class AsOf:
     parent_ids: np.ndarray
     position: np.ndarray
     present: np.ndarray
+    arrival_parent_ids: np.ndarray
 
 
-def tree_as_of(tree: str, moment: dt.datetime) -> AsOf:
+def tree_as_of(
+    tree: str,
+    moment: dt.datetime,
+    *,
+    present: tuple[np.ndarray, np.ndarray] | None = None,
+) -> AsOf:
     """The parent array of ``tree`` (``"sponsor"`` or ``"placement"``) as of ``moment``.
 
     The present arrays (sponsor links; placement parents and positions) with every change
     effective after ``moment`` undone: one read of the present tree, one read of the first
-    later change of each person, numpy for the rest.
+    later change of each person, numpy for the rest. ``present`` is (sorted ids, sponsor ids)
+    of the sponsor tree when the caller has read them already.
     """
     _check_kind(TreeChangeKind.MOVE, tree)
-    ids, parents, position, present = _present(tree)
-    changed, old_parent, old_position = first_changes_after(tree, moment)
-    if len(changed):
-        where = np.searchsorted(ids, changed)
-        where = np.minimum(where, max(len(ids) - 1, 0))
-        known = ids[where] == changed if len(ids) else np.zeros(len(changed), dtype=bool)
+    if present is not None and tree == TreeKind.SPONSOR:
+        ids, parents = present
+        parents = np.array(parents, dtype=np.int64)
+        position = np.full(len(ids), -1, dtype=np.int64)
+        in_tree = np.ones(len(ids), dtype=bool)
+    else:
+        ids, parents, position, in_tree = _present(tree)
+    arrival = np.full(len(ids), -1, dtype=np.int64)
+    changed, old_parent, old_position, new_parent = first_changes_after(tree, moment)
+    if len(changed) and len(ids):
+        where = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
+        known = ids[where] == changed
         where = where[known]
         parents[where] = old_parent[known]
         position[where] = old_position[known]
         # No old parent: the change is the person's arrival (a root has none either way).
-        present[where] = old_parent[known] >= 0
-    return AsOf(tree, moment, ids, parents, position, present)
+        was_there = in_tree.copy()
+        in_tree[where] = old_parent[known] >= 0
+        absent = old_parent[known] < 0
+        arrival[where[absent]] = new_parent[known][absent]
+        # The house is the company's root from the start, whenever its row was written (a
+        # migrated company's people joined before the house row existed).
+        house = _house_index(ids)
+        if house is not None:
+            in_tree[house] = was_there[house]
+            arrival[house] = -1
+    return AsOf(tree, moment, ids, parents, position, in_tree, arrival)
+
+
+def _house_index(ids: np.ndarray) -> int | None:
+    house_id = Distributor.objects.filter(is_house=True).values_list("id", flat=True).first()
+    if house_id is None:
+        return None
+    index = int(np.searchsorted(ids, house_id))
+    return index if index < len(ids) and ids[index] == house_id else None
 
 
 def _present(tree: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -327,38 +358,39 @@ def _present(tree: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 def first_changes_after(
     tree: str, moment: dt.datetime
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """For each person with a change in ``tree`` effective after ``moment``: their id, and the
-    old parent and old position (-1 for none) of the first such change; sorted by id."""
+    old parent, old position and new parent (-1 for none) of the first such change; sorted
+    by id."""
     table = TreeChange._meta.db_table
     params = {"tree": tree, "moment": moment}
     if connection.vendor == "postgresql":
-        ids, old_parent, old_position = read_columns(
+        ids, old_parent, old_position, new_parent = read_columns(
             f"""
             SELECT DISTINCT ON (distributor_id) CAST(distributor_id AS bigint),
                    CAST(COALESCE(old_parent_id, -1) AS bigint),
-                   CAST(COALESCE(old_position, -1) AS bigint)
+                   CAST(COALESCE(old_position, -1) AS bigint),
+                   CAST(COALESCE(new_parent_id, -1) AS bigint)
               FROM {table}
              WHERE tree = %(tree)s AND effective_at > %(moment)s
              ORDER BY distributor_id, effective_at, id
             """,  # noqa: S608 - table name from model meta, values are parameters
             params,
-            ["int8"] * 3,
+            ["int8"] * 4,
         )
-        return ids, old_parent, old_position
+        return ids, old_parent, old_position, new_parent
     # Portable: every later change in order, the first of each person kept by numpy.
     rows = list(
         TreeChange.objects.filter(tree=tree, effective_at__gt=moment)
         .order_by("distributor_id", "effective_at", "id")
-        .values_list("distributor_id", "old_parent_id", "old_position")
+        .values_list("distributor_id", "old_parent_id", "old_position", "new_parent_id")
     )
     array = np.array(
-        [(r[0], -1 if r[1] is None else r[1], -1 if r[2] is None else r[2]) for r in rows],
-        dtype=np.int64,
-    ).reshape(-1, 3)
+        [[-1 if v is None else v for v in row] for row in rows], dtype=np.int64
+    ).reshape(-1, 4)
     _, first = np.unique(array[:, 0], return_index=True)
     array = array[first]
-    return array[:, 0].copy(), array[:, 1].copy(), array[:, 2].copy()
+    return tuple(array[:, column].copy() for column in range(4))
 
 
 def sponsors_at(
@@ -500,7 +532,7 @@ def validate_effective_moment(
         )
     arrival = (
         history.filter(distributor_id__in=list(parent_ids), effective_at__gt=moment)
-        .filter(old_parent__isnull=True)
+        .filter(old_parent__isnull=True, distributor__is_house=False)
         .order_by("-effective_at")
         .values_list("effective_at", "distributor__number")
         .first()

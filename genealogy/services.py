@@ -34,6 +34,7 @@ from .models import (
     TreeChangeKind,
 )
 from .numbering import number_tree
+from .placement.services import enter_tank
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -81,6 +82,7 @@ def create_distributor(
             country=country,
             phone=phone,
             joined_on=joined_on or timezone.localdate(),
+            created_at=timezone.now(),  # read at call time: the history's enrollment moment
             lft=1,
             rght=2,
             level=0,
@@ -96,6 +98,7 @@ def create_distributor(
                     effective_at=distributor.created_at,
                     reason="Enrolled",
                 )
+                enter_tank(distributor)  # the placement tree's wait (binary and matrix plans)
         except IntegrityError as error:
             if "number" in str(error) or "referral_code" in str(error):
                 continue

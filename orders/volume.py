@@ -291,10 +291,13 @@ def same_period_refund_lines(period: Period, *, distributor_ids: list[int] | Non
     )
 
 
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND = dt.timedelta(microseconds=1)
 _LINES_SQL = """
 SELECT id, distributor_id, (cv * 100)::bigint, (retail_profit * 100)::bigint,
     ((paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
-    (purpose = 'retail')::int::bigint
+    (purpose = 'retail')::int::bigint,
+    (EXTRACT(EPOCH FROM paid_at) * 1000000)::bigint
 FROM orders_orderline WHERE commission_month = %(month)s
 """
 
@@ -310,12 +313,13 @@ class LineArrays:
     retail_profit: np.ndarray
     paid_day: np.ndarray  # days since 1970-01-01, in the company's time zone
     is_retail: np.ndarray
+    paid_us: np.ndarray  # the moment paid, microseconds since 1970-01-01 UTC (the tree as of it)
 
 
 def period_line_arrays(period: Period) -> LineArrays:
     if connection.vendor == "postgresql":
         params = {"month": period.first_day, "zone": str(period.start.tzinfo)}
-        columns = read_columns(_LINES_SQL, params, ["int8"] * 6)
+        columns = read_columns(_LINES_SQL, params, ["int8"] * 7)
     else:
         rows = list(
             OrderLine.objects.filter(commission_month=period.first_day).values_list(
@@ -331,9 +335,10 @@ def period_line_arrays(period: Period) -> LineArrays:
             np.array([int(r[3] * 100) for r in rows], dtype=np.int64),
             np.array([(r[4].astimezone(zone).date() - epoch).days for r in rows], dtype=np.int64),
             np.array([r[5] == OrderPurpose.RETAIL for r in rows], dtype=np.int64),
+            np.array([(r[4] - _EPOCH_UTC) // _MICROSECOND for r in rows], dtype=np.int64),
         ]
     order = np.argsort(columns[0], kind="stable")
-    line_id, buyer, cv, profit, day, retail = (c[order] for c in columns)
+    line_id, buyer, cv, profit, day, retail, paid_us = (c[order] for c in columns)
     return LineArrays(
         line_id=line_id,
         buyer_id=buyer,
@@ -341,4 +346,5 @@ def period_line_arrays(period: Period) -> LineArrays:
         retail_profit=profit,
         paid_day=day.astype(np.int32),
         is_retail=retail.astype(bool),
+        paid_us=paid_us,
     )
