@@ -1,6 +1,7 @@
 """Nested-set numbering derived from parent links, computed with numpy (no per-node loop).
 
-Children are ordered by id, the order django-mptt's own `rebuild()` uses, so both agree.
+Children are ordered by `order_key` (e.g. the placement position, or the moment of placement),
+then by id. `genealogy.labels.spread` spaces this numbering out into gapped labels.
 """
 
 from dataclasses import dataclass
@@ -41,12 +42,25 @@ def depths(parent_index: np.ndarray) -> np.ndarray:
     raise TreeShapeError("the parent links contain a cycle")
 
 
-def number_tree(ids: np.ndarray, parent_ids: np.ndarray, *, first_left: int = 1) -> Numbering:
-    """Number one tree. `parent_ids` holds -1 for the single root."""
+def number_tree(
+    ids: np.ndarray,
+    parent_ids: np.ndarray,
+    *,
+    first_left: int = 1,
+    order_key: np.ndarray | None = None,
+) -> Numbering:
+    """Number one tree. `parent_ids` holds -1 for the single root; siblings are ordered by
+    `order_key` (one value per node, aligned with `ids`), then by id."""
     ids = np.asarray(ids, dtype=np.int64)
     parent_ids = np.asarray(parent_ids, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     ids, parent_ids = ids[order], parent_ids[order]
+    if order_key is None:
+        sibling_rank = np.arange(len(ids))
+    else:
+        key = np.asarray(order_key)[order]
+        sibling_rank = np.empty(len(ids), dtype=np.int64)
+        sibling_rank[np.lexsort((ids, key))] = np.arange(len(ids))
     n = len(ids)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -62,14 +76,14 @@ def number_tree(ids: np.ndarray, parent_ids: np.ndarray, *, first_left: int = 1)
         raise TreeShapeError("a tree needs exactly one root")
     level = depths(parent_index)
 
-    # Process by level; within a level, siblings are grouped by parent and ordered by id.
-    by_level = np.lexsort((np.arange(n), parent_index, level))
+    # Process by level; within a level, siblings are grouped by parent and ordered by rank.
+    by_level = np.lexsort((sibling_rank, parent_index, level))
     level_sorted = level[by_level]
     bounds = np.searchsorted(level_sorted, np.arange(level_sorted[-1] + 2))
     size = np.ones(n, dtype=np.int64)
     for d in range(int(level_sorted[-1]), 0, -1):
         nodes = by_level[bounds[d] : bounds[d + 1]]
-        size += np.bincount(parent_index[nodes], weights=size[nodes], minlength=n).astype(np.int64)
+        np.add.at(size, parent_index[nodes], size[nodes])  # cost: this level's nodes only
     lft = np.zeros(n, dtype=np.int64)
     lft[by_level[0]] = first_left
     for d in range(1, int(level_sorted[-1]) + 1):
