@@ -21,6 +21,7 @@ from core.paging import LargeTablePaginator
 
 from .codes import normalize_referral_code
 from .models import Distributor, TreeChange
+from .placement import admin as _placement_admin  # noqa: F401 - registers Placement
 from .selectors import move_sponsor_candidates
 from .services import (
     TreeMoveError,

@@ -20,8 +20,9 @@ The plan document's ``placement`` section::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 KINDS = ("none", "binary", "matrix")
@@ -159,3 +160,27 @@ def register_locked_months_reader(reader: LockedMonthsReader | None) -> None:
 
 def locked_months_from(first_day: dt.date) -> set[dt.date]:
     return set(_locked_months_reader(first_day)) if _locked_months_reader is not None else set()
+
+
+# The volume of placement legs this commission period: a leg is the label range (lft, rght) of
+# its top's `Placement` row. Volume is the orders app's (a layer above): it registers a reader
+# in `OrdersConfig.ready`. Without one the weaker-leg-by-volume rule counts people instead.
+LegVolumeReader = Callable[[Sequence[tuple[int, int]], dt.datetime | None], Sequence[Decimal]]
+
+_leg_volume_reader: LegVolumeReader | None = None
+
+
+def register_leg_volume_reader(reader: LegVolumeReader | None) -> None:
+    """Install the function that sums this period's PV of the people in each placement leg."""
+    global _leg_volume_reader
+    _leg_volume_reader = reader
+
+
+def leg_volumes(
+    legs: Sequence[tuple[int, int]], *, at: dt.datetime | None = None
+) -> list[Decimal] | None:
+    """This period's PV of each leg (the period containing ``at``, now when None), or None
+    when nothing provides volume."""
+    if _leg_volume_reader is None:
+        return None
+    return list(_leg_volume_reader(legs, at))

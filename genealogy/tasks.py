@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from . import services
+from .placement.services import place_pending_placements
 
 # While one placement batch runs, later sign-ups wait for the next; retry soon rather than
 # leaving them for the next beat tick.
@@ -11,8 +12,16 @@ LOCKED_RETRY_SECONDS = 5
     name="genealogy.place_pending_distributors", bind=True, max_retries=60, ignore_result=False
 )
 def place_pending_distributors_task(self) -> dict:
-    """Place everyone waiting for placement. Safe to run twice: the second finds nobody."""
+    """Place everyone waiting for placement, then everyone due in the placement tree (automatic
+    rules, and holding-tank entries past their deadline: beat runs this every minute). Safe to
+    run twice: the second finds nobody."""
     result = services.place_pending_distributors()
-    if result.method == "locked":
+    placement = place_pending_placements()
+    if "locked" in (result.method, placement.method):
         raise self.retry(countdown=LOCKED_RETRY_SECONDS)
-    return {"placed": result.placed, "method": result.method}
+    return {
+        "placed": result.placed,
+        "method": result.method,
+        "placement_placed": placement.placed,
+        "placement_method": placement.method,
+    }

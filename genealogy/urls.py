@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .placement import views as placement_views
 
 urlpatterns = [
     path("", views.team_tree, name="team_home"),
@@ -11,4 +12,7 @@ urlpatterns = [
     path("upline/", views.upline, name="team_upline"),
     path("member/<int:number>/", views.member_detail, name="team_member"),
     path("member/<int:number>/upline/", views.member_upline, name="team_member_upline"),
+    path("placement/tank/", placement_views.tank, name="placement_tank"),
+    path("placement/tank/rule/", placement_views.sponsor_rule, name="placement_sponsor_rule"),
+    path("placement/tank/<int:number>/", placement_views.place, name="placement_place"),
 ]
