@@ -88,6 +88,10 @@ def tree_node(user, tree: str, number: int) -> Distributor:
     return node
 
 
+def is_in_tree(user, tree: str, person: Distributor) -> bool:
+    return visible_in_tree(user, tree).filter(pk=person.pk).exists()
+
+
 def placement_of(distributor: Distributor) -> Placement | None:
     """The distributor's node in the placement tree, or None (not placed, or no such tree)."""
     return Placement.objects.filter(distributor_id=distributor.pk, lft__isnull=False).first()

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from commissions.calendar import commission_calendar
 from genealogy.models import TreeKind
 from genealogy.policy import placement_policy
-from genealogy.selectors import placement_downline
+from genealogy.selectors import get_visible_distributor, placement_downline
 
 from . import viewer
 from .viewer import ViewerInputError
@@ -57,15 +57,25 @@ def placement_tree(request: HttpRequest, number: int | None = None) -> HttpRespo
     """A person's node in the placement tree: every leg with its people and volume, the people
     right below, and a search of the placement downline."""
     own = viewer.browse_root(request.user)
-    person = own if number is None else viewer.tree_node(request.user, TreeKind.PLACEMENT, number)
+    person = own if number is None else get_visible_distributor(request.user, number=number)
     policy = placement_policy()
+    # Someone in the sponsor downline whom a move put outside the placement downline is
+    # visible, but their placement legs are not the viewer's to see.
     node = viewer.placement_of(person)
+    in_tree = (
+        node is None
+        or person.pk == own.pk
+        or viewer.is_in_tree(request.user, TreeKind.PLACEMENT, person)
+    )
+    if not in_tree:
+        node = None
     context = {
         "active_tab": "placement",
         "person": person,
         "own": own,
         "policy": policy,
         "node": node,
+        "in_tree": in_tree,
         "query": request.GET.get("q", "").strip()[:100],
     }
     if node is not None:
@@ -164,4 +174,4 @@ def viewer_search(request: HttpRequest) -> JsonResponse:
     root = _root(request, tree)
     query = request.GET.get("q", "")[:100]
     rows = viewer.search(root, tree, query)
-    return JsonResponse({"tree": tree, "query": query, "results": viewer.nodes_payload(rows, tree)})
+    return JsonResponse({"tree": tree, "results": viewer.nodes_payload(rows, tree)})

@@ -15,11 +15,15 @@ from compliance.models import ComplianceFlag
 from core.periods import Period
 from genealogy.models import Distributor
 from tests.factories import house, log_in_with_mfa, make_distributor
+from tests.placement_trees import build_placement_tree
 
 pytestmark = pytest.mark.django_db
 
 # URLs that only staff may open at all: a distributor gets 404 even for their own team.
 STAFF_ONLY = {"team_member_upline"}
+# URLs with a narrower rule inside the team: 404 outside it, and 200 or 404 inside (placing a
+# recruit: only their sponsor, only while they wait in the holding tank).
+NARROWER_THAN_THE_TEAM = {"placement_place"}
 
 
 def urls_taking_a_distributor_number(resolver: URLResolver | None = None, prefix: str = ""):
@@ -38,6 +42,12 @@ NUMBER_URLS = urls_taking_a_distributor_number()
 
 def test_the_sweep_finds_the_team_urls():
     assert {"team_member", "team_tree_children", "team_member_upline"} <= set(NUMBER_URLS)
+    assert {
+        "placement_tree_member",
+        "viewer_children",
+        "viewer_card",
+        "viewer_path",
+    } <= set(NUMBER_URLS)
 
 
 def random_company(seed: int) -> list[Distributor]:
@@ -72,6 +82,9 @@ def test_every_pair_answers_200_exactly_inside_the_viewers_team(client, seed):
             allowed = in_subtree(viewer, target, by_id)
             for name in NUMBER_URLS:
                 status = client.get(reverse(name, kwargs={"number": target.number})).status_code
+                if allowed and name in NARROWER_THAN_THE_TEAM:
+                    assert status in (200, 404), (name, viewer.number, target.number)
+                    continue
                 expected = 200 if allowed and name not in STAFF_ONLY else 404
                 assert status == expected, (name, viewer.number, target.number)
 
@@ -83,7 +96,7 @@ def test_staff_whose_session_passed_mfa_see_everyone(client):
     staff = UserFactory(is_staff=True)
     log_in_with_mfa(client, staff)
     for target in people:
-        for name in NUMBER_URLS:
+        for name in set(NUMBER_URLS) - NARROWER_THAN_THE_TEAM:
             assert client.get(reverse(name, kwargs={"number": target.number})).status_code == 200
 
 
@@ -146,6 +159,12 @@ def build_company() -> Company:
     buy(otto, "40", paid_at=OUTSIDER_PAID_AT, customer=cora, profit="10")
     otto_open_order = make_order(distributor=otto, items={ProductFactory(): 1}, customer=cora)
     make_plan_version()
+    # Both trees: the placement tree mirrors the sponsor tree here (house → Vera, Otto; Vera →
+    # Ivan; Otto → Olga), so every placement page and JSON endpoint has outsiders to hide.
+    build_placement_tree(
+        [(house(), None, None), (viewer, house(), 0), (otto, house(), 1), (ivan, viewer, 0)]
+        + [(olga, otto, 0)]
+    )
     calculate_period(period=OUTSIDER_PERIOD)
     close_period(period=OUTSIDER_PERIOD)
     otto_line = CommissionLine.objects.filter(earner=otto).first()
@@ -298,7 +317,9 @@ def outsiders_data(company: Company) -> list:
 def sweep(client, company: Company, *, logged_in: bool) -> dict[tuple[str, str], set[str]]:
     """(route, how) -> the outsider markers in its answer, for every route of the project."""
     seen = {}
-    query = {"number": company.outsiders[0].number, "q": company.outsiders[0].number}
+    # `tree` reaches the placement tree of the viewer's pages (the others ignore it).
+    outsider = company.outsiders[0].number
+    query = {"number": outsider, "q": outsider, "tree": "placement"}
     for route in ROUTES:
         url = route.url(company)
         resolve(url)  # the sample URL exists (a pattern shadowed by an earlier one is swept twice)
@@ -366,6 +387,9 @@ def test_staff_whose_session_passed_mfa_still_see_the_company(client):
     for name in (
         "team_member",
         "team_member_upline",
+        "placement_tree_member",
+        "viewer_children",
+        "viewer_card",
         "training_team_member",
         "order_detail",
         "customer_edit",
