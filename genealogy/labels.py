@@ -256,6 +256,56 @@ def _first_label(space: LabelSpace) -> int | None:
     return next_label_after(space, 0)
 
 
+class _Neighbourhood:
+    """The stored labels nearest to x, read a few at a time (index scans from x outwards), so
+    that the window search counts small windows in memory; big windows are counted in SQL."""
+
+    FIRST, LIMIT = 64, 1 << 16
+
+    def __init__(self, space: LabelSpace, x: int) -> None:
+        self.space, self.x, self.k = space, x, 0
+        self.values: list[int] = []
+        self.known_low, self.known_high = x, x + 1
+        self._load(self.FIRST)
+
+    def _load(self, k: int) -> None:
+        space, below, above = self.space, [], []
+        with connection.cursor() as cursor:
+            for column in ("lft", "rght"):
+                for side, compare, order in ((below, "<=", "DESC"), (above, ">", "ASC")):
+                    cursor.execute(
+                        f"SELECT {column} FROM {space.table} WHERE {space.scope_sql}"  # noqa: S608
+                        f" AND {column} {compare} %s ORDER BY {column} {order} LIMIT %s",
+                        [self.x, k],
+                    )
+                    side.extend(row[0] for row in cursor.fetchall())
+        below = sorted(below)[-k:]
+        above = sorted(above)[:k]
+        self.k = k
+        self.values = below + above
+        self.known_low = 1 if len(below) < k else below[0]
+        self.known_high = UNIVERSE if len(above) < k else above[-1] + 1
+
+    def _covers(self, low: int, high: int) -> bool:
+        while not (self.known_low <= low and high <= self.known_high):
+            if self.k >= self.LIMIT:
+                return False
+            self._load(self.k * 4)
+        return True
+
+    def count(self, low: int, high: int) -> int:
+        if self._covers(low, high):
+            return bisect.bisect_left(self.values, high) - bisect.bisect_left(self.values, low)
+        return _count_in(self.space, low, high)
+
+    def labels(self, low: int, high: int) -> list[int]:
+        if self._covers(low, high):
+            return self.values[
+                bisect.bisect_left(self.values, low) : bisect.bisect_left(self.values, high)
+            ]
+        return _labels_in(self.space, low, high)
+
+
 def _relabel_window(
     space: LabelSpace, x: int, count: int, handed: list[int], stats: AllocationStats
 ) -> tuple[list[int], dict[int, int]]:
@@ -265,6 +315,7 @@ def _relabel_window(
     Returns the new labels and a map old -> new for stored labels, and (-old - 1) -> new for
     handed-out ones.
     """
+    around = _Neighbourhood(space, x)
     for level in range(max(1, (count + 2).bit_length()), LOG_UNIVERSE + 1):
         size = 1 << level
         low = (x >> level) << level
@@ -273,13 +324,13 @@ def _relabel_window(
         high_eff = min(high, UNIVERSE)
         handed_low = bisect.bisect_left(handed, low_eff)
         handed_high = bisect.bisect_left(handed, high_eff)
-        stored = _count_in(space, low_eff, high_eff)
+        stored = around.count(low_eff, high_eff)
         total = stored + (handed_high - handed_low) + count
         if total > _capacity(level) and level < LOG_UNIVERSE:
             continue
         if total > high_eff - low_eff:
             raise OverflowError("the label universe is full")
-        stored_labels = _labels_in(space, low_eff, high_eff)
+        stored_labels = around.labels(low_eff, high_eff)
         # The sequence in the window: stored and handed labels merged, new ones right after x.
         items = [(value, 0) for value in stored_labels] + [
             (value, 1) for value in handed[handed_low:handed_high]
