@@ -122,7 +122,10 @@ def write_placement_tree(
     ids = ids[order]
     parent_ids = np.asarray(parent_ids, dtype=np.int64)[order]
     positions = np.asarray(positions, dtype=np.int64)[order]
-    placed_us = np.asarray(placed_us, dtype=np.int64)[order]
+    placed_us = np.asarray(placed_us, dtype=np.int64)[order].copy()
+    # The root is in the tree no later than anyone below it (the tree as of any moment has one).
+    if len(placed_us):
+        placed_us[parent_ids < 0] = placed_us.min()
     numbering = spread(ids, parent_ids, order_key=positions)  # children left to right
     n = len(ids)
     parent_index = np.full(n, -1, dtype=np.int64)

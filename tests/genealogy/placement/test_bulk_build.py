@@ -105,6 +105,9 @@ def test_the_demo_company_gets_a_valid_placement_tree_with_its_history(placement
     change = history.get(distributor=someone)
     assert change.effective_at == someone.created_at
     assert change.new_parent_id == Placement.objects.get(pk=someone.pk).parent_id
+    # The house is in the tree from the first placement on, so every as-of tree has its root.
+    first = Distributor.objects.filter(is_house=False).order_by("created_at").first()
+    assert history.get(distributor__is_house=True).effective_at == first.created_at
 
 
 def test_a_second_build_is_refused(placement_plan):
