@@ -1,7 +1,9 @@
 """Import a whole genealogy from CSV, and the rows of the matching CSV export.
 
 The file has a header and the columns `number,sponsor_number,name,email,joined,status` in any
-order (other columns, such as the export's `level`, are ignored). `sponsor_number` empty or the
+order (other columns, such as the export's `level`, are ignored), and optionally
+`placement_parent,placement_leg` for a binary or matrix plan's placement tree
+(`genealogy.placement.imports`). `sponsor_number` empty or the
 house's number means the house; a sponsor may be in the file (before or after their recruits)
 or already in the database, and may not be terminated (sign-up refuses one too). Names the
 team export wrote as '=X (`core.csv`) read back as =X. The import is all or nothing: every bad
@@ -40,6 +42,9 @@ from core.csv import read_spreadsheet_text
 from .demo import referral_codes
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, TreeChange, TreeChangeKind
 from .numbering import Numbering, number_tree
+from .placement.imports import COLUMNS as PLACEMENT_COLUMNS
+from .placement.imports import check_placement, place_imported
+from .placement.imports import read_cells as read_placement_cells
 from .selectors import level_below
 from .services import acquire_tree_lock, renumber_tree
 
@@ -82,6 +87,12 @@ class ParsedRows:
     emails: list[str] = field(default_factory=list)
     joined: list[dt.date] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    # The optional placement columns, as written (`genealogy.placement.imports` checks them).
+    placement_parents: list[str] = field(default_factory=list)
+    placement_legs: list[str] = field(default_factory=list)
+    # Set when the rows are written: each row's distributor id and sponsor id.
+    distributor_ids: np.ndarray | None = None
+    sponsor_ids: np.ndarray | None = None
 
 
 def _parse_number(text: str) -> int:
@@ -110,6 +121,7 @@ def parse_rows(lines: Iterable[str], *, today: dt.date | None = None) -> tuple[P
         position[name] for name in COLUMNS
     )
     width = max(position[name] for name in COLUMNS) + 1
+    placement_at = tuple(position.get(name) for name in PLACEMENT_COLUMNS)
     for row in reader:
         line = reader.line_num
         if not row or not any(cell.strip() for cell in row):
@@ -173,6 +185,9 @@ def parse_rows(lines: Iterable[str], *, today: dt.date | None = None) -> tuple[P
         parsed.emails.append(email)
         parsed.joined.append(joined)
         parsed.statuses.append(status)
+        placement_parent, placement_leg = read_placement_cells(row, placement_at)
+        parsed.placement_parents.append(placement_parent)
+        parsed.placement_legs.append(placement_leg)
     return parsed, errors
 
 
@@ -336,6 +351,15 @@ def import_genealogy(
         # Held to the end: nothing else renumbers or places while the import runs.
         acquire_tree_lock(wait=True)
         sponsor_row, more_errors = check_rows(parsed)
+        placement_plan, placement_errors = check_placement(
+            parsed.lines,
+            parsed.numbers,
+            parsed.sponsor_numbers,
+            sponsor_row,
+            parsed.placement_parents,
+            parsed.placement_legs,
+        )
+        more_errors += [RowError(line, problem) for line, problem in placement_errors]
         errors = sorted(errors + more_errors, key=lambda error: error.line)
         step("rows checked against each other and the database")
         report.errors = errors
@@ -343,6 +367,15 @@ def import_genealogy(
             report.seconds = time.monotonic() - started
             return report
         report.created = _write(parsed, sponsor_row, reason=reason, by=by, step=step)
+        place_imported(
+            placement_plan,
+            distributor_ids=parsed.distributor_ids,
+            sponsor_ids=parsed.sponsor_ids,
+            joined=parsed.joined,
+            reason=reason,
+            by=by,
+        )
+        step("placement tree")
     report.seconds = time.monotonic() - started
     return report
 
@@ -384,6 +417,7 @@ def _write(parsed: ParsedRows, sponsor_row: np.ndarray, *, reason: str, by, step
         distributor_ids[np.maximum(sponsor_row, 0)],
         [sponsor_by_number.get(s, house.pk) for s in parsed.sponsor_numbers],
     )
+    parsed.distributor_ids, parsed.sponsor_ids = distributor_ids, sponsor_ids
     now = timezone.now()
     noon = dt.time(12)
     noon_of = {d: timezone.make_aware(dt.datetime.combine(d, noon)) for d in set(parsed.joined)}
