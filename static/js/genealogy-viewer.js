@@ -135,6 +135,7 @@
       node.expanded = true;
       draw();
     }
+    fitAround(node);
   }
 
   // --- Drawing -----------------------------------------------------------------------------
@@ -291,6 +292,29 @@
     const item = hierarchy.descendants().find((entry) => entry.data.kind === "node" && entry.data.node === node);
     if (!item) return;
     svg.transition().duration(300).call(zoom.translateTo, item.y + NODE_W / 2, item.x);
+  }
+
+  // After a node opens: show it with as many of its children as fit (never below 35 %).
+  function fitAround(node) {
+    const hierarchy = layout();
+    const item = hierarchy.descendants().find((entry) => entry.data.kind === "node" && entry.data.node === node);
+    if (!item) return;
+    const group = [item, ...(item.children || [])];
+    const top = Math.min(...group.map((entry) => entry.x)) - NODE_H;
+    const bottom = Math.max(...group.map((entry) => entry.x)) + NODE_H;
+    const left = item.y - 20;
+    const right = Math.max(...group.map((entry) => entry.y)) + NODE_W + 20;
+    const width = holder.clientWidth || 800;
+    const height = holder.clientHeight || 400;
+    const scale = Math.max(0.35, Math.min(1, width / (right - left), height / (bottom - top)));
+    const middle = (top + bottom) / 2;
+    const shown = Math.min(bottom - top, height / scale);
+    const anchor = item.children && shown < bottom - top ? top + shown / 2 : middle;
+    const transform = d3.zoomIdentity
+      .translate(width / 2, height / 2)
+      .scale(scale)
+      .translate(-(left + right) / 2, -anchor);
+    svg.transition().duration(300).call(zoom.transform, transform);
   }
 
   function initialView() {
