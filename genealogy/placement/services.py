@@ -15,8 +15,9 @@ a reason) changes it, leg and all.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,7 @@ PLACEMENT_LOCK_KEY = 0x1ADDE9  # advisory lock of the placement tree's writers
 BATCH_LIMIT = 20_000
 # Nodes shown on a preview's path between the sponsor and the new parent (deep legs elide).
 PATH_SHOWN = 8
+LATE_PASS_ATTEMPTS = 1_000  # passes (or lock waits) for recruits whose sponsor came later
 HAND_RULE = HOLDING_TANK  # the rule recorded for a sponsor's own placement from the tank
 
 
@@ -824,3 +826,61 @@ def _move_leg(node: Placement, target: Placement, position: int, *, width: int) 
     Placement.objects.filter(pk=node.pk).update(parent_id=target.pk, position=position)
     _add_child_counts({target.pk: 1})
     add_descendants(PLACEMENT_TREE, {target.pk: m})
+
+
+# --- A company that gets a placement tree ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    placed: int
+    batches: int
+    waiting: int
+
+
+def build_placement_tree(
+    *, batch_size: int = 1_000, progress: Callable[[str], object] = lambda _message: None
+) -> BuildResult:
+    """Place everyone without a placement row, in join order (joined_on, then id), by the
+    plan's automatic rule, ``batch_size`` at a time (each batch its own transaction: a long
+    run can be stopped and started again). People whose sponsor joined later wait for the
+    sponsor's batch and are placed by a last pass."""
+    policy = policy_at()
+    if not policy.has_placement_tree:
+        raise PlacementError("The plan in force has no placement tree.")
+    placed = batches = 0
+    total = Distributor.objects.filter(placement__isnull=True, is_house=False).count()
+    while True:
+        with transaction.atomic():
+            acquire_placement_lock(wait=True)
+            now = timezone.now()
+            ids = list(
+                Distributor.objects.filter(placement__isnull=True, is_house=False)
+                .order_by("joined_on", "id")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not ids:
+                break
+            Placement.objects.bulk_create(
+                [
+                    Placement(distributor_id=pk, entered_tank_at=now, rule=policy.auto_rule)
+                    for pk in ids
+                ]
+            )
+        result = place_batch(ids, policy.auto_rule, now=now)
+        placed += result.placed
+        batches += 1
+        progress(f"batch {batches:,}: {placed:,} of {total:,} placed")
+    # Recruits whose sponsor came in a later batch: their rows are due now.
+    for _attempt in range(LATE_PASS_ATTEMPTS):
+        result = place_pending_placements()
+        if result.method == "locked":  # the regular batch is running: try again shortly
+            time.sleep(1)
+            continue
+        if result.placed == 0:
+            break
+        placed += result.placed
+        batches += 1
+        progress(f"batch {batches:,}: {placed:,} placed (late sponsors)")
+    waiting = Placement.objects.filter(placed_at__isnull=True, tank_deadline__isnull=True).count()
+    return BuildResult(placed, batches, waiting)
