@@ -263,3 +263,41 @@ def test_without_a_placement_tree_the_page_says_so(client):
     client.force_login(person.user)
     response = client.get(reverse("placement_tree"))
     assert response.status_code == 200 and "has no placement tree" in response.text
+
+
+def test_a_path_deeper_than_the_limit_starts_from_the_ancestor_at_the_limit(company):
+    from portal.viewer import path_ids
+
+    ann, xena, cal = company["ann"], company["xena"], company["cal"]
+    assert path_ids(ann, cal, "placement") == ([ann.pk, xena.pk, cal.pk], True)
+    assert path_ids(ann, cal, "placement", limit=1) == ([xena.pk, cal.pk], False)
+
+
+def test_a_matrix_shows_every_position_with_its_people(client):
+    root = house()
+    leader = make_distributor(name="Mia Matrix")
+    first, third = make_distributor(sponsor=leader), make_distributor(sponsor=leader)
+    make_plan_version({**COMMISSION_TEST_PLAN, "placement": {"kind": "matrix", "width": 3}})
+    build_placement_tree(
+        [(root, None, None), (leader, root, 0), (first, leader, 0), (third, leader, 2)], width=3
+    )
+    client.force_login(leader.user)
+    html = client.get(reverse("placement_tree")).content.decode()
+    assert [label for label in re.findall(r'<h3 class="h6 card-title">([^<]+)</h3>', html)] == [
+        "Position 1",
+        "Position 2",
+        "Position 3",
+    ]
+    assert html.count("Open position") == 1
+    _, data = get_json(client, "viewer_children", leader.number, tree="placement")
+    assert [c["leg"] for c in data["children"]] == ["Position 1", "Position 3"]
+
+
+def test_the_placement_tree_page_reads_a_fixed_number_of_queries(
+    client, company, django_assert_max_num_queries
+):
+    client.force_login(company["ann"].user)
+    client.get(reverse("placement_tree"))
+    with django_assert_max_num_queries(14):  # 12 today, whatever the tree size
+        response = client.get(reverse("placement_tree_member", args=[company["xena"].number]))
+    assert response.status_code == 200
