@@ -7,9 +7,10 @@ and written in one go. No rule walks the tree row by row:
 - the outermost node of a leg is the deepest node sharing the leg's outer top (one lookup on
   the index (outer_left_top, level), or (outer_right_top, level)), however deep the leg is;
 - a leg's people are its top's stored `descendants` + 1 (plus what the batch planned inside);
-- breadth first asks, per level, for the leftmost node inside the sponsor's label range that
-  still has a free position (a few indexed queries per level, stopping at the first level
-  that has one: at most log_width(size of the downline) + 1 levels).
+- breadth first reads the sponsor's downline level by level through the (parent, position)
+  index, stopping at the first level with a free position: it reads only the full levels
+  above it (at most log_width(size of the downline) + 1 levels, and each at most once a
+  batch).
 
 Every rule keeps the recruit inside the sponsor's own placement downline: each starts at the
 sponsor's node and only goes down.
@@ -56,8 +57,8 @@ NODE_FIELDS = (
     "outer_left_top",
     "outer_right_top",
 )
-# Stored candidates read at a time when breadth first looks for a free position on a level.
-CANDIDATES_PER_QUERY = 16
+# Parents whose children one query of breadth first reads.
+CHILDREN_PER_QUERY = 5_000
 
 
 class PlacementRuleError(ValueError):
@@ -90,13 +91,6 @@ class Node:
     def is_planned(self) -> bool:
         return self.lft is None
 
-    @property
-    def order_key(self) -> tuple:
-        """Left-to-right order among nodes of one level (stored and planned alike)."""
-        if self.is_planned:
-            return (self.point, 1, self.path)
-        return (self.lft, 0, ())
-
 
 @dataclass(frozen=True)
 class Target:
@@ -119,6 +113,7 @@ class PlannedTree:
     _anchor_lfts: list[int] = field(default_factory=list)
     _recruits: dict[int, int] = field(default_factory=dict)
     _volumes: dict[int, list] = field(default_factory=dict)
+    _bfs_levels: dict[int, list[int]] = field(default_factory=dict)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -250,65 +245,41 @@ class PlannedTree:
         return None if volumes is None else volumes[0]
 
     def first_free(self, sponsor: Node) -> Target:
-        """The first free position level by level under ``sponsor``, left to right."""
-        level = sponsor.level
+        """The first free position level by level under ``sponsor``, left to right.
+
+        Breadth first over the levels: a level's nodes come in left-to-right order (each
+        node's children in position order), the first one with a free position wins, and the
+        next level is read with one query on the (parent, position) index per chunk of the
+        level. The first level with a free position is remembered per sponsor for the rest of
+        the batch (a level that is full stays full), so a batch reads each full level once.
+        """
+        level_nodes = self._bfs_levels.get(sponsor.id, [sponsor.id])
         while True:
-            found = self._first_open_on_level(sponsor, level)
-            if found is not None:
-                return Target(found, self.free_positions(found)[0])
-            level += 1
-            # A level with no open node has children below each node: a next level exists,
-            # unless child counts are corrupt (checked now and then, never per level).
-            if (level - sponsor.level) % 64 == 0 and not self._anything_on_level(sponsor, level):
+            nodes = [self.node(i) for i in level_nodes]
+            for node in nodes:
+                if self.child_count(node) < self.width:
+                    self._bfs_levels[sponsor.id] = level_nodes
+                    return Target(node, self.free_positions(node)[0])
+            self._load_children([n for n in nodes if not n.is_planned])
+            below = []
+            for node in nodes:
+                children = self.children(node)
+                below.extend(children[p].id for p in sorted(children))
+            if not below:
                 raise PlacementRuleError("No free position below the sponsor (check_genealogy).")
+            level_nodes = below
 
-    def _anything_on_level(self, sponsor: Node, level: int) -> bool:
-        if any(self.is_inside(self._planned[i], sponsor) for i in self._planned_by_level[level]):
-            return True
-        if sponsor.is_planned:
-            return False
-        return Placement.objects.filter(
-            level=level, lft__gt=sponsor.lft, lft__lt=sponsor.rght, placed_at__isnull=False
-        ).exists()
-
-    def _first_open_on_level(self, sponsor: Node, level: int) -> Node | None:
-        best: Node | None = None
-        if not sponsor.is_planned:
-            low, high = sponsor.lft, sponsor.rght
-            for count in range(self.width):
-                after = low - 1
-                while True:
-                    rows = list(
-                        Placement.objects.filter(
-                            level=level,
-                            child_count=count,
-                            lft__gt=after,
-                            lft__lte=high,
-                            placed_at__isnull=False,
-                        )
-                        .order_by("lft")
-                        .values(*NODE_FIELDS)[:CANDIDATES_PER_QUERY]
-                    )
-                    hit = None
-                    for row in rows:
-                        node = self._remember(row)
-                        if self.child_count(node) < self.width:
-                            hit = node
-                            break
-                    if hit is not None:
-                        if best is None or hit.order_key < best.order_key:
-                            best = hit
-                        break
-                    if len(rows) < CANDIDATES_PER_QUERY:
-                        break
-                    after = rows[-1]["lft"]
-        for planned_id in self._planned_by_level[level]:
-            node = self._planned[planned_id]
-            if self.child_count(node) >= self.width or not self.is_inside(node, sponsor):
-                continue
-            if best is None or node.order_key < best.order_key:
-                best = node
-        return best
+    def _load_children(self, nodes: list[Node]) -> None:
+        """Read the stored children of many nodes at once (chunks of CHILDREN_PER_QUERY)."""
+        missing = [n.id for n in nodes if n.id not in self._stored_children]
+        for start in range(0, len(missing), CHILDREN_PER_QUERY):
+            chunk = missing[start : start + CHILDREN_PER_QUERY]
+            for node_id in chunk:
+                self._stored_children[node_id] = {}
+            for row in Placement.objects.filter(
+                parent_id__in=chunk, placed_at__isnull=False
+            ).values(*NODE_FIELDS):
+                self._stored_children[row["parent_id"]][row["position"]] = self._remember(row).id
 
     # --- planning -----------------------------------------------------------------------------
 
