@@ -1,8 +1,12 @@
 """Is the stored tree what the sponsor links say it is? Set-based checks for `check_genealogy`.
 
-Everything is read in one query (COPY on PostgreSQL) into numpy arrays, the expected numbering
-is derived from the sponsor links with `number_tree`, and each kind of problem is counted with
-up to `EXAMPLES` examples.
+Everything is read in one query (COPY on PostgreSQL) into numpy arrays and each kind of problem
+is counted with up to `EXAMPLES` examples. The labels are gapped (`genealogy.labels`), so the
+stored tree cannot equal a fresh numbering; its structure is checked instead
+(`genealogy.labels.check_labels`): labels distinct, lft < rght, each node strictly inside its
+parent's interval, the labels inside each interval exactly twice the people below by the links
+(which catches crossing intervals), the stored `descendants` equal to that count, level = the
+parent's + 1; and parent = sponsor for everyone placed.
 """
 
 from __future__ import annotations
@@ -16,11 +20,22 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from .labels import check_labels
 from .models import COMPANY_TREE_ID, Distributor
-from .numbering import number_tree
 
 EXAMPLES = 20
-COLUMNS = ("id", "sponsor", "parent", "lft", "rght", "level", "tree", "pending", "overdue")
+COLUMNS = (
+    "id",
+    "sponsor",
+    "parent",
+    "lft",
+    "rght",
+    "level",
+    "tree",
+    "pending",
+    "overdue",
+    "descendants",
+)
 
 
 @dataclass
@@ -54,7 +69,7 @@ def read_tree(now: dt.datetime | None = None) -> dict[str, np.ndarray]:
     select = f"""
         SELECT id, COALESCE(sponsor_id, -1), COALESCE(parent_id, -1), lft, rght, level, tree_id,
                CASE WHEN placed_at IS NULL THEN 1 ELSE 0 END,
-               CASE WHEN placed_at IS NULL AND created_at < %s THEN 1 ELSE 0 END
+               CASE WHEN placed_at IS NULL AND created_at < %s THEN 1 ELSE 0 END, descendants
           FROM {table} ORDER BY id
     """  # noqa: S608 - table name from model meta
     with connection.cursor() as cursor:
@@ -108,7 +123,7 @@ def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
     roots = sponsor_index < 0
     if roots.sum() != 1:
         add("not exactly one distributor without a sponsor (the house)", roots)
-    depth, in_loop = _depths_or_loops(sponsor_index)
+    _depth, in_loop = _depths_or_loops(sponsor_index)
     add("sponsor links form a loop (or hang below one)", in_loop)
     add("waiting for placement longer than allowed", tree["overdue"].astype(bool))
 
@@ -123,66 +138,25 @@ def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
     )
     add("placed position (parent) is not the sponsor", placed & (tree["parent"] != tree["sponsor"]))
 
-    lft, rght, level = tree["lft"], tree["rght"], tree["level"]
-    add(
-        "lft is not below rght by an odd amount", placed & ((lft >= rght) | ((rght - lft) % 2 == 0))
-    )
     in_company = placed & (tree["tree"] == COMPANY_TREE_ID)
-    values = np.concatenate([lft[in_company], rght[in_company]])
-    owners = np.concatenate([ids[in_company], ids[in_company]])
-    expected_values = np.arange(1, len(values) + 1)
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    duplicate = np.r_[False, sorted_values[1:] == sorted_values[:-1]]
-    if duplicate.any():
-        owners_of_duplicates = np.unique(owners[order][duplicate])
-        found.append(
-            (
-                "overlap: a lft/rght value is used twice",
-                int(duplicate.sum()),
-                owners_of_duplicates[:EXAMPLES],
-            )
-        )
-    missing = np.setdiff1d(expected_values, sorted_values)
-    if len(missing):
-        found.append(
-            (
-                "gap: a value in 1..2n is used by nobody",
-                len(missing),
-                _gap_owners(missing, values, owners)[:EXAMPLES],
-            )
-        )
-    has_sponsor = in_company & (sponsor_index >= 0)
-    s = np.maximum(sponsor_index, 0)
-    add(
-        "not inside the sponsor's range",
-        has_sponsor & ~((lft[s] < lft) & (rght < rght[s])),
-    )
-    add("level is not the depth below the house", in_company & ~in_loop & (level != depth))
-
-    if not in_loop.any() and not sponsor_pending.any() and roots.sum() == 1:
-        subset = placed
-        numbering = number_tree(ids[subset], np.where(roots, -1, tree["sponsor"])[subset])
-        differs = np.zeros(n, dtype=bool)
-        differs[subset] = (
-            (numbering.lft != lft[subset])
-            | (numbering.rght != rght[subset])
-            | (numbering.level != level[subset])
-        )
-        add("numbering differs from the one derived from sponsor links", differs)
+    if roots.sum() == 1 and not in_loop.any():
+        subset = np.flatnonzero(in_company)
+        parents = np.where(roots, -1, tree["parent"])[subset]
+        for description, mask in check_labels(
+            ids[subset],
+            parents,
+            tree["lft"][subset],
+            tree["rght"][subset],
+            level=tree["level"][subset],
+            descendants=tree["descendants"][subset],
+        ):
+            found.append((description, int(mask.sum()), ids[subset][mask][:EXAMPLES]))
 
     report.problems = [
         Problem(description, count, _numbers(examples)) for description, count, examples in found
     ]
     report.seconds = time.monotonic() - started
     return report
-
-
-def _gap_owners(missing: np.ndarray, values: np.ndarray, owners: np.ndarray) -> np.ndarray:
-    """The distributors whose values sit next to a gap (or beyond 2n), for the examples."""
-    if len(values) == 0:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(owners[np.isin(values, np.r_[missing - 1, missing + 1])])
 
 
 def _numbers(ids: np.ndarray) -> list[int]:

@@ -456,6 +456,7 @@ def spread(
         numbering.rght * step,
         numbering.level,
         numbering.parent_ids,
+        numbering.descendants,
     )
 
 
@@ -584,14 +585,42 @@ def last_child_point(space: LabelSpace, parent_rght: int) -> int:
     return point
 
 
-def move_subtree(space: LabelSpace, *, node_id: int, new_parent_id: int) -> int:
-    """Make `node_id` (and its whole subtree) the last child of `new_parent_id`.
+def last_child_points(space: LabelSpace, parent_rghts: Sequence[int]) -> list[int]:
+    """`last_child_point` for many parents at once (one query on PostgreSQL: two index probes
+    per parent)."""
+    if not parent_rghts:
+        return []
+    if not _is_postgresql():
+        return [last_child_point(space, r) for r in parent_rghts]
+    table, scope = space.table, space.scope_sql
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT GREATEST(
+                (SELECT MAX(lft) FROM {table} WHERE {scope} AND lft < p.r),
+                (SELECT MAX(rght) FROM {table} WHERE {scope} AND rght < p.r))
+              FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(r, i) ORDER BY p.i
+            """,  # noqa: S608 - identifiers from LabelSpace constants
+            [list(parent_rghts)],
+        )
+        points = [row[0] for row in cursor.fetchall()]
+    if any(p is None for p in points):
+        raise ValueError("a parent's interval has no lft below it")
+    return points
 
-    The leg keeps its labels' order: 2m fresh labels are allocated as the new parent's last
-    child and given to the leg's labels in order (its old labels are left as a hole), its
-    levels shift, its parent link changes, and the descendants of the old and new ancestors
-    change by m. Caller holds the tree's lock and has refused moves into the leg itself.
-    Returns the rows written for the leg.
+
+def move_subtree(
+    space: LabelSpace, *, node_id: int, new_parent_id: int, children_only: bool = False
+) -> int:
+    """Make `node_id` (and its whole subtree) the last child of `new_parent_id`; with
+    `children_only`, move the node's children (and their subtrees) instead, in their order
+    (a termination's roll-up), leaving the node a leaf.
+
+    The block keeps its labels' order: 2m fresh labels are allocated as the new parent's last
+    children and given to the block's labels in order (its old labels are left as a hole), its
+    levels shift, the parent links of its top nodes change, and the descendants of the old and
+    new ancestors change by m. Caller holds the tree's lock and has refused moves into the
+    block itself. Returns m, the people moved.
     """
     table, key = space.table, space.id_column
     with connection.cursor() as cursor:
@@ -605,13 +634,26 @@ def move_subtree(space: LabelSpace, *, node_id: int, new_parent_id: int) -> int:
     target_lft, target_rght, _, target_level = rows[new_parent_id]
     if target_lft >= left and target_rght <= right:
         raise ValueError("the new parent is inside the moved subtree")
-    leg_ids = _ids_in_range(space, left, right)
+    if children_only:
+        leg_ids = [i for i in _ids_in_range(space, left, right) if i != node_id]
+        condition, params = _id_list_sql(leg_ids or [-1])
+        tops_sql = f"{key} {condition} AND {space.parent_column} = %s"
+        tops_params = [*params, node_id]
+        level_shift = int(target_level) - int(level)
+        source = node_id
+    else:
+        leg_ids = _ids_in_range(space, left, right)
+        tops_sql, tops_params = f"{key} = %s", [node_id]
+        level_shift = int(target_level) + 1 - int(level)
+        source = old_parent
     m = len(leg_ids)
-    if old_parent is not None:
-        add_descendants(space, {old_parent: -m})
+    if m == 0:
+        return 0
+    if source is not None:
+        add_descendants(space, {source: -m})
     point = last_child_point(space, target_rght)
     (labels,) = allocate(space, [(point, 2 * m)])
-    # A relabel may have moved the leg's own labels: read them again, in label order.
+    # A relabel may have moved the block's own labels: read them again.
     with connection.cursor() as cursor:
         condition, params = _id_list_sql(leg_ids)
         cursor.execute(
@@ -623,15 +665,15 @@ def move_subtree(space: LabelSpace, *, node_id: int, new_parent_id: int) -> int:
     rank = np.empty(2 * m, dtype=np.int64)
     rank[np.argsort(old_values, kind="stable")] = np.arange(2 * m)
     new_values = np.asarray(labels, dtype=np.int64)[rank]
-    level_shift = int(target_level) + 1 - int(level)
+    with connection.cursor() as cursor:
+        # The tops first (found by their old parent), then the labels and levels.
+        cursor.execute(
+            f"UPDATE {table} SET {space.parent_column} = %s WHERE {tops_sql}",  # noqa: S608
+            [new_parent_id, *tops_params],
+        )
     _write_leg(
         space, leg[:, 0].tolist(), new_values[:m].tolist(), new_values[m:].tolist(), level_shift
     )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET {space.parent_column} = %s WHERE {key} = %s",  # noqa: S608
-            [new_parent_id, node_id],
-        )
     add_descendants(space, {new_parent_id: m})
     return m
 
@@ -680,6 +722,7 @@ __all__ = [
     "ancestors_with_labels",
     "check_labels",
     "last_child_point",
+    "last_child_points",
     "move_subtree",
     "depths",
     "next_label_after",

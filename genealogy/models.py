@@ -128,6 +128,9 @@ class Distributor(MPTTModel):
             # "Newest first" in a downline (dashboard, team list) walks this until it has
             # enough people inside the range, instead of sorting the whole downline.
             models.Index(fields=["-joined_on", "id"], name="distributor_joined_idx"),
+            # With django-mptt's (tree_id, lft): the label just before a point (a new last
+            # child's place) and the counts of a relabel window read both columns by range.
+            models.Index(fields=["tree_id", "rght"], name="distributor_tree_rght_idx"),
         ]
 
     def __str__(self) -> str:

@@ -20,6 +20,7 @@ class Numbering:
     rght: np.ndarray
     level: np.ndarray
     parent_ids: np.ndarray
+    descendants: np.ndarray | None = None  # people below each node
 
 
 def depths(parent_index: np.ndarray) -> np.ndarray:
@@ -64,7 +65,7 @@ def number_tree(
     n = len(ids)
     if n == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return Numbering(empty, empty, empty, empty, empty)
+        return Numbering(empty, empty, empty, empty, empty, empty)
     parent_index = np.full(n, -1, dtype=np.int64)
     has_parent = parent_ids >= 0
     found = np.searchsorted(ids, parent_ids[has_parent])
@@ -95,4 +96,4 @@ def number_tree(
         start_offsets = np.maximum.accumulate(np.where(group_start, running, 0))
         lft[nodes] = lft[parents] + 1 + (running - start_offsets)
     rght = lft + 2 * size - 1
-    return Numbering(ids, lft, rght, level, parent_ids)
+    return Numbering(ids, lft, rght, level, parent_ids, size - 1)

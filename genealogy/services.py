@@ -2,7 +2,10 @@
 
 Only this module (and selectors.py) touches django-mptt's fields. Sign-up writes the sponsor
 link only; `place_pending_distributors` puts waiting people into the nested-set tree in one
-batch, under a PostgreSQL advisory lock so that one placer runs at a time.
+batch, under a PostgreSQL advisory lock so that one placer runs at a time. The labels are
+gapped (`genealogy.labels`): placing and moving write the rows concerned, their uplines'
+stored counts (`descendants`) and now and then a small relabelled window, never the rest of
+the tree. Children are in placement order (a newcomer or a moved leg goes last).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from . import labels
 from .codes import new_distributor_number, new_referral_code
 from .history import (
     HistoryError,
@@ -26,6 +30,7 @@ from .history import (
     validate_effective_moment,
 )
 from .integrity import read_tree
+from .labels import SPONSOR_TREE
 from .models import (
     COMPANY_TREE_ID,
     PENDING_TREE_ID,
@@ -33,7 +38,7 @@ from .models import (
     DistributorStatus,
     TreeChangeKind,
 )
-from .numbering import number_tree
+from .numbering import Numbering
 from .placement.services import enter_tank
 
 if TYPE_CHECKING:
@@ -108,13 +113,16 @@ def create_distributor(
     raise RuntimeError("could not draw a unique distributor number and referral code")
 
 
-PLACEMENT_WINDOW_SECONDS = 5
+# Sign-ups are grouped into one-second windows, each placed half a second after it ends: with
+# a batch taking well under a second at 1M, a recruit is in the placed tree within about 2 s.
+PLACEMENT_WINDOW_SECONDS = 1
+PLACEMENT_DELAY_SECONDS = 0.5
 
 
 def schedule_placement(*, now: dt.datetime | None = None) -> None:
     """Ask the worker to place waiting people soon, in the sign-up's own transaction (the
-    outbox): one task per five-second window, run a second after the window ends, so it places
-    everyone who signed up in it. Beat places anyone it misses within a minute."""
+    outbox): one task per one-second window, run half a second after the window ends, so it
+    places everyone who signed up in it. Beat places anyone it misses within a minute."""
     from outbox.services import enqueue
 
     from .tasks import place_pending_distributors_task
@@ -123,7 +131,9 @@ def schedule_placement(*, now: dt.datetime | None = None) -> None:
     enqueue(
         place_pending_distributors_task,
         idempotency_key=f"genealogy.place_pending_distributors:{window}",
-        eta=dt.datetime.fromtimestamp((window + 1) * PLACEMENT_WINDOW_SECONDS + 1, tz=dt.UTC),
+        eta=dt.datetime.fromtimestamp(
+            (window + 1) * PLACEMENT_WINDOW_SECONDS + PLACEMENT_DELAY_SECONDS, tz=dt.UTC
+        ),
     )
 
 
@@ -133,7 +143,8 @@ def schedule_placement(*, now: dt.datetime | None = None) -> None:
 @dataclass(frozen=True)
 class PlacementResult:
     placed: int
-    method: str  # "none", "shift", "renumber" or "locked" (another placer holds the lock)
+    method: str  # "none", "labels", "renumber" or "locked" (another placer holds the lock)
+    rows_written: int = 0  # distributor rows written (the placed, their uplines, windows)
 
 
 def place_pending_distributors() -> PlacementResult:
@@ -148,21 +159,24 @@ def place_pending_distributors() -> PlacementResult:
         )
         if not pending:
             return PlacementResult(0, "none")
-        if not is_postgresql() or len(pending) > FULL_RENUMBER_THRESHOLD:
-            renumber_tree()
-            return PlacementResult(len(pending), "renumber")
-        _place_by_shifting(pending)
-        return PlacementResult(len(pending), "shift")
+        if len(pending) > FULL_RENUMBER_THRESHOLD:
+            result = renumber_tree()
+            return PlacementResult(len(pending), "renumber", result.changed)
+        written = _place_with_labels(pending)
+        if written is None:
+            result = renumber_tree()
+            return PlacementResult(len(pending), "renumber", result.changed)
+        return PlacementResult(len(pending), "labels", written)
 
 
-def _place_by_shifting(pending: list[tuple[int, int]]) -> None:
-    """Open one gap per insertion point and write the new people into the gaps.
+def _place_with_labels(pending: list[tuple[int, int]]) -> int | None:
+    """Put the waiting people in as the last children of their sponsors: one `allocate` for
+    all the insertion points, one write of the new rows, one update of the uplines' counts.
 
-    A newcomer goes among their sponsor's children in id order (the order `number_tree` and a
-    full renumber use): before the first placed sibling with a larger id, else last. Ids are
-    drawn before commit, so a newcomer may commit after a sibling with a larger id was already
-    placed. Every existing value v moves by the total width of the gaps opened at positions
-    <= v (PostgreSQL's width_bucket counts them), in a single UPDATE.
+    The cost depends on the batch, not on the tree: no existing row moves except the few in a
+    relabelled window (`genealogy.labels`). A waiting person's own waiting recruits nest inside
+    them; siblings that arrive together go in id order, after the placed ones. Returns the rows
+    written, or None when a sponsor is outside the placed tree (the caller renumbers).
     """
     pending_ids = {pid for pid, _ in pending}
     children: dict[int, list[int]] = defaultdict(list)
@@ -172,28 +186,19 @@ def _place_by_shifting(pending: list[tuple[int, int]]) -> None:
     anchors = {
         row[0]: row[1:]
         for row in Distributor.objects.filter(
-            id__in=attach_ids, tree_id=COMPANY_TREE_ID
+            id__in=attach_ids, tree_id=COMPANY_TREE_ID, placed_at__isnull=False
         ).values_list("id", "rght", "level")
     }
-    missing = set(attach_ids) - set(anchors)
-    if missing:
-        # A sponsor outside the placed tree: only a full renumber can sort that out.
+    if set(attach_ids) - set(anchors):
+        # A sponsor outside the placed tree (or a loop among waiting people): only a full
+        # renumber from the sponsor links can sort that out.
         logger.warning(
-            "placement falls back to a full renumber", extra={"sponsors": sorted(missing)}
+            "placement falls back to a full renumber",
+            extra={"sponsors": sorted(set(attach_ids) - set(anchors))},
         )
-        renumber_tree()
-        return
+        return None
 
-    # Placed siblings with a larger id than some newcomer: the newcomer goes before them.
-    later_siblings: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for parent_id, sibling_id, sibling_lft in (
-        Distributor.objects.filter(
-            parent_id__in=attach_ids, tree_id=COMPANY_TREE_ID, id__gt=pending[0][0]
-        )
-        .order_by("id")
-        .values_list("parent_id", "id", "lft")
-    ):
-        later_siblings[parent_id].append((sibling_id, sibling_lft))
+    sizes: dict[int, int] = {}
 
     def subtree_size(root: int) -> int:
         total, stack = 0, [root]
@@ -203,69 +208,84 @@ def _place_by_shifting(pending: list[tuple[int, int]]) -> None:
             stack.extend(children.get(node, ()))
         return total
 
-    # Insertion point (an old lft or rght value) -> (sponsor, newcomers in id order).
-    groups: dict[int, tuple[int, list[int]]] = {}
     for sid in attach_ids:
-        siblings = later_siblings.get(sid, [])
-        for child in children[sid]:
-            point = next((lft for sib, lft in siblings if sib > child), anchors[sid][0])
-            groups.setdefault(point, (sid, []))[1].append(child)
-
-    points, cumulative = sorted(groups), [0]
-    for point in points:
-        cumulative.append(cumulative[-1] + 2 * sum(subtree_size(c) for c in groups[point][1]))
-
-    ids, lfts, rghts, levels, parents = [], [], [], [], []
-    for index, point in enumerate(points):
-        sid, newcomers = groups[point]
-        cursor_pos = point + cumulative[index]
+        sizes[sid] = sum(subtree_size(c) for c in children[sid])
+    if sum(sizes.values()) != len(pending):
+        return None  # waiting people whose sponsor links loop among themselves
+    points = labels.last_child_points(SPONSOR_TREE, [anchors[sid][0] for sid in attach_ids])
+    allocated = labels.allocate(
+        SPONSOR_TREE,
+        [(point, 2 * sizes[sid]) for point, sid in zip(points, attach_ids, strict=True)],
+    )
+    ids, lfts, rghts, levels, parents, below = [], [], [], [], [], []
+    for sid, fresh in zip(attach_ids, allocated, strict=True):
+        free = iter(fresh)
         # Iterative depth-first layout of the new people under this sponsor.
-        stack = [(child, sid, anchors[sid][1] + 1, False) for child in reversed(newcomers)]
-        open_left: dict[int, int] = {}
+        stack = [(child, sid, anchors[sid][1] + 1, False) for child in reversed(children[sid])]
+        open_left: dict[int, tuple[int, int]] = {}
         while stack:
             node, parent, level, closing = stack.pop()
             if closing:
+                left, placed_before = open_left.pop(node)
                 ids.append(node)
-                lfts.append(open_left.pop(node))
-                rghts.append(cursor_pos)
+                lfts.append(left)
+                rghts.append(next(free))
                 levels.append(level)
                 parents.append(parent)
-                cursor_pos += 1
+                below.append(len(ids) - 1 - placed_before)
                 continue
-            open_left[node] = cursor_pos
-            cursor_pos += 1
+            open_left[node] = (next(free), len(ids))
             stack.append((node, parent, level, True))
             stack.extend((c, node, level + 1, False) for c in reversed(children.get(node, ())))
+    _write_placed(ids, parents, lfts, rghts, levels, below)
+    labels.add_descendants(SPONSOR_TREE, sizes)
+    return len(ids) + labels.last_allocation.relabelled + len(anchors)
 
-    with connection.cursor() as cursor:
-        table = Distributor._meta.db_table
-        cursor.execute(
-            f"""
-            UPDATE {table}
-               SET lft = lft + (%(cum)s::bigint[])[width_bucket(lft, %(pts)s::bigint[]) + 1],
-                   rght = rght + (%(cum)s::bigint[])[width_bucket(rght, %(pts)s::bigint[]) + 1]
-             WHERE tree_id = %(tree)s AND rght >= %(first)s
-            """,  # noqa: S608 - table name from model meta, values are parameters
-            {"cum": cumulative, "pts": points, "tree": COMPANY_TREE_ID, "first": points[0]},
+
+def _write_placed(ids, parents, lfts, rghts, levels, below) -> None:
+    table = Distributor._meta.db_table
+    now = timezone.now()
+    if not is_postgresql():
+        Distributor.objects.bulk_update(
+            [
+                Distributor(
+                    id=i,
+                    parent_id=p,
+                    lft=lf,
+                    rght=rg,
+                    level=lv,
+                    descendants=b,
+                    tree_id=COMPANY_TREE_ID,
+                    placed_at=now,
+                )
+                for i, p, lf, rg, lv, b in zip(
+                    ids, parents, lfts, rghts, levels, below, strict=True
+                )
+            ],
+            ["parent_id", "lft", "rght", "level", "descendants", "tree_id", "placed_at"],
+            batch_size=500,
         )
+        return
+    with connection.cursor() as cursor:
         cursor.execute(
             f"""
             UPDATE {table} AS d
                SET parent_id = u.parent_id, lft = u.lft, rght = u.rght, level = u.level,
-                   tree_id = %(tree)s, placed_at = %(now)s
+                   descendants = u.below, tree_id = %(tree)s, placed_at = %(now)s
               FROM unnest(%(ids)s::bigint[], %(parents)s::bigint[], %(lfts)s::bigint[],
-                          %(rghts)s::bigint[], %(levels)s::bigint[])
-                   AS u(id, parent_id, lft, rght, level)
+                          %(rghts)s::bigint[], %(levels)s::bigint[], %(below)s::bigint[])
+                   AS u(id, parent_id, lft, rght, level, below)
              WHERE d.id = u.id
-            """,  # noqa: S608
+            """,  # noqa: S608 - table name from model meta, values are parameters
             {
                 "ids": ids,
                 "parents": parents,
                 "lfts": lfts,
                 "rghts": rghts,
                 "levels": levels,
+                "below": below,
                 "tree": COMPANY_TREE_ID,
-                "now": timezone.now(),
+                "now": now,
             },
         )
 
@@ -279,24 +299,31 @@ class RenumberResult:
     changed: int
 
 
-def renumber_tree() -> RenumberResult:
-    """Recompute every nested-set field from the sponsor links and write the rows that differ.
+def renumber_tree(*, numbering: Numbering | None = None) -> RenumberResult:
+    """Recompute every tree field from the sponsor links and write the rows that differ: the
+    full repair (check_genealogy --fix, a placement whose sponsor is outside the tree, an
+    import), with labels spread evenly again (`genealogy.labels.spread`).
 
+    Children keep their order (by their labels; people not yet placed come last, in id order).
     Set-based: one read of (id, sponsor), numpy, one bulk write. Callers hold the tree lock
-    (`place_pending_distributors`, moves) or take it here.
+    (`place_pending_distributors`, moves) or take it here. An import passes the `numbering`
+    it computed (and wrote for its own rows) under the same lock.
     """
     with transaction.atomic():
         acquire_tree_lock(wait=True)
-        tree = read_tree()  # one COPY into numpy, no per-row Python objects
-        ids = tree["id"]
-        if len(ids) == 0:
-            return RenumberResult(0, 0)
-        numbering = number_tree(ids, tree["sponsor"])
+        if numbering is None:
+            tree = read_tree()  # one COPY into numpy, no per-row Python objects
+            ids = tree["id"]
+            if len(ids) == 0:
+                return RenumberResult(0, 0)
+            placed = (tree["pending"] == 0) & (tree["tree"] == COMPANY_TREE_ID)
+            order_key = np.where(placed, tree["lft"], labels.UNIVERSE + ids)
+            numbering = labels.spread(ids, tree["sponsor"], order_key=order_key)
         changed = _write_numbering(numbering)
-        return RenumberResult(len(ids), changed)
+        return RenumberResult(len(numbering.ids), changed)
 
 
-def _write_numbering(numbering) -> int:
+def _write_numbering(numbering: Numbering) -> int:
     now = timezone.now()
     table = Distributor._meta.db_table
     if is_postgresql():
@@ -308,6 +335,7 @@ def _write_numbering(numbering) -> int:
             numbering.lft.tolist(),
             numbering.rght.tolist(),
             numbering.level.tolist(),
+            numbering.descendants.tolist(),
             strict=True,
         ):
             buffer.write("\t".join(map(str, columns)))
@@ -317,7 +345,7 @@ def _write_numbering(numbering) -> int:
             cursor.execute("DROP TABLE IF EXISTS tree_numbering")
             cursor.execute(
                 "CREATE TEMP TABLE tree_numbering (id bigint, parent_id bigint, lft bigint,"
-                " rght bigint, level bigint) ON COMMIT DROP"
+                " rght bigint, level bigint, descendants bigint) ON COMMIT DROP"
             )
             with cursor.copy("COPY tree_numbering FROM STDIN") as copy:
                 copy.write(buffer.getvalue())
@@ -325,11 +353,14 @@ def _write_numbering(numbering) -> int:
                 f"""
                 UPDATE {table} AS d
                    SET parent_id = t.parent_id, lft = t.lft, rght = t.rght, level = t.level,
-                       tree_id = %s, placed_at = COALESCE(d.placed_at, %s)
+                       descendants = t.descendants, tree_id = %s,
+                       placed_at = COALESCE(d.placed_at, %s)
                   FROM tree_numbering t
                  WHERE d.id = t.id
-                   AND (d.lft, d.rght, d.level, d.tree_id, d.parent_id, d.placed_at IS NULL)
-                       IS DISTINCT FROM (t.lft, t.rght, t.level, %s, t.parent_id, false)
+                   AND (d.lft, d.rght, d.level, d.descendants, d.tree_id, d.parent_id,
+                        d.placed_at IS NULL)
+                       IS DISTINCT FROM
+                       (t.lft, t.rght, t.level, t.descendants, %s, t.parent_id, false)
                 """,  # noqa: S608
                 [COMPANY_TREE_ID, now, COMPANY_TREE_ID],
             )
@@ -339,21 +370,22 @@ def _write_numbering(numbering) -> int:
     existing = {
         row[0]: row[1:]
         for row in Distributor.objects.values_list(
-            "id", "parent_id", "lft", "rght", "level", "tree_id", "placed_at"
+            "id", "parent_id", "lft", "rght", "level", "descendants", "tree_id", "placed_at"
         )
     }
     changed = []
-    for node_id, parent_id, lft, rght, level in zip(
+    for node_id, parent_id, lft, rght, level, below in zip(
         numbering.ids.tolist(),
         numbering.parent_ids.tolist(),
         numbering.lft.tolist(),
         numbering.rght.tolist(),
         numbering.level.tolist(),
+        numbering.descendants.tolist(),
         strict=True,
     ):
         parent_id = None if parent_id < 0 else parent_id
         old = existing[node_id]
-        if old[:5] != (parent_id, lft, rght, level, COMPANY_TREE_ID) or old[5] is None:
+        if old[:6] != (parent_id, lft, rght, level, below, COMPANY_TREE_ID) or old[6] is None:
             changed.append(
                 Distributor(
                     id=node_id,
@@ -361,12 +393,15 @@ def _write_numbering(numbering) -> int:
                     lft=lft,
                     rght=rght,
                     level=level,
+                    descendants=below,
                     tree_id=COMPANY_TREE_ID,
-                    placed_at=old[5] or now,
+                    placed_at=old[6] or now,
                 )
             )
     Distributor.objects.bulk_update(
-        changed, ["parent_id", "lft", "rght", "level", "tree_id", "placed_at"], batch_size=500
+        changed,
+        ["parent_id", "lft", "rght", "level", "descendants", "tree_id", "placed_at"],
+        batch_size=500,
     )
     return len(changed)
 
@@ -376,11 +411,6 @@ def _write_numbering(numbering) -> int:
 
 class TreeMoveError(ValueError):
     """A move or termination that the genealogy refuses, with the reason a person should read."""
-
-
-# Above this many direct recruits, a roll-up rewrites sponsor links and renumbers once instead of
-# moving each recruit's leg with its own range update.
-ROLLUP_RENUMBER_THRESHOLD = 20
 
 
 def _clean_reason(reason: str) -> str:
@@ -409,10 +439,8 @@ def move_distributor(
     moment before the person's latest recorded change): months from then on are calculated
     with the new sponsor, earlier ones keep the old.
 
-    The nested-set fields are renumbered with one UPDATE over the range between the old and the
-    new position (the classic subtree move), under the tree lock. The moved leg goes among the
-    new sponsor's children in id order, so the result equals a full renumber from the sponsor
-    links.
+    The leg becomes the new sponsor's last child: it gets fresh gapped labels and nothing else
+    in the tree is renumbered (`genealogy.labels.move_subtree`), under the tree lock.
     """
     reason = _clean_reason(reason)
     with transaction.atomic():
@@ -476,83 +504,12 @@ def _fresh_for_move(distributor_id: int, sponsor_id: int) -> tuple[Distributor, 
 
 
 def _move_placed_subtree(node: Distributor, target: Distributor) -> int:
-    """Rewrite lft/rght/level of every row between the old and the new position: one UPDATE.
-
-    Elsewhere than PostgreSQL (the small SQLite demo) the link changes and the tree is
-    renumbered from the links instead.
-    """
-    if not is_postgresql():
-        Distributor.objects.filter(pk=node.pk).update(sponsor_id=target.pk)
-        return renumber_tree().changed
-    left, right = node.lft, node.rght
-    width = right - left + 1
-    next_sibling_lft = (
-        Distributor.objects.filter(parent_id=target.pk, tree_id=COMPANY_TREE_ID, id__gt=node.pk)
-        .order_by("id")
-        .values_list("lft", flat=True)
-        .first()
-    )
-    # The moved leg goes just before the value `point` (old numbering).
-    point = target.rght if next_sibling_lft is None else next_sibling_lft
-    if point > right:  # moving right: the rows in between shift left
-        low, high = left, point - 1
-        subtree_shift, between_shift = point - 1 - right, -width
-    else:  # moving left: the rows in between shift right
-        low, high = point, right
-        subtree_shift, between_shift = point - left, width
-    level_shift = target.level + 1 - node.level
-    # Rows with a value in [low, high] but lft before it: ancestors of the moved node, or the
-    # new sponsor and its ancestors. Found through parent links (indexed), not a range scan.
-    ancestors = Distributor.objects.raw(
-        f"""
-        WITH RECURSIVE upline(id, parent_id) AS (
-            SELECT id, parent_id FROM {Distributor._meta.db_table} WHERE id IN (%s, %s)
-            UNION
-            SELECT d.id, d.parent_id FROM {Distributor._meta.db_table} d
-              JOIN upline u ON d.id = u.parent_id
-        )
-        SELECT id FROM upline
-        """,  # noqa: S608 - table name from model meta, values are parameters
-        [node.parent_id, target.pk],
-    )
-    ancestor_ids = [row.pk for row in ancestors]
-
-    def shifted(column: str) -> str:
-        return (
-            f"CASE WHEN {column} BETWEEN %(left)s AND %(right)s THEN {column} + %(sub)s"
-            f" WHEN {column} BETWEEN %(low)s AND %(high)s THEN {column} + %(between)s"
-            f" ELSE {column} END"
-        )
-
-    table = Distributor._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table}
-               SET lft = {shifted("lft")},
-                   rght = {shifted("rght")},
-                   level = CASE WHEN lft BETWEEN %(left)s AND %(right)s
-                                THEN level + %(level)s ELSE level END,
-                   parent_id = CASE WHEN id = %(node)s THEN %(target)s ELSE parent_id END,
-                   sponsor_id = CASE WHEN id = %(node)s THEN %(target)s ELSE sponsor_id END
-             WHERE tree_id = %(tree)s
-               AND (lft BETWEEN %(low)s AND %(high)s OR id = ANY(%(ancestors)s))
-            """,  # noqa: S608 - table name from model meta, values are parameters
-            {
-                "left": left,
-                "right": right,
-                "sub": subtree_shift,
-                "low": low,
-                "high": high,
-                "between": between_shift,
-                "level": level_shift,
-                "node": node.pk,
-                "target": target.pk,
-                "tree": COMPANY_TREE_ID,
-                "ancestors": ancestor_ids,
-            },
-        )
-        return cursor.rowcount
+    """Make `node`'s leg the last child of `target`: fresh labels for the leg only
+    (`genealogy.labels.move_subtree`), its levels shifted, the uplines' counts fixed. The cost
+    is the leg's size, whatever the tree's. Returns the people moved."""
+    moved = labels.move_subtree(SPONSOR_TREE, node_id=node.pk, new_parent_id=target.pk)
+    Distributor.objects.filter(pk=node.pk).update(sponsor_id=target.pk)
+    return moved
 
 
 def terminate_distributor(
@@ -623,13 +580,10 @@ def _roll_up_recruits(person: Distributor) -> tuple[list[int], int]:
     waiting = [rid for rid, placed_at in recruits if placed_at is None]
     # Waiting recruits only change their link: placement puts them under the new sponsor.
     Distributor.objects.filter(pk__in=waiting).update(sponsor_id=new_sponsor_id)
-    if len(placed) > ROLLUP_RENUMBER_THRESHOLD:
+    if placed:
+        # The recruits' legs are the person's whole downline: one block move, in their order.
+        labels.move_subtree(
+            SPONSOR_TREE, node_id=person.pk, new_parent_id=new_sponsor_id, children_only=True
+        )
         Distributor.objects.filter(pk__in=placed).update(sponsor_id=new_sponsor_id)
-        renumber_tree()
-    else:
-        target = Distributor.objects.get(pk=new_sponsor_id)
-        for recruit_id in placed:
-            node = Distributor.objects.get(pk=recruit_id)
-            _move_placed_subtree(node, target)
-            target.refresh_from_db(fields=["lft", "rght", "level"])
     return [rid for rid, _ in recruits], new_sponsor_id

@@ -102,16 +102,31 @@ def stored_numbering() -> dict[int, tuple[int | None, int, int, int]]:
     }
 
 
+def dense_numbering() -> dict[int, tuple[int | None, int, int, int]]:
+    """`stored_numbering` with the gapped labels replaced by their ranks 1..2n: the nesting
+    and the order of siblings, whatever the gaps."""
+    stored = stored_numbering()
+    labels = sorted(v for _, lft, rght, _ in stored.values() for v in (lft, rght))
+    rank = {value: index + 1 for index, value in enumerate(labels)}
+    return {
+        node: (parent, rank[lft], rank[rght], level)
+        for node, (parent, lft, rght, level) in stored.items()
+    }
+
+
 def numbering_from_sponsor_links() -> dict[int, tuple[int | None, int, int, int]]:
-    """id -> (parent_id, lft, rght, level) that `number_tree` derives from the sponsor links."""
+    """id -> (parent_id, lft, rght, level) that `number_tree` derives from the sponsor links,
+    siblings in their stored order (placement order)."""
     import numpy as np
 
     from genealogy.numbering import number_tree
 
-    rows = list(Distributor.objects.filter(placed_at__isnull=False).values_list("id", "sponsor_id"))
+    rows = list(
+        Distributor.objects.filter(placed_at__isnull=False).values_list("id", "sponsor_id", "lft")
+    )
     ids = np.array([r[0] for r in rows], dtype=np.int64)
     sponsors = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
-    numbering = number_tree(ids, sponsors)
+    numbering = number_tree(ids, sponsors, order_key=np.array([r[2] for r in rows]))
     return {
         node: (None if parent < 0 else parent, lft, rght, level)
         for node, parent, lft, rght, level in zip(
@@ -126,7 +141,16 @@ def numbering_from_sponsor_links() -> dict[int, tuple[int | None, int, int, int]
 
 
 def assert_tree_matches_sponsor_links() -> None:
-    assert stored_numbering() == numbering_from_sponsor_links()
+    """The placed tree nests exactly as the sponsor links say (labels ranked, siblings in
+    their stored order), levels and stored downline counts included."""
+    assert dense_numbering() == numbering_from_sponsor_links()
+    stored = dict(
+        Distributor.objects.filter(placed_at__isnull=False).values_list("id", "descendants")
+    )
+    expected = {
+        node: (rght - lft - 1) // 2 for node, (_, lft, rght, _) in dense_numbering().items()
+    }
+    assert stored == expected
 
 
 # --- Orders (catalog, customers, orders) ----------------------------------------------------------

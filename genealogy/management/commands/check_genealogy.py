@@ -8,12 +8,16 @@ from genealogy.services import renumber_tree
 class Command(BaseCommand):
     help = (
         "Check that the nested-set tree matches the sponsor links (exit code 1 when it does "
-        "not); --fix renumbers the whole tree from the sponsor links."
+        "not); --fix (or --repair) renumbers the whole tree from the sponsor links."
     )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
-            "--fix", action="store_true", help="Renumber the tree from the sponsor links."
+            "--fix",
+            "--repair",
+            dest="fix",
+            action="store_true",
+            help="Renumber the tree from the sponsor links (labels spread evenly again).",
         )
 
     def handle(self, *args, fix: bool, **options) -> None:
