@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.bulk import read_columns
 from core.money import to_cents
 from core.periods import Period
-from genealogy.history import sponsors_at, tree_as_of
+from genealogy.history import positions_of, sponsors_at, tree_as_of
 from genealogy.models import Distributor, DistributorStatus, Placement, TreeKind
 from orders.volume import (
     clawback_refund_lines,
@@ -83,37 +83,49 @@ def _day(value: dt.date) -> int:
     return (value - EPOCH).days
 
 
-def _read_distributors() -> tuple[np.ndarray, ...]:
-    """id, sponsor id, parent id (the tree; the sponsor while waiting for placement), status
-    code, join day; sorted by id."""
+def _read_distributors(*, with_placement: bool) -> tuple[np.ndarray, ...]:
+    """id, sponsor id, status code, join day, and with ``with_placement`` the placement
+    parent id, position and whether placed; sorted by id (-1 for none)."""
     if connection.vendor == "postgresql":
-        ids, sponsors, parents, status, joined = read_columns(
-            """
-            SELECT CAST(id AS bigint), CAST(COALESCE(sponsor_id, -1) AS bigint),
-                CAST(COALESCE(parent_id, sponsor_id, -1) AS bigint),
-                CAST(CASE status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END
+        placement_columns = (
+            """, CAST(COALESCE(p.parent_id, -1) AS bigint),
+                CAST(COALESCE(p.position, -1) AS bigint),
+                CAST(CASE WHEN p.placed_at IS NULL THEN 0 ELSE 1 END AS bigint)"""
+            if with_placement
+            else ""
+        )
+        join = (
+            " LEFT JOIN genealogy_placement p ON p.distributor_id = d.id" if with_placement else ""
+        )
+        columns = read_columns(
+            f"""
+            SELECT CAST(d.id AS bigint), CAST(COALESCE(d.sponsor_id, -1) AS bigint),
+                CAST(CASE d.status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END
                     AS bigint),
-                CAST(joined_on - DATE '1970-01-01' AS bigint)
-            FROM genealogy_distributor ORDER BY id
-            """,
+                CAST(d.joined_on - DATE '1970-01-01' AS bigint){placement_columns}
+            FROM genealogy_distributor d{join} ORDER BY d.id
+            """,  # noqa: S608 - fixed text
             {},
-            ["int8"] * 5,
+            ["int8"] * (7 if with_placement else 4),
         )
-    else:
-        rows = list(
-            Distributor.objects.order_by("id").values_list(
-                "id", "sponsor_id", "parent_id", "status", "joined_on"
-            )
-        )
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        sponsors = np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64)
-        parents = np.array(
-            [r[2] if r[2] is not None else (-1 if r[1] is None else r[1]) for r in rows],
-            dtype=np.int64,
-        )
-        status = np.array([STATUS_CODES[r[3]] for r in rows], dtype=np.int64)
-        joined = np.array([_day(r[4]) for r in rows], dtype=np.int64)
-    return ids, sponsors, parents, status, joined
+        return tuple(columns)
+    fields = ["id", "sponsor_id", "status", "joined_on"]
+    if with_placement:
+        fields += ["placement__parent", "placement__position", "placement__placed_at"]
+    rows = list(Distributor.objects.order_by("id").values_list(*fields))
+    columns = [
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([-1 if r[1] is None else r[1] for r in rows], dtype=np.int64),
+        np.array([STATUS_CODES[r[2]] for r in rows], dtype=np.int64),
+        np.array([_day(r[3]) for r in rows], dtype=np.int64),
+    ]
+    if with_placement:
+        columns += [
+            np.array([-1 if r[4] is None else r[4] for r in rows], dtype=np.int64),
+            np.array([-1 if r[5] is None else r[5] for r in rows], dtype=np.int64),
+            np.array([r[6] is not None for r in rows], dtype=np.int64),
+        ]
+    return tuple(columns)
 
 
 def _index_of(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -171,8 +183,15 @@ def gather(
     plan = version.plan
     row = period_row(period)
     moment = tree_moment(period, now)
-    all_ids, present_sponsors, _parents, all_status, all_joined = _read_distributors()
+    with_placement = Placement.objects.exists()
+    columns = _read_distributors(with_placement=with_placement)
+    all_ids, present_sponsors, all_status, all_joined = columns[:4]
     sponsor_tree = tree_as_of(TreeKind.SPONSOR, moment, present=(all_ids, present_sponsors))
+    placement_tree = (
+        tree_as_of(TreeKind.PLACEMENT, moment, present=(all_ids, *columns[4:]))
+        if with_placement
+        else None
+    )
     timings["read_distributors"] = time.perf_counter() - started
 
     mark = time.perf_counter()
@@ -219,13 +238,20 @@ def gather(
         named.append(prior_columns[0])
     if line_sponsor_ids is not None:
         named.append(line_sponsor_ids)
-    keep, sponsors = _members_at(sponsor_tree, np.concatenate(named))
+    keep, sponsors, sponsor_index = _members_at(sponsor_tree, np.concatenate(named))
     ids = all_ids[keep]
     sponsors = sponsors[keep]
     status = all_status[keep]
     joined = all_joined[keep]
     n = len(ids)
-    placement = _placement_as_of(moment, ids)
+    if placement_tree is None:
+        placement = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+    else:
+        there = placement_tree.present[keep]
+        placement = (
+            np.where(there, placement_tree.parent_ids[keep], -1),
+            np.where(there, placement_tree.position[keep], -1),
+        )
 
     pv = np.zeros(n, dtype=np.int64)
     cv = np.zeros(n, dtype=np.int64)
@@ -257,7 +283,6 @@ def gather(
     timings["read_prior"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    sponsor_index = _index_of(ids, sponsors)
     inputs = EngineInputs(
         parent=sponsor_index,
         enroller=sponsor_index,
@@ -304,45 +329,33 @@ def gather(
     return gathered
 
 
-def _members_at(tree, named: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Who is in the period's arrays (a mask over ``tree.ids``) and each one's sponsor then.
+def _members_at(tree, named: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Who is in the period's arrays (a mask over ``tree.ids``), each one's sponsor id then and
+    the sponsor's index among the kept people (-1 none).
 
     Everyone in the sponsor tree at the moment, plus the people the inputs name who were not
-    yet: each such person is a leaf under the sponsor they joined under, kept in turn (a few
-    steps up at most, and only for data that names people before they joined).
+    yet: each such person is a leaf under the sponsor they joined under. A kept person's
+    sponsor is always kept (a few steps up at most, and only for data that names people
+    before they joined, or an import whose people joined before their sponsor's row did).
     """
     keep = tree.present.copy()
     sponsors = tree.parent_ids.copy()
     absent = ~tree.present
     sponsors[absent] = tree.arrival_parent_ids[absent]
+    up = positions_of(tree.ids, sponsors)  # index in tree.ids, -1 none
     named = np.unique(named[named >= 0])
-    if len(named) == 0 or len(tree.ids) == 0:
-        return keep, sponsors
-    wanted = np.zeros(len(tree.ids), dtype=bool)
-    wanted[_index_of(tree.ids, named)] = True
-    wanted &= ~keep
-    while wanted.any():
-        keep |= wanted
-        up = sponsors[wanted]
-        up = up[up >= 0]
-        wanted = np.zeros(len(tree.ids), dtype=bool)
-        wanted[_index_of(tree.ids, up)] = True
-        wanted &= ~keep
-    return keep, sponsors
-
-
-def _placement_as_of(moment: dt.datetime, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Placement parent and position (-1 none) of each of ``ids`` as of ``moment``: the binary
-    and matrix components read them; nothing to read while the company has no placement
-    tree."""
-    none = np.full(len(ids), -1, dtype=np.int64)
-    if not Placement.objects.exists():
-        return none, none.copy()
-    tree = tree_as_of(TreeKind.PLACEMENT, moment)
-    where = _index_of(tree.ids, ids)
-    parents = np.where(tree.present[where], tree.parent_ids[where], -1)
-    position = np.where(tree.present[where], tree.position[where], -1)
-    return parents, position
+    if len(named):
+        keep[_index_of(tree.ids, named)] = True
+    has_sponsor = up >= 0
+    while True:
+        missing = keep & has_sponsor
+        missing[missing] = ~keep[up[missing]]
+        if not missing.any():
+            break
+        keep[up[missing]] = True
+    new_index = np.cumsum(keep) - 1
+    kept_up = up[keep]
+    return keep, sponsors, np.where(kept_up >= 0, new_index[np.maximum(kept_up, 0)], -1)
 
 
 def input_hash(gathered: Gathered) -> str:

@@ -18,8 +18,10 @@ from django.utils.html import format_html
 
 from core.admin import SafeAutocompleteAdmin, SafeAutocompleteSelect
 from core.paging import LargeTablePaginator
+from core.periods import Period
 
 from .codes import normalize_referral_code
+from .history import HistoryError, validate_effective_moment
 from .models import Distributor, TreeChange
 from .placement import admin as _placement_admin  # noqa: F401 - registers Placement
 from .selectors import move_sponsor_candidates
@@ -66,6 +68,21 @@ class MoveSponsorAutocomplete(AutocompleteJsonView):
 
 
 class MoveForm(forms.Form):
+    takes_effect = forms.ChoiceField(
+        choices=[("now", "Now"), ("backdated", "Backdated to a moment in an open period")],
+        initial="now",
+        required=False,  # empty: now
+        widget=forms.RadioSelect,
+        help_text="A backdated move changes the open months from that moment on; closed "
+        "months never change.",
+    )
+    effective_at = forms.DateTimeField(
+        required=False,
+        label="Effective from",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="Only for a backdated move: a moment in the company's time zone, in an open "
+        "month, not in the future and not before the person's latest recorded change.",
+    )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), strip=True)
 
     def __init__(self, *args, admin_site, moving: Distributor, **kwargs) -> None:
@@ -89,6 +106,20 @@ class MoveForm(forms.Form):
                 move_check(distributor=self.moving, new_sponsor=new_sponsor)
             except TreeMoveError as refused:
                 self.add_error("new_sponsor", str(refused))
+        backdated = cleaned.get("takes_effect") == "backdated"
+        moment = cleaned.get("effective_at") if backdated else None
+        if backdated and moment is None and "effective_at" not in self.errors:
+            self.add_error("effective_at", "Give the moment a backdated move takes effect.")
+        cleaned["effective_at"] = moment
+        # The open periods the move changes: from the effective moment's month to now's.
+        cleaned["periods"] = [Period.current()]
+        if moment is not None and new_sponsor is not None:
+            try:
+                cleaned["periods"] = validate_effective_moment(
+                    [self.moving.pk], moment, parent_ids=[new_sponsor.pk]
+                )
+            except HistoryError as refused:
+                self.add_error("effective_at", str(refused))
         return cleaned
 
 
@@ -316,6 +347,7 @@ class DistributorAdmin(SafeAutocompleteAdmin):
                         new_sponsor=new_sponsor,
                         reason=form.cleaned_data["reason"],
                         by=request.user,
+                        effective_at=form.cleaned_data["effective_at"],
                     )
                 except TreeMoveError as error:
                     form.add_error(None, str(error))
@@ -405,8 +437,19 @@ class DistributorAdmin(SafeAutocompleteAdmin):
 class TreeChangeAdmin(admin.ModelAdmin):
     """The audit: read-only, nobody adds, edits or deletes (PostgreSQL refuses it too)."""
 
-    list_display = ("at", "kind", "distributor", "old_parent", "new_parent", "by", "short_reason")
-    list_filter = ("kind", "at")
+    list_display = (
+        "at",
+        "effective_at",
+        "tree",
+        "kind",
+        "distributor",
+        "old_parent",
+        "new_parent",
+        "positions",
+        "by",
+        "short_reason",
+    )
+    list_filter = ("tree", "kind", "at", "effective_at")
     search_fields = ("=distributor__number", "=old_parent__number", "=new_parent__number")
     list_select_related = (
         "distributor__user",
@@ -416,6 +459,12 @@ class TreeChangeAdmin(admin.ModelAdmin):
     )
     show_full_result_count = False
     date_hierarchy = "at"
+
+    @admin.display(description="leg / position")
+    def positions(self, obj: TreeChange) -> str:
+        if obj.old_position is None and obj.new_position is None:
+            return "–"
+        return f"{'–' if obj.old_position is None else obj.old_position} → {obj.new_position}"
 
     @admin.display(description="reason")
     def short_reason(self, obj: TreeChange) -> str:

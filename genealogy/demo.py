@@ -23,8 +23,9 @@ from accounts.models import User
 from core.bulk import next_ids, reset_sequence, vacuum_and_analyze, write_rows
 
 from .codes import REFERRAL_ALPHABET, REFERRAL_CODE_LENGTH
-from .models import COMPANY_TREE_ID, Distributor, DistributorStatus
-from .numbering import number_tree
+from .history import record_changes, to_epoch_us
+from .labels import spread
+from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, TreeChange, TreeChangeKind
 
 DEMO_PASSWORD = "ladder-demo-2026"  # noqa: S105 - published demo login
 STAFF_EMAIL = "staff@ladder.example"
@@ -212,7 +213,7 @@ def seed_company(
     # Demo logins at several depths of the tree.
     all_ids = np.r_[house.pk, distributor_ids]
     parent_ids = np.r_[-1, all_ids[sponsor_index]]
-    numbering = number_tree(all_ids, parent_ids)
+    numbering = spread(all_ids, parent_ids)  # gapped labels, children by id
     depth_of_new = numbering.level[1:]
     recruits = np.bincount(sponsor_index, minlength=n + 1)[1:]
     chosen = {
@@ -293,6 +294,7 @@ def seed_company(
                 "rght",
                 "tree_id",
                 "level",
+                "descendants",
             ],
             {
                 "id": distributor_ids,
@@ -313,18 +315,38 @@ def seed_company(
                 "rght": numbering.rght[order],
                 "tree_id": np.full(n, COMPANY_TREE_ID),
                 "level": numbering.level[order],
+                "descendants": numbering.descendants[order],
             },
         )
         reset_sequence(Distributor)
+        # The history: everyone enrolled when they joined (one binary COPY).
+        joined_us = {
+            d: to_epoch_us(timezone.make_aware(dt.datetime.combine(d, dt.time(12))))
+            for d in set(joined)
+        }
+        record_changes(
+            {
+                "at": now,
+                "kind": TreeChangeKind.ENROLLMENT,
+                "distributor_id": distributor_ids,
+                "new_parent_id": all_ids[sponsor_index],
+                "effective_at": np.fromiter((joined_us[d] for d in joined), np.int64, count=n),
+                "reason": "Enrolled (demo company)",
+            }
+        )
+        progress("history written")
         Distributor.objects.filter(pk=house.pk).update(
-            lft=int(numbering.lft[0]), rght=int(numbering.rght[0]), level=0
+            lft=int(numbering.lft[0]),
+            rght=int(numbering.rght[0]),
+            level=0,
+            descendants=int(numbering.descendants[0]),
         )
         progress("distributors written")
         for email, (name, secret) in STAFF_LOGINS.items():
             staff = User.objects.create_superuser(email, DEMO_PASSWORD, name=name)
             EmailAddress.objects.create(user=staff, email=email, verified=True, primary=True)
             TOTP.activate(staff, secret)
-    vacuum_and_analyze(User, EmailAddress, Distributor)
+    vacuum_and_analyze(User, EmailAddress, Distributor, TreeChange)
     elapsed = time.monotonic() - started
     progress(f"done in {elapsed:.1f} s")
     logins = {

@@ -287,28 +287,33 @@ def tree_as_of(
     tree: str,
     moment: dt.datetime,
     *,
-    present: tuple[np.ndarray, np.ndarray] | None = None,
+    present: tuple[np.ndarray, ...] | None = None,
 ) -> AsOf:
     """The parent array of ``tree`` (``"sponsor"`` or ``"placement"``) as of ``moment``.
 
     The present arrays (sponsor links; placement parents and positions) with every change
     effective after ``moment`` undone: one read of the present tree, one read of the first
-    later change of each person, numpy for the rest. ``present`` is (sorted ids, sponsor ids)
-    of the sponsor tree when the caller has read them already.
+    later change of each person, numpy for the rest. ``present`` is the tree as it stands when
+    the caller has read it already: (sorted ids, sponsor ids) of the sponsor tree, or (sorted
+    ids, placement parent ids, positions, is placed) of the placement tree.
     """
     _check_kind(TreeChangeKind.MOVE, tree)
-    if present is not None and tree == TreeKind.SPONSOR:
+    if present is None:
+        ids, parents, position, in_tree = _present(tree)
+    elif tree == TreeKind.SPONSOR:
         ids, parents = present
         parents = np.array(parents, dtype=np.int64)
         position = np.full(len(ids), -1, dtype=np.int64)
         in_tree = np.ones(len(ids), dtype=bool)
     else:
-        ids, parents, position, in_tree = _present(tree)
+        ids = present[0]
+        parents, position = (np.array(a, dtype=np.int64) for a in present[1:3])
+        in_tree = np.array(present[3], dtype=bool)
     arrival = np.full(len(ids), -1, dtype=np.int64)
     changed, old_parent, old_position, new_parent = first_changes_after(tree, moment)
     if len(changed) and len(ids):
-        where = np.minimum(np.searchsorted(ids, changed), len(ids) - 1)
-        known = ids[where] == changed
+        where = positions_of(ids, changed)
+        known = where >= 0
         where = where[known]
         parents[where] = old_parent[known]
         position[where] = old_position[known]
@@ -412,38 +417,56 @@ def sponsors_at(
         ids, parents, _, _ = _present(TreeKind.SPONSOR)
     else:
         ids, parents = present
-    where = np.minimum(np.searchsorted(ids, buyer_ids), max(len(ids) - 1, 0))
-    if len(buyer_ids) and (len(ids) == 0 or np.any(ids[where] != buyer_ids)):
-        raise HistoryError("sponsors_at: a buyer who is not a distributor")
-    result = parents[where] if len(buyer_ids) else np.empty(0, dtype=np.int64)
     if len(buyer_ids) == 0:
-        return result
+        return np.empty(0, dtype=np.int64)
+    where = positions_of(ids, buyer_ids)
+    if np.any(where < 0):
+        raise HistoryError("sponsors_at: a buyer who is not a distributor")
+    result = parents[where]
     people, times, old_parent, new_parent = _changes_since(int(moments_us.min()))
     if len(people) == 0:
         return result
     # One key per change: (person's group, rank of its moment among the changes' moments);
     # a line's key: (buyer's group, rank of the first change moment after the line's moment).
     groups, group_of_change = np.unique(people, return_inverse=True)
+    group_of_index = np.full(len(ids), -1, dtype=np.int64)
+    group_of_index[positions_of(ids, groups)] = np.arange(len(groups))
+    line_group = group_of_index[where]
+    lines = np.flatnonzero(line_group >= 0)
+    line_group = line_group[lines]
     distinct_times = np.unique(times)
     span = len(distinct_times) + 1
     change_keys = group_of_change * span + np.searchsorted(distinct_times, times)
     order = np.argsort(change_keys, kind="stable")
     change_keys = change_keys[order]
     old_parent, new_parent = old_parent[order], new_parent[order]
-    group_at = np.minimum(np.searchsorted(groups, buyer_ids), len(groups) - 1)
-    has_history = groups[group_at] == buyer_ids
-    lines = np.flatnonzero(has_history)
-    line_keys = group_at[lines] * span + np.searchsorted(
-        distinct_times, moments_us[lines], side="right"
-    )
+    line_keys = line_group * span + np.searchsorted(distinct_times, moments_us[lines], side="right")
     first = np.searchsorted(change_keys, line_keys, side="left")
     found = first < len(change_keys)
-    found[found] = change_keys[first[found]] // span == group_at[lines[found]]
+    found[found] = change_keys[first[found]] // span == line_group[found]
     lines, first = lines[found], first[found]
     # Not in the tree yet at the moment (old parent none): the sponsor they enrolled under.
-    result = result.copy()
     result[lines] = np.where(old_parent[first] >= 0, old_parent[first], new_parent[first])
     return result
+
+
+def positions_of(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each of ``values`` in the sorted ``ids`` (-1 where absent). Ids are nearly
+    dense, so a lookup table over their range answers millions of values in a few ms (a
+    binary search per value would cost a cache miss at each step)."""
+    values = np.asarray(values, dtype=np.int64)
+    if len(ids) == 0:
+        return np.full(len(values), -1, dtype=np.int64)
+    low, high = int(ids[0]), int(ids[-1])
+    if high - low < 4 * len(ids) + 1024:
+        table = np.full(high - low + 1, -1, dtype=np.int64)
+        table[ids - low] = np.arange(len(ids))
+        inside = (values >= low) & (values <= high)
+        found = np.full(len(values), -1, dtype=np.int64)
+        found[inside] = table[values[inside] - low]
+        return found
+    where = np.minimum(np.searchsorted(ids, values), len(ids) - 1)
+    return np.where(ids[where] == values, where, -1)
 
 
 def _changes_since(since_us: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

@@ -8,8 +8,8 @@ house's number means the house; a sponsor may be in the file (before or after th
 or already in the database, and may not be terminated (sign-up refuses one too). Names the
 team export wrote as '=X (`core.csv`) read back as =X. The import is all or nothing: every bad
 row is reported with its line number and nothing is written. Good files are written in bulk
-(COPY on PostgreSQL), already numbered (numpy), and one `renumber_tree()` shifts the rows that
-were there before.
+(COPY on PostgreSQL), already labelled (numpy, gapped labels), and one `renumber_tree()` gives
+the rows that were there before the same numbering.
 
 Imported people get an unusable password and an unverified email address: they sign in by
 resetting their password (which verifies the address). They have no `Enrollment` record,
@@ -38,10 +38,13 @@ from django.utils import timezone
 from accounts.models import User
 from core.bulk import next_ids, write_rows
 from core.csv import read_spreadsheet_text
+from core.periods import company_zone
 
 from .demo import referral_codes
-from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, TreeChange, TreeChangeKind
-from .numbering import Numbering, number_tree
+from .history import record_changes, to_epoch_us
+from .labels import UNIVERSE, spread
+from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, TreeChangeKind
+from .numbering import Numbering
 from .placement.imports import COLUMNS as PLACEMENT_COLUMNS
 from .placement.imports import check_placement, place_imported
 from .placement.imports import read_cells as read_placement_cells
@@ -474,6 +477,7 @@ def _write(parsed: ParsedRows, sponsor_row: np.ndarray, *, reason: str, by, step
             "rght",
             "tree_id",
             "level",
+            "descendants",
         ],
         {
             "id": distributor_ids,
@@ -494,39 +498,58 @@ def _write(parsed: ParsedRows, sponsor_row: np.ndarray, *, reason: str, by, step
             "rght": numbering.rght[position],
             "tree_id": np.full(n, COMPANY_TREE_ID, dtype=np.int64),
             "level": numbering.level[position],
+            "descendants": numbering.descendants[position],
         },
     )
     step("distributors written")
-    write_rows(
-        TreeChange,
-        ["at", "by_id", "kind", "distributor_id", "old_parent_id", "new_parent_id", "reason"],
+    # Each person is in the tree from the start of the day they joined (company time zone), so
+    # a migrated company's past months include them.
+    zone = company_zone()
+    start_us = {
+        d: to_epoch_us(dt.datetime.combine(d, dt.time(0), tzinfo=zone)) for d in set(parsed.joined)
+    }
+    record_changes(
         {
-            "at": [now] * n,
-            "by_id": [None if by is None else by.pk] * n,
-            "kind": [TreeChangeKind.IMPORT.value] * n,
+            "at": now,
+            "by_id": None if by is None else by.pk,
+            "kind": TreeChangeKind.IMPORT,
             "distributor_id": distributor_ids,
-            "old_parent_id": [None] * n,
-            "new_parent_id": sponsor_ids,
-            "reason": [reason] * n,
-        },
+            "new_parent_id": np.asarray(sponsor_ids, dtype=np.int64),
+            "effective_at": np.fromiter(
+                (start_us[d] for d in parsed.joined), dtype=np.int64, count=n
+            ),
+            "reason": reason,
+        }
     )
     step("audit written")
-    # The new rows are written placed already; the renumber shifts the rows that were there
-    # before (in an empty company, only the house) and checks the rest.
-    renumber_tree()
+    # The new rows are written placed already; the renumber writes the same numbering to the
+    # rows that were there before (in an empty company, only the house).
+    renumber_tree(numbering=numbering)
     step("everyone placed (renumber)")
     return n
 
 
 def _numbering_with(new_ids: np.ndarray, new_sponsor_ids: np.ndarray) -> Numbering:
-    """The numbering of the whole company once the new rows are in (what a renumber writes)."""
+    """The numbering of the whole company once the new rows are in (what a renumber writes):
+    gapped labels (`genealogy.labels.spread`); placed children keep their order, the new and
+    the waiting come after them in id order."""
     existing = np.array(
-        Distributor.objects.values_list("id", "sponsor_id").order_by("id"), dtype=object
-    ).reshape(-1, 2)
+        Distributor.objects.order_by("id").values_list(
+            "id", "sponsor_id", "lft", "tree_id", "placed_at"
+        ),
+        dtype=object,
+    ).reshape(-1, 5)
+    existing_ids = existing[:, 0].astype(np.int64)
     existing_sponsors = np.array([-1 if s is None else s for s in existing[:, 1]], dtype=np.int64)
-    return number_tree(
-        np.r_[existing[:, 0].astype(np.int64), new_ids],
+    placed = (existing[:, 3] == COMPANY_TREE_ID) & np.array(
+        [p is not None for p in existing[:, 4]], dtype=bool
+    )
+    existing_key = np.where(placed, existing[:, 2].astype(np.int64), UNIVERSE + existing_ids)
+    new_ids = np.asarray(new_ids, dtype=np.int64)
+    return spread(
+        np.r_[existing_ids, new_ids],
         np.r_[existing_sponsors, np.asarray(new_sponsor_ids, dtype=np.int64)],
+        order_key=np.r_[existing_key, UNIVERSE + new_ids],
     )
 
 

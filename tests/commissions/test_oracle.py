@@ -15,6 +15,7 @@ from commissions.models import CommissionLine, DistributorResult
 from commissions.services.runs import calculate_period
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.services import place_pending_distributors
+from tests.clock import Clock
 from tests.commissions.conftest import PERIOD
 from tests.factories import CustomerFactory, buy, make_distributor, make_plan_version
 
@@ -126,8 +127,11 @@ def naive_view(outcome) -> tuple[dict, dict]:
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("compression", ["dynamic", "none", "skip_inactive"])
-def test_engine_service_matches_the_naive_orm_implementation(seed, compression):
+def test_engine_service_matches_the_naive_orm_implementation(seed, compression, monkeypatch):
+    # The company joined before March (the month is calculated with the tree as of its end)
+    clock = Clock(monkeypatch, dt.datetime(2026, 2, 1, 12, tzinfo=dt.UTC))
     random_company(seed)
+    clock.set(dt.datetime(2026, 4, 2, 12, tzinfo=dt.UTC))
     version = make_plan_version(ORACLE_PLAN, compression=compression)
 
     run = calculate_period(period=PERIOD)
