@@ -26,6 +26,7 @@ from django.db import connection, transaction
 
 from accounts.models import User
 from core.bulk import binary_copy_payload, read_columns
+from outbox.models import OutboxTask
 
 from .demo import FIRST_NAMES, LAST_NAMES
 from .history import record_changes
@@ -315,19 +316,26 @@ def seed_holding_tank(
     here; the placement tree's is the sponsor's to do before the tank's deadline."""
     rng = np.random.default_rng(seed + 7)
     made: list[Distributor] = []
-    for sponsor, count in recruits:
-        for _ in range(count):
-            first = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
-            last = LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]
-            email = f"{first.lower()}.{last.lower()}.tank{len(made) + 1}@example.com"
-            user = User.objects.create_user(email, None)
-            User.objects.filter(pk=user.pk).update(password=password_hash)
-            EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-            record_enrollment(
-                user=user, name=f"{first} {last}", sponsor=sponsor, country=sponsor.country
-            )
-            distributor = complete_enrollment(user=user)
-            enter_tank(distributor, policy=policy)  # even before a plan version is loaded
-            made.append(distributor)
+    with transaction.atomic():
+        for sponsor, count in recruits:
+            for _ in range(count):
+                first = FIRST_NAMES[int(rng.integers(len(FIRST_NAMES)))]
+                last = LAST_NAMES[int(rng.integers(len(LAST_NAMES)))]
+                email = f"{first.lower()}.{last.lower()}.tank{len(made) + 1}@example.com"
+                user = User.objects.create_user(email, None)
+                User.objects.filter(pk=user.pk).update(password=password_hash)
+                EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+                record_enrollment(
+                    user=user, name=f"{first} {last}", sponsor=sponsor, country=sponsor.country
+                )
+                distributor = complete_enrollment(user=user)
+                enter_tank(distributor, policy=policy)  # even before a plan version is loaded
+                made.append(distributor)
+        # The seed places them in the sponsor tree itself (below) and queues nothing: the
+        # "place soon" tasks their sign-ups asked for are withdrawn before they are published.
+        OutboxTask.objects.filter(
+            idempotency_key__startswith="genealogy.place_pending_distributors:",
+            sent_at__isnull=True,
+        ).delete()
     place_pending_distributors()
     return made

@@ -2,11 +2,12 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from accounts.models import User
 from genealogy.demo import DEMO_LOGINS, build_sponsor_links
-from genealogy.models import Distributor
-from genealogy.numbering import number_tree
+from genealogy.labels import check_labels
+from genealogy.models import Distributor, Placement
 
 pytestmark = pytest.mark.django_db
 
@@ -16,13 +17,26 @@ def test_seed_demo_builds_a_placed_company_with_demo_logins(capsys):
     rows = list(
         Distributor.objects.order_by("id").values_list("id", "sponsor_id", "lft", "rght", "level")
     )
-    assert len(rows) == 301
+    # The house, 300 people, and six new recruits waiting in holding tanks (4 of the leader's).
+    assert len(rows) == 307
+    leader = Distributor.objects.get(user__email=DEMO_LOGINS["leader"])
+    waiting = Placement.objects.filter(placed_at__isnull=True)
+    assert waiting.count() == 6
+    assert waiting.filter(distributor__sponsor=leader).count() == 4
+    assert all(row.tank_deadline > timezone.now() for row in waiting)
+    assert Placement.objects.filter(placed_at__isnull=False).count() == 301
     ids = np.array([r[0] for r in rows])
     sponsors = np.array([-1 if r[1] is None else r[1] for r in rows])
-    expected = number_tree(ids, sponsors)
-    assert [r[2] for r in rows] == expected.lft.tolist()
-    assert [r[3] for r in rows] == expected.rght.tolist()
-    assert [r[4] for r in rows] == expected.level.tolist()
+    descendants = Distributor.objects.order_by("id").values_list("descendants", flat=True)
+    problems = check_labels(
+        ids,
+        sponsors,
+        np.array([r[2] for r in rows]),
+        np.array([r[3] for r in rows]),
+        level=np.array([r[4] for r in rows]),
+        descendants=np.array(list(descendants)),
+    )
+    assert problems == []  # the placed sponsor tree is the sponsor links, numbered
     for email in DEMO_LOGINS.values():
         assert User.objects.get(email=email).emailaddress_set.get().verified
     assert "staff@ladder.example" in capsys.readouterr().out
@@ -33,7 +47,7 @@ def test_seed_demo_refuses_a_company_that_has_people():
     with pytest.raises(CommandError, match="already has distributors"):
         call_command("seed_demo", distributors=20)
     call_command("seed_demo", distributors=20, if_empty=True)
-    assert Distributor.objects.count() == 21
+    assert Distributor.objects.count() == 21 + 6  # and the six recruits in holding tanks
 
 
 def test_demo_tree_is_deterministic_and_has_a_heavy_tail():
