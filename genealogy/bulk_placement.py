@@ -7,10 +7,10 @@ in one go instead. The shape is computed in numpy (`build_binary_placement`), la
 bulk `record_changes` (PLACEMENT rows of the placement tree).
 
 The shape is a plausible spillover: every person lands inside the placement downline of the
-node given for them (their sponsor), their sponsor's first recruit takes the sponsor's own leg
-and each later recruit goes under the previous one on its outside, so a big recruiter's people
-form a spillover line down their first recruit's side. The root's own recruits alternate
-between its two legs.
+node given for them (their sponsor); the sponsor's first recruit takes the sponsor's own leg
+and the later ones spill over level by level into the positions their earlier recruits leave
+free, so a big recruiter's people fill a few levels under the first one. The house's first two
+recruits take both its legs.
 """
 
 from __future__ import annotations
@@ -49,11 +49,15 @@ def build_binary_placement(
 
     ``placer[i]`` (i ≥ 1) is the node inside whose placement downline node i must land (its
     sponsor, or a node inside the sponsor's downline); ``placer[0]`` is -1. The recruits of one
-    placer are taken in ``order_key`` order (default: node order, i.e. join order). Each node
-    has an own side (the root's left-leg recruits: left, its right-leg recruits: right, everyone
-    else: left): its first recruit takes that position, and its other position holds the next
-    recruit of its own placer. So every node uses each position at most once, and every node
-    lands under its placer: set-based, no walk down the tree.
+    placer are taken in ``order_key`` order (default: node order, i.e. join order).
+
+    A node's first recruit takes the node's own side (left; the root's first two recruits take
+    both its legs, and the right one's own side is right). The later recruits of the same
+    placer spill over level by level below the earlier ones, into the positions those leave
+    free: both positions of a recruit who recruits nobody, the other side of one who does. So
+    each position is used once, every node lands under its placer, and a big recruiter's
+    people fill a few levels rather than one long line. Set-based: sorts and cumulative sums,
+    no walk down the tree.
     """
     placer = np.asarray(placer, dtype=np.int64)
     n = len(placer)
@@ -68,20 +72,33 @@ def build_binary_placement(
     order = nodes[np.lexsort((nodes, key[nodes], placer[nodes]))]
     group = placer[order]
     m = len(order)
+    index = np.arange(m)
     starts = np.r_[True, group[1:] != group[:-1]]
-    rank = np.arange(m) - np.maximum.accumulate(np.where(starts, np.arange(m), 0))
+    rank = index - np.maximum.accumulate(np.where(starts, index, 0))
     under_root = group == 0
-    chains = np.where(under_root, 2, 1)  # the root fills both legs with its own recruits
-    chain = rank % chains
     own_side = np.zeros(n, dtype=np.int64)
-    own_side[order] = np.where(under_root, chain, LEFT)
-    first = rank < chains
-    parent[order[first]] = group[first]
-    position[order[first]] = np.where(under_root[first], chain[first], own_side[group[first]])
-    later = np.flatnonzero(~first)
-    previous = order[later - chains[later]]
-    parent[order[later]] = previous
-    position[order[later]] = 1 - own_side[previous]
+    own_side[order] = np.where(under_root & (rank == 1), RIGHT, LEFT)
+    # Positions a node offers its placer's later recruits: both when it recruits nobody, else
+    # the one its own first recruit leaves.
+    recruits = np.bincount(placer[nodes], minlength=n)
+    capacity = np.where(recruits[order] > 0, 1, 2)
+    # The first recruit(s) go straight under the placer.
+    heads = np.where(under_root, 2, 1)
+    direct = rank < heads
+    parent[order[direct]] = group[direct]
+    position[order[direct]] = np.where(under_root[direct], rank[direct], own_side[group[direct]])
+    # The others take the free positions of the placer's earlier recruits, in order: slot s
+    # of a group belongs to the member whose cumulative capacity first exceeds s.
+    spill = np.flatnonzero(~direct)
+    ends = np.cumsum(capacity)
+    begins = ends - capacity
+    slot = begins[spill - rank[spill]] + (rank[spill] - heads[spill])
+    holder = np.searchsorted(ends, slot, side="right")
+    holder_id = order[holder]
+    parent[order[spill]] = holder_id
+    position[order[spill]] = np.where(
+        capacity[holder] == 2, slot - begins[holder], 1 - own_side[holder_id]
+    )
     return parent, position
 
 

@@ -16,6 +16,7 @@ from genealogy.bulk_placement import (
 )
 from genealogy.demo import build_sponsor_links, seed_company
 from genealogy.models import Distributor, Placement, TreeChange
+from genealogy.numbering import depths
 from genealogy.placement.integrity import check_placement_tree
 from genealogy.placement.services import place_by_hand, preview_placement
 from tests.factories import house
@@ -58,13 +59,23 @@ def test_the_first_recruit_takes_the_sponsors_own_leg_and_later_ones_spill_over(
 
     parent, position = build_binary_placement(placer)
 
-    # The root's recruits alternate between its legs, then continue under the first of the leg
+    # The root's first two recruits take its legs; the third spills under the first, on the
+    # side the first one's own recruits leave free
     assert (parent[1], position[1]) == (0, 0)
     assert (parent[2], position[2]) == (0, 1)
     assert (parent[3], position[3]) == (1, 1)
-    # Node 1's first recruit takes its left leg; the second spills under the first, outside
+    # Node 1's first recruit takes its left leg; the second spills under the first
     assert (parent[4], position[4]) == (1, 0)
-    assert (parent[5], position[5]) == (4, 1)
+    assert (parent[5], position[5]) == (4, 0)
+
+
+def test_a_big_recruiters_people_fill_a_few_levels_not_one_line():
+    # Given one recruit of the root who enrolls 1,000 people who enroll nobody
+    placer = np.r_[-1, 0, np.ones(1_000, dtype=np.int64)]
+
+    parent, _ = build_binary_placement(placer)
+
+    assert depths(parent).max() <= 12  # a line would be 1,001 deep
 
 
 def test_an_order_key_decides_who_comes_first():
@@ -73,7 +84,7 @@ def test_an_order_key_decides_who_comes_first():
     parent, position = build_binary_placement(placer, order_key=np.array([0, 0, 9, -1]))
 
     assert (parent[3], position[3]) == (1, 0)
-    assert (parent[2], position[2]) == (3, 1)
+    assert (parent[2], position[2]) == (3, 0)
 
 
 def test_a_node_without_somewhere_to_go_is_refused():
