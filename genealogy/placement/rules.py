@@ -41,6 +41,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db import connection
+
 from ..models import Distributor, Placement
 from ..policy import HOLDING_TANK, leg_volumes
 
@@ -114,6 +116,7 @@ class PlannedTree:
     _recruits: dict[int, int] = field(default_factory=dict)
     _volumes: dict[int, list] = field(default_factory=dict)
     _bfs_levels: dict[int, list[int]] = field(default_factory=dict)
+    _stored_bottom: dict[tuple[str, int], int | None] = field(default_factory=dict)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -155,7 +158,7 @@ class PlannedTree:
 
     def stored_children(self, node: Node) -> dict[int, int]:
         """position -> id of ``node``'s stored children."""
-        if node.is_planned:
+        if node.is_planned or node.child_count == 0:
             return {}
         if node.id not in self._stored_children:
             children = {}
@@ -185,21 +188,39 @@ class PlannedTree:
         top = node.outer_left_top if side == LEFT else node.outer_right_top
         bottom = node
         if not node.is_planned:
-            column = "outer_left_top" if side == LEFT else "outer_right_top"
-            row = (
-                Placement.objects.filter(
-                    **{column: top}, level__gte=node.level, placed_at__isnull=False
-                )
-                .order_by("-level")
-                .values(*NODE_FIELDS)
-                .first()
-            )
-            if row is not None:
-                bottom = self._remember(row)
+            # The stored part of a run does not change during a batch: read once per run.
+            if (side, top) not in self._stored_bottom:
+                self.prefetch_bottoms([node], [side])
+            stored_id = self._stored_bottom.get((side, top))
+            if stored_id is not None and self._stored[stored_id].level > bottom.level:
+                bottom = self._stored[stored_id]
         planned_id = self._planned_bottom.get((side, top))
         if planned_id is not None and self._planned[planned_id].level > bottom.level:
             bottom = self._planned[planned_id]
         return bottom
+
+    def prefetch_bottoms(self, nodes: Iterable[Node], sides: Iterable[str]) -> None:
+        """Read the stored bottom of the outer runs of ``nodes`` on ``sides`` at once (one
+        query on PostgreSQL, a backward index scan per run; one query per run elsewhere)."""
+        wanted: dict[str, set[int]] = {LEFT: set(), RIGHT: set()}
+        for node in nodes:
+            if node is None or node.is_planned:
+                continue
+            for side in sides:
+                top = node.outer_left_top if side == LEFT else node.outer_right_top
+                if (side, top) not in self._stored_bottom:
+                    wanted[side].add(top)
+        for side, tops in wanted.items():
+            if not tops:
+                continue
+            column = "outer_left_top" if side == LEFT else "outer_right_top"
+            for top in tops:
+                self._stored_bottom[(side, top)] = None
+            for row in _bottoms_of_runs(column, sorted(tops)):
+                self._stored_bottom[(side, row[column])] = self._remember(row).id
+
+    def stored_bottoms(self) -> list[Node]:
+        return [self._stored[i] for i in self._stored_bottom.values() if i is not None]
 
     def people_in(self, node: Node) -> int:
         """People in the leg topped by ``node`` (the node and everyone below it)."""
@@ -260,7 +281,7 @@ class PlannedTree:
                 if self.child_count(node) < self.width:
                     self._bfs_levels[sponsor.id] = level_nodes
                     return Target(node, self.free_positions(node)[0])
-            self._load_children([n for n in nodes if not n.is_planned])
+            self.load_children([n for n in nodes if not n.is_planned])
             below = []
             for node in nodes:
                 children = self.children(node)
@@ -269,11 +290,16 @@ class PlannedTree:
                 raise PlacementRuleError("No free position below the sponsor (check_genealogy).")
             level_nodes = below
 
-    def _load_children(self, nodes: list[Node]) -> None:
+    def load_children(self, nodes: list[Node]) -> None:
         """Read the stored children of many nodes at once (chunks of CHILDREN_PER_QUERY)."""
-        missing = [n.id for n in nodes if n.id not in self._stored_children]
-        for start in range(0, len(missing), CHILDREN_PER_QUERY):
-            chunk = missing[start : start + CHILDREN_PER_QUERY]
+        missing = [
+            n.id
+            for n in nodes
+            if not n.is_planned and n.child_count and n.id not in self._stored_children
+        ]
+        step = CHILDREN_PER_QUERY if connection.vendor == "postgresql" else 900  # SQLite's limit
+        for start in range(0, len(missing), step):
+            chunk = missing[start : start + step]
             for node_id in chunk:
                 self._stored_children[node_id] = {}
             for row in Placement.objects.filter(
@@ -286,6 +312,8 @@ class PlannedTree:
     def insertion_point(self, parent: Node, position: int) -> int:
         """The stored label right after which a new child of stored ``parent`` at ``position``
         is written: the rght of its nearest stored child with a smaller position, else its lft."""
+        if position == 0 or parent.child_count == 0:
+            return parent.lft  # no stored child before it: no query
         children = self.stored_children(parent)
         smaller = [p for p in children if p < position]
         if smaller:
@@ -333,6 +361,39 @@ class PlannedTree:
     @property
     def planned(self) -> list[Node]:
         return list(self._planned.values())
+
+
+def _bottoms_of_runs(column: str, tops: list[int]) -> list[dict]:
+    """The deepest stored node of each run (``column`` = its top): one LATERAL query on
+    PostgreSQL (a backward scan of the (top, level) index per run), one query per run
+    elsewhere."""
+    if connection.vendor != "postgresql":
+        rows = []
+        for top in tops:
+            row = (
+                Placement.objects.filter(**{column: top}, placed_at__isnull=False)
+                .order_by("-level")
+                .values(*NODE_FIELDS)
+                .first()
+            )
+            if row is not None:
+                rows.append(row)
+        return rows
+    table = Placement._meta.db_table
+    fields = ", ".join(f"p.{name}" for name in NODE_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT {fields} FROM unnest(%s::bigint[]) AS t(top)
+            CROSS JOIN LATERAL (
+                SELECT * FROM {table} q
+                 WHERE q.{column} = t.top AND q.placed_at IS NOT NULL
+                 ORDER BY q.level DESC LIMIT 1
+            ) p
+            """,  # noqa: S608 - names from model meta and constants, values are parameters
+            [tops],
+        )
+        return [dict(zip(NODE_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 
 # --- The rules ------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from ..labels import PLACEMENT_TREE, add_descendants, allocate
 from ..models import Distributor, Placement, TreeChangeKind, TreeKind
 from ..policy import HOLDING_TANK, RULE_LABELS, RULES, PlacementPolicy, leg_volumes
 from ..policy import placement_policy as policy_at
-from .rules import Node, PlacementRuleError, PlannedTree, Target, target_for
+from .rules import LEFT, RIGHT, Node, PlacementRuleError, PlannedTree, Target, target_for
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -274,7 +274,7 @@ def _place_by_rules(
     count), then write them all; returns the ids placed. Caller holds the lock."""
     items = list(items)
     tree = PlannedTree(width=policy.width, at=now)
-    tree.load({sponsor_id for _, sponsor_id, _, _ in items})
+    prefetch(tree, {sponsor_id for _, sponsor_id, _, _ in items}, {rule for *_, rule, _ in items})
     meta: dict[int, tuple[str, str]] = {}
     for person_id, sponsor_id, rule, reason in items:
         sponsor = tree.node(sponsor_id)
@@ -285,6 +285,28 @@ def _place_by_rules(
         meta[person_id] = (rule, reason)
     write_planned(tree, meta, now=now, by=by)
     return list(meta)
+
+
+def prefetch(tree: PlannedTree, sponsor_ids: set[int], rules: set[str]) -> None:
+    """Read in a few queries what the batch's rules will ask of the stored tree: the
+    sponsors, their children, the bottoms of the outer runs the rules follow, and the
+    children of those bottoms (for the new labels' insertion points)."""
+    tree.load(sponsor_ids)
+    sponsors = [tree.node(i) for i in sponsor_ids]
+    sponsors = [s for s in sponsors if s is not None]
+    tops = list(sponsors)
+    if rules & {"weaker_leg_people", "weaker_leg_volume", "breadth_first"}:
+        tree.load_children(sponsors)
+        tops += [child for s in sponsors for child in tree.children(s).values()]
+    if rules & {
+        "outermost_left",
+        "outermost_right",
+        "alternate",
+        "weaker_leg_people",
+        "weaker_leg_volume",
+    }:
+        tree.prefetch_bottoms(tops, [LEFT, RIGHT])
+        tree.load_children(tree.stored_bottoms())
 
 
 def write_planned(
