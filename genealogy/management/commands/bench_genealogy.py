@@ -1,13 +1,19 @@
-"""Figures for the genealogy at a given size. Prints, never asserts.
+"""Figures for the genealogy at one or more sizes. Prints, never asserts.
 
     manage.py bench_genealogy --size 1000
-    manage.py bench_genealogy --size 1000000
+    manage.py bench_genealogy --sizes 1000,1000000
 
-Builds the company with `genealogy.demo.seed_company` when the database has only the house, or
-reuses it when it already has about --size distributors. Then measures sign-ups (latency,
-sustained rate), placing 1,000 waiting people, the team pages at the house, a middle node and a
-leaf, a subtree move, a full renumber, check_genealogy, and 100 concurrent sign-ups under one
-sponsor. The people it signs up stay in the database (placed).
+With --size the command uses the configured database. With --sizes (PostgreSQL) each size gets
+a database of its own, named after the configured one (`ladder_1000`, `ladder_1000000`),
+created and migrated when missing; the company is built with `genealogy.demo.seed_company`
+when the database has only the house, or reused when it already has about that many people.
+At each size it measures sign-ups, sign-up → placed-tree latency under sustained sign-ups
+(threads signing up while a placer runs on the real schedule window), placing batches of 1,000
+waiting people (median, rows written), the team pages at the house, a middle node and a leaf,
+moving a leg of about 1,000 people there and back, a full renumber, check_genealogy, and 100
+concurrent sign-ups under one sponsor; then the placement tree's figures
+(`genealogy.bench_placement`, when present). With two sizes or more it ends with a table of
+both and the ratios of the largest to the smallest. The people it signs up stay (placed).
 
 Tasks never reach the real broker: the command points Celery at an in-memory transport and
 places waiting people itself.
@@ -25,11 +31,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from django.contrib.auth.hashers import make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
-from django.db import close_old_connections, connection, transaction
-from django.db.models import F
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, connection, connections, transaction
 from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from accounts.models import User
 from config.celery import app as celery_app
@@ -42,6 +49,8 @@ from genealogy.imports import COLUMNS as IMPORT_COLUMNS
 from genealogy.integrity import check_tree
 from genealogy.models import Distributor, DistributorStatus
 from genealogy.services import (
+    PLACEMENT_DELAY_SECONDS,
+    PLACEMENT_WINDOW_SECONDS,
     create_distributor,
     move_distributor,
     place_pending_distributors,
@@ -76,11 +85,40 @@ def sign_up(sponsor_id: int) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def use_database(name: str, stdout, *, fresh: bool = False) -> None:
+    """Point the default connection (and every thread's) at database `name`, created and
+    migrated when missing; `fresh` drops it first (small sizes: a run adds thousands of
+    people, which would no longer be the size asked for)."""
+    connection.close()
+    with connection.cursor() as cursor:
+        if fresh:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        missing = cursor.fetchone() is None
+        if missing:  # autocommit: CREATE DATABASE cannot run in a transaction
+            cursor.execute(f'CREATE DATABASE "{name}"')
+    connection.close()
+    connections.settings[DEFAULT_DB_ALIAS]["NAME"] = name
+    connection.settings_dict["NAME"] = name
+    if missing:
+        stdout.write(f"  created database {name}")
+    call_command("migrate", verbosity=0, interactive=False)
+
+
 class Command(BaseCommand):
     help = "Measure the genealogy at --size distributors (prints figures, never asserts)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--size", type=positive_int, default=10_000)
+        parser.add_argument(
+            "--sizes",
+            default="",
+            metavar="N,N",
+            help="Sizes to measure in one run, each in a database of its own (PostgreSQL).",
+        )
+        parser.add_argument(
+            "--batches", type=positive_int, default=5, help="placement batches of 1,000 to time"
+        )
         parser.add_argument("--seed", type=non_negative_int, default=1)
         parser.add_argument(
             "--signups", type=positive_int, default=300, help="for the latency figure"
@@ -99,11 +137,40 @@ class Command(BaseCommand):
             self.write_csv(options["write_csv"], size, seed)
             return
         celery_app.conf.broker_url = "memory://"  # never send tasks to a real worker
+        self.options = options
+        if not options["sizes"]:
+            self.measure_size(size, seed, signups)
+            self.print_table(size)
+            return
+        try:
+            sizes = [int(part) for part in options["sizes"].split(",") if part.strip()]
+        except ValueError as error:
+            raise CommandError("--sizes takes whole numbers separated by commas.") from error
+        if not sizes or min(sizes) < 1:
+            raise CommandError("--sizes takes whole numbers separated by commas.")
+        if connection.vendor != "postgresql":
+            raise CommandError("--sizes needs PostgreSQL (a database per size).")
+        base = connections.settings[DEFAULT_DB_ALIAS]["NAME"]
+        results: dict[int, list[tuple[str, str]]] = {}
+        self.figures: dict[int, dict[str, float]] = {}
+        for each in sizes:
+            use_database(f"{base}_{each}", self.stdout, fresh=each <= 100_000)
+            self.measure_size(each, seed, signups)
+            self.print_table(each)
+            results[each] = self.rows
+            self.figures[each] = self.size_figures
+        self.print_comparison(sizes, results)
+
+    def measure_size(self, size: int, seed: int, signups: int) -> None:
         self.rows: list[tuple[str, str]] = []
+        self.size_figures: dict[str, float] = {}
         self.rng = np.random.default_rng(seed)
+        self.stdout.write(f"== bench_genealogy at {size:,} ({connection.settings_dict['NAME']})")
         self.ensure_company(size, seed)
         self.active_ids = np.array(
-            Distributor.objects.filter(status=DistributorStatus.ACTIVE).values_list("id", flat=True)
+            Distributor.objects.filter(
+                status=DistributorStatus.ACTIVE, placed_at__isnull=False
+            ).values_list("id", flat=True)
         )
         if autovacuum_is_off():
             self.stdout.write(
@@ -112,8 +179,10 @@ class Command(BaseCommand):
             )
         for phase in (
             lambda: self.measure_sign_ups(signups),
-            lambda: self.measure_sustained(options["sustained_seconds"], options["threads"]),
-            self.measure_placement,
+            lambda: self.measure_sustained(
+                self.options["sustained_seconds"], self.options["threads"]
+            ),
+            lambda: self.measure_placement(self.options["batches"]),
             self.measure_pages,
             self.measure_move,
             self.measure_renumber_and_check,
@@ -121,7 +190,12 @@ class Command(BaseCommand):
         ):
             vacuum_and_analyze(User, Distributor)
             phase()
-        self.print_table(size)
+        try:
+            from genealogy.bench_placement import run_placement_bench
+        except ImportError:
+            return
+        vacuum_and_analyze(User, Distributor)
+        run_placement_bench(self.stdout, size)
 
     def write_csv(self, path: str, size: int, seed: int) -> None:
         """A company of `size` in import format, rows shuffled (sponsors after recruits too)."""
@@ -193,17 +267,21 @@ class Command(BaseCommand):
         place_pending_distributors()
 
     def measure_sustained(self, seconds: float, threads: int) -> None:
-        """Sign-ups in threads for `seconds` or until the company has doubled, if sooner."""
-        stop = threading.Event()
+        """Sign-ups in threads for `seconds` (or until the company has doubled) while a placer
+        runs on the real schedule (`PLACEMENT_WINDOW_SECONDS` windows, each placed
+        `PLACEMENT_DELAY_SECONDS` after it ends, as the outbox task does): the latency from
+        sign-up to being in the placed tree, and the batches' times."""
+        stop_signing, stop_placing = threading.Event(), threading.Event()
         done: list[int] = []
         quota = max(1, self.size // threads)
         placements: list[float] = []
+        phase_started = timezone.now()
 
         def worker(index: int) -> None:
             rng = np.random.default_rng(index)
             total = 0
             try:
-                while not stop.is_set() and total < quota:
+                while not stop_signing.is_set() and total < quota:
                     sign_up(int(rng.choice(self.active_ids)))
                     total += 1
             finally:
@@ -211,8 +289,13 @@ class Command(BaseCommand):
                 connection.close()
 
         def placer() -> None:
+            window, delay = PLACEMENT_WINDOW_SECONDS, PLACEMENT_DELAY_SECONDS
             try:
-                while not stop.wait(5):  # the debounced task runs about every 5 s
+                while True:
+                    now = time.time()
+                    next_run = (now // window + 1) * window + delay
+                    if stop_placing.wait(max(0.0, next_run - now)):
+                        return
                     started = time.perf_counter()
                     place_pending_distributors()
                     placements.append((time.perf_counter() - started) * 1000)
@@ -222,36 +305,72 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=threads + 1) as pool:
             futures = [pool.submit(worker, i) for i in range(threads)]
-            futures.append(pool.submit(placer))
+            placing = pool.submit(placer)
             deadline = started + seconds
-            while time.perf_counter() < deadline and not all(f.done() for f in futures[:-1]):
+            while time.perf_counter() < deadline and not all(f.done() for f in futures):
                 time.sleep(0.1)
             elapsed = time.perf_counter() - started
-            stop.set()
+            stop_signing.set()
             for future in futures:
                 future.result()
+            # The placer keeps its schedule until everyone who signed up is placed.
+            wait_until = time.perf_counter() + 30
+            while (
+                Distributor.objects.filter(placed_at__isnull=True).exists()
+                and time.perf_counter() < wait_until
+            ):
+                time.sleep(0.2)
+            stop_placing.set()
+            placing.result()
+        latencies = [
+            (placed - created).total_seconds()
+            for created, placed in Distributor.objects.filter(
+                created_at__gte=phase_started, placed_at__isnull=False
+            ).values_list("created_at", "placed_at")
+        ]
+        unplaced = Distributor.objects.filter(placed_at__isnull=True).count()
         place_pending_distributors()
         per_minute = sum(done) * 60 / elapsed
         self.add(
-            f"sustained sign-ups ({threads} threads, {sum(done):,} in {elapsed:.0f} s,"
-            " placing every 5 s)",
-            f"{per_minute:,.0f} per minute; "
-            + (
-                f"placement batch p50 {percentile(placements, 50):.0f} ms, "
-                f"max {max(placements):.0f} ms"
-                if placements
-                else "no placement batch ran meanwhile"
-            ),
+            f"sustained sign-ups ({threads} threads, {sum(done):,} in {elapsed:.0f} s)",
+            f"{per_minute:,.0f} per minute",
         )
+        if latencies:
+            self.size_figures["latency_max"] = max(latencies)
+            self.add(
+                "sign-up → in the placed tree under sustained sign-ups "
+                f"({PLACEMENT_WINDOW_SECONDS} s windows + {PLACEMENT_DELAY_SECONDS} s)",
+                f"p50 {percentile(latencies, 50):.2f} s, p95 {percentile(latencies, 95):.2f} s, "
+                f"max {max(latencies):.2f} s"
+                + (f"; {unplaced} not placed 30 s after the end" if unplaced else ""),
+            )
+        if placements:
+            self.add(
+                "placement batch under sustained sign-ups",
+                f"p50 {percentile(placements, 50):.0f} ms, max {max(placements):.0f} ms "
+                f"({len(placements)} batches)",
+            )
 
-    def measure_placement(self) -> None:
-        for sponsor in self.random_sponsors(1_000):
-            sign_up(sponsor)
-        started = time.perf_counter()
-        result = place_pending_distributors()
+    def measure_placement(self, batches: int) -> None:
+        def one(sponsor: int) -> float:
+            try:
+                return sign_up(sponsor)
+            finally:
+                connection.close()
+
+        times, rows = [], []
+        for _ in range(batches):
+            with ThreadPoolExecutor(max_workers=4) as pool:  # real sign-ups, four at a time
+                list(pool.map(one, self.random_sponsors(1_000)))
+            started = time.perf_counter()
+            result = place_pending_distributors()
+            times.append((time.perf_counter() - started) * 1000)
+            rows.append(result.rows_written)
+        self.size_figures["placement_ms"] = statistics.median(times)
         self.add(
-            f"place 1,000 waiting people ({result.method})",
-            f"{(time.perf_counter() - started) * 1000:.0f} ms",
+            f"place 1,000 waiting people ({result.method}; median of {batches} batches)",
+            f"{statistics.median(times):.0f} ms (min {min(times):.0f}, max {max(times):.0f});"
+            f" rows written per batch: median {statistics.median(rows):,.0f}, max {max(rows):,}",
         )
 
     # --- Team pages ---------------------------------------------------------------------------
@@ -261,10 +380,10 @@ class Command(BaseCommand):
         # A middle node: the largest team at about half the maximum depth.
         max_level = placed.order_by("-level").values_list("level", flat=True).first() or 1
         candidates = list(
-            placed.filter(level=max(1, max_level // 2)).values_list("id", "lft", "rght")[:5_000]
+            placed.filter(level=max(1, max_level // 2)).values_list("id", "descendants")[:5_000]
         )
-        middle_id = max(candidates, key=lambda row: row[2] - row[1])[0]
-        leaf = placed.filter(rght=F("lft") + 1).order_by("-level").first()
+        middle_id = max(candidates, key=lambda row: row[1])[0]
+        leaf = placed.filter(descendants=0).order_by("-level").first()
         return {
             "house": Distributor.objects.select_related("user").get(is_house=True),
             "middle": Distributor.objects.select_related("user").get(pk=middle_id),
@@ -328,19 +447,21 @@ class Command(BaseCommand):
 
     def measure_move(self) -> None:
         placed = Distributor.objects.filter(placed_at__isnull=False, is_house=False)
-        # A leg of a few hundred people from the first half, moved near the end and back.
+        # A leg of about 1,000 people (or the largest below that in a small company), moved
+        # under someone outside it and back.
+        wanted = min(1_000, max(2, self.size // 10))
         leg = (
-            placed.filter(lft__lt=self.size // 2)
-            .annotate(width=F("rght") - F("lft"))
-            .filter(width__range=(2, 4_000))
-            .order_by("-width")
+            placed.filter(descendants__range=(wanted * 9 // 10, wanted * 11 // 10))
+            .order_by("lft")
             .first()
-        )
-        target = (
-            placed.filter(status=DistributorStatus.ACTIVE, lft__gt=self.size * 3 // 2)
-            .exclude(pk=leg.sponsor_id if leg else None)
-            .first()
-        )
+        ) or placed.filter(descendants__lte=wanted).order_by("-descendants").first()
+        target = None
+        if leg is not None:
+            for candidate in self.random_sponsors(50):
+                row = Distributor.objects.get(pk=candidate)
+                if row.pk != leg.sponsor_id and not (leg.lft <= row.lft <= leg.rght):
+                    target = row
+                    break
         if leg is None or target is None:
             self.add("move a leg", "skipped (no suitable leg)")
             return
@@ -352,8 +473,9 @@ class Command(BaseCommand):
         started = time.perf_counter()
         move_distributor(distributor=leg, new_sponsor=old_sponsor, reason="benchmark", by=None)
         back = (time.perf_counter() - started) * 1000
+        self.size_figures["move_ms"] = max(there, back)
         self.add(
-            f"move a leg of {leg.downline_size + 1:,} across the tree (one UPDATE)",
+            f"move a leg of {leg.downline_size + 1:,} across the tree and back",
             f"{there:.0f} ms there, {back:.0f} ms back",
         )
 
@@ -365,6 +487,7 @@ class Command(BaseCommand):
             f"{time.perf_counter() - started:.1f} s ({result.changed:,} rows changed)",
         )
         report = check_tree()
+        self.size_figures["check_s"] = report.seconds
         self.add(
             "check_genealogy",
             f"{report.seconds:.1f} s ({'valid' if report.is_valid else 'PROBLEMS'})",
@@ -396,6 +519,37 @@ class Command(BaseCommand):
             f"{placing:.1f} s: {after - before} placed; "
             f"tree {'valid' if report.is_valid else 'INVALID'}",
         )
+
+    def print_comparison(self, sizes: list[int], results: dict) -> None:
+        """Both sizes side by side, and the ratios the targets name."""
+        whats = []
+        for size in sizes:
+            for what, _ in results[size]:
+                if what not in whats:
+                    whats.append(what)
+        self.stdout.write("")
+        self.stdout.write(f"Genealogy figures at {', '.join(f'{s:,}' for s in sizes)}")
+        self.stdout.write("| what | " + " | ".join(f"{s:,}" for s in sizes) + " |")
+        self.stdout.write("|---|" + "---|" * len(sizes))
+        for what in whats:
+            cells = [dict(results[s]).get(what, "–") for s in sizes]
+            self.stdout.write(f"| {what} | " + " | ".join(cells) + " |")
+        small, large = self.figures[sizes[0]], self.figures[sizes[-1]]
+        if small.get("placement_ms") and large.get("placement_ms"):
+            ratio = large["placement_ms"] / small["placement_ms"]
+            self.stdout.write(
+                f"placing 1,000: {ratio:.1f}× at {sizes[-1]:,} what it costs at {sizes[0]:,}"
+                " (target ≤ 3×)"
+            )
+        if "latency_max" in large:
+            self.stdout.write(
+                f"sign-up → placed at {sizes[-1]:,}: max {large['latency_max']:.2f} s "
+                "(target < 5 s)"
+            )
+        if "move_ms" in large:
+            self.stdout.write(
+                f"moving a leg at {sizes[-1]:,}: {large['move_ms'] / 1000:.2f} s (target < 2 s)"
+            )
 
     def print_table(self, size: int) -> None:
         width = max(len(what) for what, _ in self.rows)
