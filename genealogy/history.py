@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from core.bulk import binary_copy_payload, read_columns, write_rows
@@ -565,7 +566,44 @@ def validate_effective_moment(
             f"#{arrival[1]} joined the tree only at {_local(arrival[0])}: a change cannot "
             "put anyone under them before that."
         )
+    # The new parent's line up must have stood still since the moment: otherwise the tree of
+    # some moment in between could hold a loop (the person above their new parent).
+    uplines = [u for parent_id in parent_ids for u in _upline_ids(tree, parent_id)]
+    moved = (
+        history.filter(distributor_id__in=uplines, effective_at__gt=moment)
+        .filter(old_parent__isnull=False)
+        .exclude(old_parent=F("new_parent"))
+        .order_by("-effective_at")
+        .values_list("effective_at", "distributor__number")
+        .first()
+    )
+    if moved is not None:
+        raise HistoryError(
+            f"#{moved[1]}, in the new upline, moved effective {_local(moved[0])}: a backdated "
+            "change under them cannot take effect before that."
+        )
     return periods
+
+
+def _upline_ids(tree: str, person_id: int) -> list[int]:
+    """``person_id`` and everyone above them in ``tree`` as it stands (one recursive query)."""
+    if tree == TreeKind.SPONSOR:
+        table, key, parent = Distributor._meta.db_table, "id", "sponsor_id"
+    else:
+        table, key, parent = Placement._meta.db_table, "distributor_id", "parent_id"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            WITH RECURSIVE up(id, parent_id) AS (
+                SELECT {key}, {parent} FROM {table} WHERE {key} = %s
+                UNION
+                SELECT t.{key}, t.{parent} FROM {table} t JOIN up ON t.{key} = up.parent_id
+            )
+            SELECT id FROM up
+            """,  # noqa: S608 - names from model meta, values are parameters
+            [person_id],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _local(moment: dt.datetime) -> str:

@@ -222,3 +222,30 @@ def test_move_distributor_refuses_a_backdated_moment_in_a_closed_month(clock):
             effective_at=dt.datetime(2026, 2, 27, tzinfo=UTC),
         )
     assert Distributor.objects.get(pk=a.pk).sponsor_id == house().pk
+
+
+def test_a_backdated_move_under_someone_whose_line_moved_since_is_refused(clock):
+    # Given y under x until March 10, when y moved to the house's other leg z
+    x, z = make_distributor(), make_distributor()
+    y = make_distributor(sponsor=x)
+    clock.set(dt.datetime(2026, 3, 10, tzinfo=UTC))
+    move_distributor(distributor=y, new_sponsor=z, reason="r", by=None)
+    clock.set(dt.datetime(2026, 3, 20, tzinfo=UTC))
+    # When x is moved under y backdated to March 5 (x was y's sponsor then: a loop)
+    with pytest.raises(TreeMoveError, match="in the new upline"):
+        move_distributor(
+            distributor=x,
+            new_sponsor=y,
+            reason="r",
+            by=None,
+            effective_at=dt.datetime(2026, 3, 5, tzinfo=UTC),
+        )
+    # But from March 10 on the move is fine
+    move_distributor(
+        distributor=x,
+        new_sponsor=y,
+        reason="r",
+        by=None,
+        effective_at=dt.datetime(2026, 3, 11, tzinfo=UTC),
+    )
+    assert parent_of(tree_as_of("sponsor", dt.datetime(2026, 3, 12, tzinfo=UTC)), x) == y.pk
