@@ -118,18 +118,32 @@ def visible_in_tree(user, tree: str) -> QuerySet[Distributor]:
     return queryset.filter(downline_q(viewer, include_self=True))
 
 
-def placement_downline(node: Placement, *, query: str = "") -> QuerySet[Distributor]:
-    """People placed below ``node`` in the placement tree (never ``node`` itself), matching
-    ``query`` (a name, the start of an email, or a distributor number) when given, in label
-    order."""
-    queryset = Distributor.objects.filter(placement__lft__gt=node.lft, placement__lft__lt=node.rght)
-    term = query.strip()
-    if term:
-        match = Q(user__name__icontains=term) | Q(user__email__istartswith=term)
-        if term.isdigit():
-            match |= Q(number=int(term))
-        queryset = queryset.filter(match)
-    return queryset.order_by("placement__lft")
+def people_matching(term: str) -> Q:
+    """A search term as a filter: all digits, a distributor number (one index lookup); else a
+    name containing it or an email starting with it."""
+    term = term.strip()
+    if term.isdigit():
+        return Q(number=int(term))
+    return Q(user__name__icontains=term) | Q(user__email__istartswith=term)
+
+
+def placement_downline(node: Placement) -> QuerySet[Distributor]:
+    """People placed below ``node`` in the placement tree (never ``node`` itself), unordered."""
+    return Distributor.objects.filter(placement__lft__gt=node.lft, placement__lft__lt=node.rght)
+
+
+def search_downline(root: Distributor, tree: str, term: str) -> QuerySet[Distributor]:
+    """People below ``root`` in ``tree`` matching ``term`` (`people_matching`), unordered: with
+    no order to follow the database starts from the matching people (a number is one lookup), not
+    from the whole range, so a search under the house of a million people does not walk them in
+    label order."""
+    match = people_matching(term)
+    if tree == TreeKind.PLACEMENT:
+        node = Placement.objects.filter(distributor_id=root.pk, lft__isnull=False).first()
+        if node is None:
+            return Distributor.objects.none()
+        return placement_downline(node).filter(match)
+    return Distributor.objects.filter(downline_q(root, include_self=False)).filter(match)
 
 
 def move_sponsor_candidates(

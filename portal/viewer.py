@@ -9,9 +9,12 @@ Figures on a node (this month): the paid-as rank, PV and GV of the open month's 
 when there is one (one query for a whole page); without one, PV and GV read live for the page
 (one set-based query over the nodes' nested-set ranges, cached a minute) and no rank. A card for
 one person reads the dashboard's own month progress (`commissions.progress.month_progress`: PV,
-GV, rank, biggest sponsor legs) and, in the placement tree, each leg's volume this period from
-the orders app (`genealogy.policy.leg_volumes`), cached a minute. Carried volume per leg comes
-from the binary component of the next plan components (`carried_leg_volumes`): none yet.
+GV, rank, biggest sponsor legs) when there is a projection, else the same live reads; in the
+placement tree, each leg's volume this period comes from the orders app
+(`genealogy.policy.leg_volumes`), cached a minute. Carried volume per leg comes from the binary
+component of the next plan components (`commissions.selectors.carried_leg_volumes`): none yet.
+Searches start from the people matching (`genealogy.selectors.search_downline`), never from a
+walk of the whole range in label order.
 """
 
 from __future__ import annotations
@@ -29,14 +32,13 @@ from django.utils import timezone
 
 from commissions.calendar import CommissionCalendar, commission_calendar
 from commissions.models import DistributorResult
-from commissions.progress import month_progress
+from commissions.progress import LEGS_SHOWN, month_progress
 from commissions.selectors import carried_leg_volumes
+from core.fragments import names_generation
 from genealogy.models import COMPANY_TREE_ID, Distributor, Placement, TreeKind
 from genealogy.policy import PlacementPolicy, leg_volumes, placement_policy
 from genealogy.selectors import (
-    TeamFilters,
-    downline,
-    placement_downline,
+    search_downline,
     team_root_for,
     visible_in_tree,
     with_team_counts,
@@ -113,7 +115,7 @@ def _cents(value) -> int:
 
 _LIVE_SQL = """
 WITH nodes AS (
-    SELECT id, lft, rght, tree_id, placed_at FROM genealogy_distributor WHERE id IN ({ids})
+    SELECT id, lft, rght, tree_id, placed_at FROM genealogy_distributor WHERE {nodes}
 ),
 members AS (
     SELECT nodes.id AS node_id, d.id AS member_id
@@ -143,17 +145,38 @@ def _live_figures(ids: list[int], calendar: CommissionCalendar) -> dict[int, tup
     if missing:
         params: dict = {"tree": COMPANY_TREE_ID, "month": period.first_day}
         params.update({f"id{i}": pk for i, pk in enumerate(missing)})
-        sql = _LIVE_SQL.format(
-            ids=", ".join(f"%(id{i})s" for i in range(len(missing))),
-            moved=moved_lines_sql(["distributor_id", "pv"]),
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            rows = {pk: (_cents(pv), _cents(gv)) for pk, gv, pv in cursor.fetchall()}
+        nodes = "id IN (" + ", ".join(f"%(id{i})s" for i in range(len(missing))) + ")"
+        rows = _read_live(nodes, params)
         fresh = {pk: rows.get(pk, (0, 0)) for pk in missing}
         cache.set_many({keys[pk]: value for pk, value in fresh.items()}, LIVE_SECONDS)
         figures.update(fresh)
     return figures
+
+
+def _read_live(nodes: str, params: dict) -> dict[int, tuple[int, int]]:
+    sql = _LIVE_SQL.format(nodes=nodes, moved=moved_lines_sql(["distributor_id", "pv"]))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk: (_cents(pv), _cents(gv)) for pk, gv, pv in cursor.fetchall()}
+
+
+def _biggest_legs_live(person: Distributor, calendar: CommissionCalendar) -> list[tuple[str, int]]:
+    """(name, GV) of the person's biggest sponsor legs this month, read live in one query over
+    all their direct recruits' ranges (and one for the names), cached a minute."""
+    key = f"viewer:legs-live:{calendar.period}:{person.pk}:n{names_generation()}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    params = {"tree": COMPANY_TREE_ID, "month": calendar.period.first_day, "parent": person.pk}
+    figures = _read_live("sponsor_id = %(parent)s", params)
+    biggest = sorted(figures.items(), key=lambda item: (-item[1][1], item[0]))[:LEGS_SHOWN]
+    names = {
+        d.pk: d.display_name
+        for d in Distributor.objects.filter(pk__in=[pk for pk, _ in biggest]).select_related("user")
+    }
+    legs = [(names[pk], gv) for pk, (_, gv) in biggest if gv > 0]
+    cache.set(key, legs, LIVE_SECONDS)
+    return legs
 
 
 def page_figures(ids: list[int], calendar: CommissionCalendar) -> dict[int, dict]:
@@ -285,18 +308,16 @@ def children_page(
 def search(
     root: Distributor, tree: str, query: str, *, limit: int = SEARCH_RESULTS
 ) -> list[NodeRow]:
-    """People matching ``query`` in ``root``'s downline in ``tree`` (the first ``limit``)."""
+    """People matching ``query`` in ``root``'s downline in ``tree`` (``limit`` of them, by
+    name)."""
     term = query.strip()
     if not term:
         return []
-    if tree == TreeKind.PLACEMENT:
-        node = placement_of(root)
-        if node is None:
-            return []
-        ids = list(placement_downline(node, query=term).values_list("pk", flat=True)[:limit])
-    else:
-        ids = list(downline(root, TeamFilters(query=term)).values_list("pk", flat=True)[:limit])
-    return rows_for(tree, ids)
+    ids = list(search_downline(root, tree, term).values_list("pk", flat=True)[:limit])
+    rows = rows_for(tree, ids)
+    return sorted(
+        rows, key=lambda row: (row.distributor.display_name.lower(), row.distributor.number)
+    )
 
 
 _PATH_SQL = """
@@ -390,19 +411,34 @@ def _leg_volumes_cached(tops: list[Placement], now: dt.datetime) -> dict[int, De
 
 
 def card(person: Distributor, tree: str, *, now: dt.datetime | None = None) -> dict[str, object]:
-    """What the viewer's card says about one person: this month's figures and legs."""
+    """What the viewer's card says about one person: this month's figures and legs.
+
+    With a projection run: the dashboard's own month progress (rank, PV, GV, biggest legs).
+    Without one: PV and GV read live like the children pages, no rank, and (sponsor tree) the
+    biggest legs read live, each cached a minute, so a card at the top of a big company stays
+    a couple of set-based queries.
+    """
     now = now or timezone.now()
-    progress = month_progress(person, now=now)
+    calendar = commission_calendar(now)
     policy = placement_policy(now)
+    if calendar.projection_run is not None:
+        progress = month_progress(person, now=now, calendar=calendar)
+        rank = progress.paid_as_rank_name if progress.paid_as_rank else None
+        pv, gv, as_of = progress.pv, progress.gv, progress.as_of
+        sponsor_legs = [(leg.name, leg.gv) for leg in progress.legs_shown]
+    else:
+        pv, gv = _live_figures([person.pk], calendar)[person.pk]
+        rank, as_of = None, now
+        sponsor_legs = _biggest_legs_live(person, calendar) if tree == TreeKind.SPONSOR else []
     data: dict[str, object] = {
         "number": person.number,
         "name": person.display_name,
         "status": person.get_status_display(),
-        "rank": progress.paid_as_rank_name if progress.paid_as_rank else None,
-        "rank_is_estimated": progress.is_rank_estimated,
-        "pv": progress.pv,
-        "gv": progress.gv,
-        "as_of": progress.as_of.isoformat(),
+        "rank": rank,
+        "rank_is_estimated": False,
+        "pv": pv,
+        "gv": gv,
+        "as_of": as_of.isoformat(),
         "people_below": person.downline_size,
         "url": reverse("team_member", args=[person.number]),
         "legs": [],
@@ -423,7 +459,7 @@ def card(person: Distributor, tree: str, *, now: dt.datetime | None = None) -> d
         ]
     else:
         data["legs"] = [
-            {"label": leg.name, "number": None, "people": None, "volume": leg.gv, "carried": None}
-            for leg in progress.legs_shown
+            {"label": name, "number": None, "people": None, "volume": leg_gv, "carried": None}
+            for name, leg_gv in sponsor_legs
         ]
     return data

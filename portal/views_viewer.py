@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET
 from commissions.calendar import commission_calendar
 from genealogy.models import TreeKind
 from genealogy.policy import placement_policy
-from genealogy.selectors import get_visible_distributor, placement_downline
+from genealogy.selectors import get_visible_distributor, search_downline
 
 from . import viewer
 from .viewer import ViewerInputError
@@ -86,7 +86,11 @@ def placement_tree(request: HttpRequest, number: int | None = None) -> HttpRespo
             ids, _ = viewer.path_ids(own, person, TreeKind.PLACEMENT)
             context["path"] = viewer.rows_for(TreeKind.PLACEMENT, ids[:-1])
         if context["query"]:
-            found = placement_downline(node, query=context["query"]).select_related("user")
+            found = (
+                search_downline(person, TreeKind.PLACEMENT, context["query"])
+                .select_related("user")
+                .order_by("user__name", "number")
+            )
             paginator = Paginator(found, PLACEMENT_SEARCH_PER_PAGE)
             context["results"] = paginator.get_page(request.GET.get("page"))
             context["search_query"] = urlencode({"q": context["query"]})

@@ -301,3 +301,17 @@ def test_the_placement_tree_page_reads_a_fixed_number_of_queries(
     with django_assert_max_num_queries(14):  # 12 today, whatever the tree size
         response = client.get(reverse("placement_tree_member", args=[company["xena"].number]))
     assert response.status_code == 200
+
+
+def test_with_a_projection_nodes_and_cards_show_its_paid_as_rank_and_volumes(client, company):
+    from commissions.services.runs import refresh_projection
+
+    buy(company["bob"], "50", paid_at=timezone.now())  # 120 PV: enough for "Member"
+    assert refresh_projection(now=timezone.now()) is not None
+    log_in_with_mfa(client, UserFactory(is_staff=True))
+    _, data = get_json(client, "viewer_children", company["house"].number, tree="placement")
+    by_leg = {child["leg"]: child for child in data["children"]}
+    assert (by_leg["Right"]["rank"], by_leg["Right"]["pv"]) == ("Member", 12000)
+    assert by_leg["Left"]["rank"] is None  # Ann bought nothing
+    _, card = get_json(client, "viewer_card", company["bob"].number, tree="sponsor")
+    assert (card["rank"], card["pv"], card["gv"]) == ("Member", 12000, 12000)
