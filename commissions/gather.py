@@ -131,12 +131,11 @@ def _read_distributors(*, with_placement: bool) -> tuple[np.ndarray, ...]:
 def _index_of(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Index of each id in the sorted ``ids`` (-1 stays -1); refuses unknown ids."""
     values = np.asarray(values, dtype=np.int64)
-    index = np.searchsorted(ids, values)
-    index = np.minimum(index, max(len(ids) - 1, 0))
-    known = (values < 0) | (ids[index] == values) if len(ids) else values < 0
-    if not known.all():
-        raise CommissionError(f"unknown distributor id {int(values[~known][0])}")
-    return np.where(values < 0, -1, index).astype(np.int64)
+    index = positions_of(ids, values)
+    unknown = (values >= 0) & (index < 0)
+    if unknown.any():
+        raise CommissionError(f"unknown distributor id {int(values[unknown][0])}")
+    return index
 
 
 def closed_months() -> set[dt.date]:
@@ -341,11 +340,13 @@ def _members_at(tree, named: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     keep = tree.present.copy()
     sponsors = tree.parent_ids.copy()
     absent = ~tree.present
+    up = _index_of(tree.ids, sponsors)  # index in tree.ids, -1 none
+    if not absent.any():  # the usual case: a month calculated while it runs or just after
+        return keep, sponsors, up
     sponsors[absent] = tree.arrival_parent_ids[absent]
-    up = positions_of(tree.ids, sponsors)  # index in tree.ids, -1 none
-    named = np.unique(named[named >= 0])
-    if len(named):
-        keep[_index_of(tree.ids, named)] = True
+    up[absent] = _index_of(tree.ids, sponsors[absent])
+    named = _index_of(tree.ids, named)
+    keep[named[named >= 0]] = True
     has_sponsor = up >= 0
     while True:
         missing = keep & has_sponsor

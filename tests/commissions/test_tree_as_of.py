@@ -130,3 +130,20 @@ def test_order_time_pays_the_sponsor_when_the_order_was_paid(clock, company, upl
     assert unilevel(run, first_step)[1][0] == 20_000
     assert 1 not in unilevel(run, other)
     assert DistributorResult.objects.get(run=run, distributor=chain.eve).sponsor_id == zed.pk
+
+
+def test_someone_the_month_names_before_they_joined_is_a_leaf_under_their_sponsor(clock, company):
+    chain, _ = company
+    make_plan_version()
+    # Given Newt, who joined under Cal in April, with an order recorded as paid on March 30
+    # (migrated data)
+    clock.set(dt.datetime(2026, 4, 3, 12, tzinfo=UTC))
+    newt = make_distributor(sponsor=chain.cal, name="Newt Early")
+    buy(newt, "80", paid_at=dt.datetime(2026, 3, 30, 15, tzinfo=UTC))
+    # When March is calculated
+    run = calculate_period(period=PERIOD)
+    # Then Newt is in March, a leaf under Cal, and Cal's group counts the order
+    results, _ = figures(run)
+    assert results[newt.pk][0] == chain.cal.pk
+    assert results[newt.pk][2] == 8_000
+    assert results[chain.cal.pk][3] == results[chain.dee.pk][3] + 12_000 + 8_000
