@@ -56,6 +56,7 @@ def tank(request: HttpRequest) -> HttpResponse:
         if policy.rules_for_sponsors()
         else None,
         "current_rule": RULE_LABELS[rule_for_recruit(policy, sponsor.placement_rule)],
+        "deadline_rule": RULE_LABELS[policy.auto_rule],
         "active_tab": "tank",
     }
     return render(request, "genealogy/placement_tank.html", context)
