@@ -22,6 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.access import has_staff_powers
+from accounts.models import User
 from core.periods import last_month_starts
 
 from .codes import normalize_referral_code
@@ -118,13 +119,26 @@ def visible_in_tree(user, tree: str) -> QuerySet[Distributor]:
     return queryset.filter(downline_q(viewer, include_self=True))
 
 
+SEARCH_USERS_AT_MOST = 5_000
+
+
 def people_matching(term: str) -> Q:
-    """A search term as a filter: all digits, a distributor number (one index lookup); else a
-    name containing it or an email starting with it."""
+    """A search term as a filter. All digits: a distributor number (one index lookup). Else a
+    name containing it or an email starting with it: the matching users are read first, so a
+    rare term costs one scan of the users, never a probe of a user per person of a big range
+    (the planner, expecting matches everywhere, would walk the range); a common term, with
+    more than ``SEARCH_USERS_AT_MOST`` matching users, is joined instead and finds its first
+    results at once."""
     term = term.strip()
     if term.isdigit():
         return Q(number=int(term))
-    return Q(user__name__icontains=term) | Q(user__email__istartswith=term)
+    words = Q(user__name__icontains=term) | Q(user__email__istartswith=term)
+    users = list(
+        User.objects.filter(Q(name__icontains=term) | Q(email__istartswith=term)).values_list(
+            "pk", flat=True
+        )[: SEARCH_USERS_AT_MOST + 1]
+    )
+    return words if len(users) > SEARCH_USERS_AT_MOST else Q(user_id__in=users)
 
 
 def placement_downline(node: Placement) -> QuerySet[Distributor]:

@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.core.cache import cache
 from django.db import connection
 from django.db.models import QuerySet
@@ -160,21 +161,61 @@ def _read_live(nodes: str, params: dict) -> dict[int, tuple[int, int]]:
         return {pk: (_cents(pv), _cents(gv)) for pk, gv, pv in cursor.fetchall()}
 
 
+_RANGE_PV_SQL = """
+WITH moved AS (
+{moved}
+)
+SELECT d.lft, CAST(ROUND(SUM(moved.pv) * 100) AS BIGINT)
+FROM moved JOIN genealogy_distributor d ON d.id = moved.distributor_id
+WHERE d.tree_id = %(tree)s AND d.lft > %(lft)s AND d.lft < %(rght)s
+GROUP BY d.lft
+"""
+
+
 def _biggest_legs_live(person: Distributor, calendar: CommissionCalendar) -> list[tuple[str, int]]:
-    """(name, GV) of the person's biggest sponsor legs this month, read live in one query over
-    all their direct recruits' ranges (and one for the names), cached a minute."""
+    """(name, GV) of the person's biggest sponsor legs this month, read live and cached a
+    minute: the PV of everyone in their range who bought this month (one query from the
+    month's lines), bucketed into the direct recruits' ranges with numpy; waiting recruits
+    (no range yet) count their own PV. Three queries however many recruits."""
     key = f"viewer:legs-live:{calendar.period}:{person.pk}:n{names_generation()}"
     cached = cache.get(key)
     if cached is not None:
         return cached
-    params = {"tree": COMPANY_TREE_ID, "month": calendar.period.first_day, "parent": person.pk}
-    figures = _read_live("sponsor_id = %(parent)s", params)
-    biggest = sorted(figures.items(), key=lambda item: (-item[1][1], item[0]))[:LEGS_SHOWN]
+    recruits = list(
+        Distributor.objects.filter(sponsor_id=person.pk)
+        .order_by("lft")
+        .values_list("pk", "lft", "rght", "placed_at", "tree_id")
+    )
+    placed = [r for r in recruits if r[3] is not None and r[4] == COMPANY_TREE_ID]
+    gv = dict.fromkeys((r[0] for r in recruits), 0)
+    if placed and person.is_placed:
+        params = {
+            "tree": COMPANY_TREE_ID,
+            "month": calendar.period.first_day,
+            "lft": person.lft,
+            "rght": person.rght,
+        }
+        sql = _RANGE_PV_SQL.format(moved=moved_lines_sql(["distributor_id", "pv"]))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            bought = np.array(cursor.fetchall(), dtype=np.int64).reshape(-1, 2)
+        starts = np.array([r[1] for r in placed], dtype=np.int64)
+        ends = np.array([r[2] for r in placed], dtype=np.int64)
+        leg = np.searchsorted(starts, bought[:, 0], side="right") - 1
+        inside = (leg >= 0) & (bought[:, 0] < ends[np.maximum(leg, 0)])
+        sums = np.bincount(leg[inside], weights=bought[inside, 1], minlength=len(placed))
+        gv.update({r[0]: int(total) for r, total in zip(placed, sums, strict=True)})
+    placed_ids = {r[0] for r in placed}
+    waiting = [r[0] for r in recruits if r[0] not in placed_ids]
+    if waiting:
+        gv.update({pk: pv for pk, (pv, _) in _live_figures(waiting, calendar).items()})
+    biggest = sorted(gv.items(), key=lambda item: (-item[1], item[0]))[:LEGS_SHOWN]
+    shown = [(pk, total) for pk, total in biggest if total > 0]
     names = {
         d.pk: d.display_name
-        for d in Distributor.objects.filter(pk__in=[pk for pk, _ in biggest]).select_related("user")
+        for d in Distributor.objects.filter(pk__in=[pk for pk, _ in shown]).select_related("user")
     }
-    legs = [(names[pk], gv) for pk, (_, gv) in biggest if gv > 0]
+    legs = [(names[pk], total) for pk, total in shown]
     cache.set(key, legs, LIVE_SECONDS)
     return legs
 
