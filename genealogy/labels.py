@@ -32,7 +32,8 @@ PostgreSQL (arrays, unnest) and SQLite (the demo: small trees, plain parameters)
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,28 @@ last_allocation = AllocationStats()
 
 def _is_postgresql() -> bool:
     return connection.vendor == "postgresql"
+
+
+@contextmanager
+def prefer_indexes() -> Iterator[None]:
+    """Within a transaction on PostgreSQL, plan the next queries without sequential scans.
+
+    The label queries touch a handful of rows each through the lft/rght indexes, but with
+    parameters from an array (`unnest`) or statistics a batch has just made stale, the planner
+    may pick a scan of the whole tree per point. Restored afterwards.
+    """
+    if not _is_postgresql() or not connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('enable_seqscan')")
+        before = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('enable_seqscan', %s, true)", [before])
 
 
 def _scalar(sql: str, params: Sequence) -> int | None:
@@ -268,8 +291,8 @@ def next_labels_after(space: LabelSpace, points: Sequence[int]) -> list[int | No
         cursor.execute(
             f"""
             SELECT LEAST(
-                (SELECT MIN(lft) FROM {table} WHERE {scope} AND lft > p.x),
-                (SELECT MIN(rght) FROM {table} WHERE {scope} AND rght > p.x))
+                (SELECT lft FROM {table} WHERE {scope} AND lft > p.x ORDER BY lft LIMIT 1),
+                (SELECT rght FROM {table} WHERE {scope} AND rght > p.x ORDER BY rght LIMIT 1))
               FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(x, i) ORDER BY p.i
             """,  # noqa: S608 - identifiers from LabelSpace constants
             [list(points)],
@@ -618,8 +641,9 @@ def last_child_points(space: LabelSpace, parent_rghts: Sequence[int]) -> list[in
         cursor.execute(
             f"""
             SELECT GREATEST(
-                (SELECT MAX(lft) FROM {table} WHERE {scope} AND lft < p.r),
-                (SELECT MAX(rght) FROM {table} WHERE {scope} AND rght < p.r))
+                (SELECT lft FROM {table} WHERE {scope} AND lft < p.r ORDER BY lft DESC LIMIT 1),
+                (SELECT rght FROM {table} WHERE {scope} AND rght < p.r
+                  ORDER BY rght DESC LIMIT 1))
               FROM unnest(%s::bigint[]) WITH ORDINALITY AS p(r, i) ORDER BY p.i
             """,  # noqa: S608 - identifiers from LabelSpace constants
             [list(parent_rghts)],
@@ -748,6 +772,7 @@ __all__ = [
     "depths",
     "next_label_after",
     "next_labels_after",
+    "prefer_indexes",
     "previous_label_before",
     "spaced_labels",
     "spread",

@@ -162,7 +162,8 @@ def place_pending_distributors() -> PlacementResult:
         if len(pending) > FULL_RENUMBER_THRESHOLD:
             result = renumber_tree()
             return PlacementResult(len(pending), "renumber", result.changed)
-        written = _place_with_labels(pending)
+        with labels.prefer_indexes():
+            written = _place_with_labels(pending)
         if written is None:
             result = renumber_tree()
             return PlacementResult(len(pending), "renumber", result.changed)
@@ -507,7 +508,8 @@ def _move_placed_subtree(node: Distributor, target: Distributor) -> int:
     """Make `node`'s leg the last child of `target`: fresh labels for the leg only
     (`genealogy.labels.move_subtree`), its levels shifted, the uplines' counts fixed. The cost
     is the leg's size, whatever the tree's. Returns the people moved."""
-    moved = labels.move_subtree(SPONSOR_TREE, node_id=node.pk, new_parent_id=target.pk)
+    with labels.prefer_indexes():
+        moved = labels.move_subtree(SPONSOR_TREE, node_id=node.pk, new_parent_id=target.pk)
     Distributor.objects.filter(pk=node.pk).update(sponsor_id=target.pk)
     return moved
 
@@ -582,8 +584,9 @@ def _roll_up_recruits(person: Distributor) -> tuple[list[int], int]:
     Distributor.objects.filter(pk__in=waiting).update(sponsor_id=new_sponsor_id)
     if placed:
         # The recruits' legs are the person's whole downline: one block move, in their order.
-        labels.move_subtree(
-            SPONSOR_TREE, node_id=person.pk, new_parent_id=new_sponsor_id, children_only=True
-        )
+        with labels.prefer_indexes():
+            labels.move_subtree(
+                SPONSOR_TREE, node_id=person.pk, new_parent_id=new_sponsor_id, children_only=True
+            )
         Distributor.objects.filter(pk__in=placed).update(sponsor_id=new_sponsor_id)
     return [rid for rid, _ in recruits], new_sponsor_id
