@@ -91,12 +91,15 @@ def enter_tank(
     policy = policy or policy_at(now)
     if not policy.has_placement_tree or distributor.is_house:
         return None
-    sponsor_rule = (
-        Distributor.objects.filter(pk=distributor.sponsor_id)
-        .values_list("placement_rule", flat=True)
-        .first()
-        or ""
-    )
+    if Distributor._meta.get_field("sponsor").is_cached(distributor):
+        sponsor_rule = distributor.sponsor.placement_rule if distributor.sponsor else ""
+    else:
+        sponsor_rule = (
+            Distributor.objects.filter(pk=distributor.sponsor_id)
+            .values_list("placement_rule", flat=True)
+            .first()
+            or ""
+        )
     rule = rule_for_recruit(policy, sponsor_rule)
     deadline = now + dt.timedelta(days=policy.tank_days) if rule == HOLDING_TANK else None
     placement, _ = Placement.objects.get_or_create(

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from genealogy.models import Placement, TreeChange, TreeChangeKind, TreeKind
+from genealogy.models import Distributor, Placement, TreeChange, TreeChangeKind, TreeKind
 from genealogy.placement.services import (
     PlacementError,
     choose_sponsor_rule,
@@ -153,3 +153,16 @@ def test_a_sponsors_own_rule_applies_to_their_waiting_recruits_where_allowed(pla
     placement_plan(kind="binary", rule="outermost_left")
     with pytest.raises(PlacementError, match="does not let sponsors choose"):
         choose_sponsor_rule(sponsor=top, rule="outermost_right")
+
+
+def test_a_new_recruit_of_a_sponsor_with_their_own_rule_skips_the_tank(placement_plan):
+    tank_plan(placement_plan, sponsor_may_choose=True)
+    top = house()
+    choose_sponsor_rule(sponsor=top, rule="outermost_right")
+    sponsor = Distributor.objects.get(pk=top.pk)
+    recruit = join(sponsor)  # entered with the sponsor's rule: placed by the next batch
+    assert node(recruit).tank_deadline is None
+    assert spot(recruit) == (top.pk, 1)
+    tank_plan(placement_plan, sponsor_may_choose=False)  # the company withdraws the choice
+    waits = join(sponsor)
+    assert node(waits).placed_at is None and node(waits).tank_deadline is not None
