@@ -216,11 +216,12 @@
           .attr("tabindex", 0)
           .attr("role", "treeitem")
           .style("cursor", "pointer");
+        g.append("title");
         g.append("rect").attr("width", NODE_W).attr("height", NODE_H).attr("rx", 6).attr("y", -NODE_H / 2);
         g.append("text").attr("class", "viewer-name").attr("x", 10).attr("y", -NODE_H / 2 + 17).attr("font-weight", 600).attr("font-size", 13);
         g.append("text").attr("class", "viewer-line2").attr("x", 10).attr("y", -NODE_H / 2 + 34).attr("font-size", 11).attr("fill", "#495057");
         g.append("text").attr("class", "viewer-line3").attr("x", 10).attr("y", -NODE_H / 2 + 49).attr("font-size", 11).attr("fill", "#495057");
-        g.append("text").attr("class", "viewer-toggle").attr("x", NODE_W - 16).attr("y", -NODE_H / 2 + 17).attr("font-size", 15).attr("font-weight", 700);
+        g.append("text").attr("class", "viewer-toggle").attr("aria-hidden", "true").attr("x", NODE_W - 16).attr("y", -NODE_H / 2 + 17).attr("font-size", 15).attr("font-weight", 700);
         g.on("click", (event, item) => activate(item.data.node));
         g.on("keydown", (event, item) => {
           if (event.key === "Enter" || event.key === " ") {
@@ -237,11 +238,12 @@
       .attr("aria-expanded", (item) => (item.data.node.data.children ? String(item.data.node.expanded) : null))
       .attr("aria-selected", (item) => String(item.data.node === selected))
       .attr("aria-level", (item) => item.depth + 1)
-      .attr("aria-label", (item) => {
-        const data = item.data.node.data;
-        return data.name + ", " + secondLine(data) + ", " + thirdLine(data);
-      })
       .call((g) => {
+        // The accessible name is the full text (the lines drawn may be shortened).
+        g.select("title").text((item) => {
+          const data = item.data.node.data;
+          return data.name + ", " + secondLine(data) + ", " + thirdLine(data);
+        });
         g.select("rect")
           .attr("fill", (item) => (item.data.node === selected ? "#cfe2ff" : item.data.node.data.waiting ? "#fff3cd" : "#f8f9fa"))
           .attr("stroke", (item) => (item.data.node === selected ? "#0d6efd" : "#6c757d"));
