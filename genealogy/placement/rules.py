@@ -114,7 +114,7 @@ class PlannedTree:
     _planned_bottom: dict[tuple[str, int], int] = field(default_factory=dict)
     _anchor_lfts: list[int] = field(default_factory=list)
     _recruits: dict[int, int] = field(default_factory=dict)
-    _volumes: dict[int, list] = field(default_factory=dict)
+    _volumes: dict[int, object] = field(default_factory=dict)
     _bfs_levels: dict[int, list[int]] = field(default_factory=dict)
     _stored_bottom: dict[tuple[str, int], int | None] = field(default_factory=dict)
 
@@ -261,9 +261,17 @@ class PlannedTree:
         if leg.is_planned:
             return 0
         if leg.id not in self._volumes:
-            self._volumes[leg.id] = leg_volumes([(leg.lft, leg.rght)], at=self.at)
-        volumes = self._volumes[leg.id]
-        return None if volumes is None else volumes[0]
+            self.prefetch_volumes([leg])
+        return self._volumes[leg.id]
+
+    def prefetch_volumes(self, legs: Iterable[Node]) -> None:
+        """This period's volume of many stored legs with one call of the volume reader."""
+        wanted = [leg for leg in legs if not leg.is_planned and leg.id not in self._volumes]
+        if not wanted:
+            return
+        volumes = leg_volumes([(leg.lft, leg.rght) for leg in wanted], at=self.at)
+        for index, leg in enumerate(wanted):
+            self._volumes[leg.id] = None if volumes is None else volumes[index]
 
     def first_free(self, sponsor: Node) -> Target:
         """The first free position level by level under ``sponsor``, left to right.

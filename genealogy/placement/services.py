@@ -300,7 +300,10 @@ def prefetch(tree: PlannedTree, sponsor_ids: set[int], rules: set[str]) -> None:
     tops = list(sponsors)
     if rules & {"weaker_leg_people", "weaker_leg_volume", "breadth_first"}:
         tree.load_children(sponsors)
-        tops += [child for s in sponsors for child in tree.children(s).values()]
+        legs = [child for s in sponsors for child in tree.children(s).values()]
+        tops += legs
+        if "weaker_leg_volume" in rules:
+            tree.prefetch_volumes(legs)
     if rules & {
         "outermost_left",
         "outermost_right",
