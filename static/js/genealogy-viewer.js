@@ -15,7 +15,7 @@
 //   #viewer-search-form, #viewer-search-input     search; results: #viewer-search-results
 //                                                 button[data-number] (opens the path)
 //   #viewer-zoom-in, #viewer-zoom-out, #viewer-reset
-//   #genealogy-viewer[data-ready="true"]          set after each drawing settles
+//   #genealogy-viewer[data-ready="true"]          no request in flight (set false at once on a click)
 (function () {
   "use strict";
   const holder = document.getElementById("genealogy-viewer");
@@ -62,6 +62,13 @@
     if (statusBox) statusBox.textContent = text;
   }
 
+  // data-ready="true" once no request is in flight (children, card, search or path).
+  let pending = 0;
+  function busy(delta) {
+    pending += delta;
+    holder.dataset.ready = String(pending === 0);
+  }
+
   // --- The loaded part of the tree ---------------------------------------------------------
   let rootNumber = Number(holder.dataset.root);
   let root;
@@ -94,6 +101,7 @@
   async function loadPage(node) {
     if (node.loading) return;
     node.loading = true;
+    busy(1);
     draw();
     try {
       const after = node.partial ? null : node.next;
@@ -119,6 +127,7 @@
     } finally {
       node.loading = false;
       draw();
+      busy(-1);
     }
   }
 
@@ -276,7 +285,6 @@
       .attr("aria-label", (item) => moreLabel(item.data.parent) + " under " + item.data.parent.data.name)
       .call((g) => g.select("text").text((item) => moreLabel(item.data.parent)));
 
-    holder.dataset.ready = String(!items.some((item) => item.data.kind === "more" && item.data.parent.loading));
     return hierarchy;
   }
 
@@ -338,11 +346,14 @@
     cardBox.dataset.cardNumber = String(node.data.number);
     cardBox.replaceChildren(element("div", { class: "card-body small text-muted" }, "Loading " + node.data.name + "…"));
     let data;
+    busy(1);
     try {
       data = await getJSON(url(urls.card, node.data.number, { tree }));
     } catch (error) {
       cardBox.replaceChildren(element("div", { class: "card-body small text-danger" }, "Could not load the card: " + error.message));
       return;
+    } finally {
+      busy(-1);
     }
     if (cardBox.dataset.cardNumber !== String(data.number)) return; // another person was selected since
     const rank = data.rank ? data.rank + (data.rank_is_estimated ? " (estimated)" : "") : "No rank yet this month";
@@ -397,9 +408,15 @@
 
   async function activate(node) {
     selected = node;
-    draw();
-    showCard(node);
-    await toggle(node);
+    busy(1); // until the card and the children are both in
+    try {
+      draw();
+      const card = showCard(node);
+      await toggle(node);
+      await card;
+    } finally {
+      busy(-1);
+    }
   }
 
   // --- Search and paths --------------------------------------------------------------------
@@ -411,11 +428,14 @@
     results.replaceChildren();
     if (!query.trim()) return;
     let data;
+    busy(1);
     try {
       data = await getJSON(url(urls.search, 0, { tree, root: rootNumber, q: query }));
     } catch (error) {
       results.append(element("div", { class: "list-group-item small text-danger" }, "Search failed: " + error.message));
       return;
+    } finally {
+      busy(-1);
     }
     if (!data.results.length) {
       results.append(element("div", { class: "list-group-item small text-muted", "data-search-empty": "" }, "Nobody below matches “" + query + "”."));
@@ -435,11 +455,14 @@
 
   async function openPath(number) {
     let data;
+    busy(1);
     try {
       data = await getJSON(url(urls.path, number, { tree, root: rootNumber }));
     } catch (error) {
       say("Could not open the path: " + error.message);
       return;
+    } finally {
+      busy(-1);
     }
     if (!data.path.length) return;
     if (!data.reaches_root) reset(data.path[0]); // deeper than one path: start from its top
@@ -474,4 +497,5 @@
   reset(JSON.parse(rootSource.textContent));
   draw();
   initialView();
+  busy(0);
 })();
