@@ -81,10 +81,9 @@ class Node:
     rght: int | None = None
     descendants: int = 0
     child_count: int = 0
-    # Planned nodes: the nearest stored ancestor, the positions from it down to this node, and
-    # the stored label right after which the planned group is written.
+    # Planned nodes: the nearest stored ancestor, and the stored label right after which the
+    # planned group is written.
     anchor_id: int | None = None
-    path: tuple[int, ...] = ()
     point: int | None = None
     planned_below: int = 0
     planned_children: int = 0
@@ -334,9 +333,9 @@ class PlannedTree:
         if position in self.children(parent):
             raise PlacementRuleError("That position is taken.")
         if parent.is_planned:
-            anchor_id, path, point = parent.anchor_id, (*parent.path, position), parent.point
+            anchor_id, point = parent.anchor_id, parent.point
         else:
-            anchor_id, path = parent.id, (position,)
+            anchor_id = parent.id
             point = self.insertion_point(parent, position)
         node = Node(
             id=person_id,
@@ -346,7 +345,6 @@ class PlannedTree:
             outer_left_top=parent.outer_left_top if position == 0 else person_id,
             outer_right_top=parent.outer_right_top if position == self.width - 1 else person_id,
             anchor_id=anchor_id,
-            path=path,
             point=point,
         )
         self._planned[person_id] = node
