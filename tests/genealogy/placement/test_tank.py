@@ -166,3 +166,19 @@ def test_a_new_recruit_of_a_sponsor_with_their_own_rule_skips_the_tank(placement
     tank_plan(placement_plan, sponsor_may_choose=False)  # the company withdraws the choice
     waits = join(sponsor)
     assert node(waits).placed_at is None and node(waits).tank_deadline is not None
+
+
+def test_the_minute_beat_task_places_tank_entries_past_their_deadline(placement_plan):
+    from django_celery_beat.models import PeriodicTask
+
+    from genealogy.tasks import place_pending_distributors_task
+
+    tank_plan(placement_plan, tank_days=0)  # due at once: the deadline is the moment of entry
+    recruit = join(house(), place=False)
+    outcome = place_pending_distributors_task.apply(throw=True).get()
+    assert (outcome["placement_placed"], outcome["placement_method"]) == (1, "placed")
+    assert node(recruit).placed_at is not None
+    again = place_pending_distributors_task.apply(throw=True).get()
+    assert (again["placement_placed"], again["placement_method"]) == (0, "none")
+    # The task beat already runs every minute (genealogy migration 0003) carries the tank.
+    assert PeriodicTask.objects.filter(task="genealogy.place_pending_distributors").exists()
