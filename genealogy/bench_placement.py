@@ -36,7 +36,7 @@ from core.bulk import read_columns, vacuum_and_analyze
 
 from . import policy as genealogy_policy
 from .bulk_placement import build_binary_placement, joined_moments_us, write_placement_tree
-from .models import Distributor, Placement, TreeChange
+from .models import Distributor, Placement, TreeChange, TreeKind
 from .placement.integrity import check_placement_tree
 from .placement.services import move_placement, place_batch
 from .policy import PlacementPolicy
@@ -56,6 +56,7 @@ BENCH_RULES = (
 POLICY = PlacementPolicy.from_mapping(
     {"kind": "binary", "rule": "holding_tank", "auto_rule": "weaker_leg_people", "tank_days": 7}
 )
+BUILDER_REASON = "Placed by the benchmark's builder"
 PASSWORD = make_password("bench-password-not-used")  # noqa: S106 - hashed once, reused
 
 
@@ -97,6 +98,7 @@ def run_placement_bench(stdout: TextIO, size: int, *, seed: int = 1) -> dict[str
     def add(what: str, figure: str) -> None:
         stdout.write(f"  placement tree: {what}: {figure}")
 
+    refuse_a_real_placement_tree()
     with binary_plan() as policy:
         place_pending_distributors()
         vacuum_and_analyze(User, Distributor, Placement, TreeChange)
@@ -144,13 +146,37 @@ def run_placement_bench(stdout: TextIO, size: int, *, seed: int = 1) -> dict[str
     return figures
 
 
+class PlacementBenchRefused(ValueError):
+    """The database holds a placement tree the benchmark did not build: it is never replaced."""
+
+
+def refuse_a_real_placement_tree() -> None:
+    """The benchmark replaces the placement tree: only one it built itself (the house's latest
+    placement is the builder's), or none."""
+    if not Placement.objects.exists():
+        return
+    house = Distributor.objects.get(is_house=True)
+    latest = (
+        TreeChange.objects.filter(tree=TreeKind.PLACEMENT, distributor=house)
+        .order_by("-at", "-id")
+        .values_list("reason", flat=True)
+        .first()
+    )
+    if latest != BUILDER_REASON:
+        raise PlacementBenchRefused(
+            "This database has a placement tree the benchmark did not build, and the benchmark "
+            "replaces it: run it on a benchmark database (e.g. a fresh one seeded by "
+            "bench_genealogy or seed_company)."
+        )
+
+
 def build_tree():
     """Replace the placement tree with one over every placed distributor: the first DEEP_LEG
     people in the sponsor tree's preorder form the house's outer-left leg (each one's sponsor
     is above them on it), everyone else is placed under their sponsor by the demo's spillover
     shape. Returns the build and the outer-left leg's depth."""
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
             cursor.execute(f"TRUNCATE {Placement._meta.db_table}")
         else:
             cursor.execute(f"DELETE FROM {Placement._meta.db_table}")  # noqa: S608
@@ -179,7 +205,7 @@ def build_tree():
             parent_ids,
             positions,
             placed_us=joined_moments_us(ids),
-            reason="Placed by the benchmark's builder",
+            reason=BUILDER_REASON,
         )
     vacuum_and_analyze(Placement, TreeChange)
     outer = Placement.objects.filter(outer_left_top=int(ids[0])).order_by("-level").first()
@@ -229,7 +255,9 @@ def measure_move(add, deep: int) -> dict[str, float]:
     away, and back."""
     house = Distributor.objects.get(is_house=True).pk
     leg = (
-        Placement.objects.filter(descendants__range=(LEG - 100, LEG + 100), placed_at__isnull=False)
+        Placement.objects.filter(
+            descendants__range=(LEG - LEG // 10, LEG + LEG // 10), placed_at__isnull=False
+        )
         .exclude(outer_left_top=house)
         .order_by("lft")
         .first()

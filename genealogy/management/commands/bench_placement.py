@@ -16,7 +16,11 @@ from django.core.management.base import BaseCommand, CommandError
 
 from config.celery import app as celery_app
 from core.arguments import non_negative_int
-from genealogy.bench_placement import print_comparison, run_placement_bench
+from genealogy.bench_placement import (
+    PlacementBenchRefused,
+    print_comparison,
+    run_placement_bench,
+)
 from genealogy.models import Distributor
 
 
@@ -37,7 +41,10 @@ class Command(BaseCommand):
         size = Distributor.objects.count()
         if size < 10:
             raise CommandError("The company has fewer than 10 people: seed it first.")
-        figures = run_placement_bench(self.stdout, size, seed=seed)
+        try:
+            figures = run_placement_bench(self.stdout, size, seed=seed)
+        except PlacementBenchRefused as error:
+            raise CommandError(str(error)) from error
         if not results:
             return
         path = Path(results)
