@@ -149,6 +149,13 @@ class Distributor(MPTTModel):
         """People below this one in the placed tree (a stored count, no query)."""
         return self.descendants if self.is_placed else 0
 
+    # django-mptt derives these from (rght - lft), which gapped labels no longer tell.
+    def get_descendant_count(self) -> int:
+        return self.downline_size
+
+    def is_leaf_node(self) -> bool:
+        return not self.get_descendant_count()
+
     def save(self, *args, **kwargs) -> None:
         # An existing row never writes its tree fields (nor its sponsor) from memory: they may
         # be stale while a placement batch or a move runs. Only genealogy.services writes them.
