@@ -436,19 +436,20 @@ def ancestors_with_labels(space: LabelSpace, ids: Sequence[int]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
-def add_descendants(space: LabelSpace, deltas: Mapping[int, int]) -> None:
+def add_descendants(space: LabelSpace, deltas: Mapping[int, int]) -> int:
     """descendants += delta on each given node and every ancestor of it.
 
     The ancestors come from one recursive query up the parent links (a shared ancestor once);
     each one's total is the sum of the deltas of given nodes inside its interval (numpy, sorted
     labels), and one UPDATE writes them. The given nodes' labels must be in the table.
+    Returns the rows written.
     """
     deltas = {int(k): int(v) for k, v in deltas.items() if v}
     if not deltas:
-        return
+        return 0
     rows = ancestors_with_labels(space, list(deltas))
     if len(rows) == 0:
-        return
+        return 0
     given = rows[np.isin(rows[:, 0], np.fromiter(deltas, dtype=np.int64))]
     order = np.argsort(given[:, 1])
     given_lft = given[order, 1]
@@ -460,6 +461,7 @@ def add_descendants(space: LabelSpace, deltas: Mapping[int, int]) -> None:
     totals = cumulative[stop] - cumulative[start]
     keep = totals != 0
     _add_to_column(space, rows[keep, 0].tolist(), totals[keep].tolist())
+    return int(keep.sum())
 
 
 def _add_to_column(space: LabelSpace, ids: list[int], amounts: list[int]) -> None:

@@ -239,8 +239,8 @@ def _place_with_labels(pending: list[tuple[int, int]]) -> int | None:
             stack.append((node, parent, level, True))
             stack.extend((c, node, level + 1, False) for c in reversed(children.get(node, ())))
     _write_placed(ids, parents, lfts, rghts, levels, below)
-    labels.add_descendants(SPONSOR_TREE, sizes)
-    return len(ids) + labels.last_allocation.relabelled + len(anchors)
+    uplines = labels.add_descendants(SPONSOR_TREE, sizes)  # the sponsors and everyone above
+    return len(ids) + labels.last_allocation.relabelled + uplines
 
 
 def _write_placed(ids, parents, lfts, rghts, levels, below) -> None:
