@@ -38,7 +38,7 @@ from .models import (
     DistributorStatus,
     TreeChangeKind,
 )
-from .numbering import Numbering
+from .numbering import Numbering, TreeShapeError, number_tree
 from .placement.services import enter_tank
 
 if TYPE_CHECKING:
@@ -319,9 +319,32 @@ def renumber_tree(*, numbering: Numbering | None = None) -> RenumberResult:
                 return RenumberResult(0, 0)
             placed = (tree["pending"] == 0) & (tree["tree"] == COMPANY_TREE_ID)
             order_key = np.where(placed, tree["lft"], labels.UNIVERSE + ids)
+            if _already_right(tree, placed, order_key):
+                return RenumberResult(len(ids), 0)
             numbering = labels.spread(ids, tree["sponsor"], order_key=order_key)
         changed = _write_numbering(numbering)
         return RenumberResult(len(numbering.ids), changed)
+
+
+def _already_right(tree: dict[str, np.ndarray], placed: np.ndarray, order_key) -> bool:
+    """Everyone is placed and the stored labels nest exactly as the sponsor links say (ranked,
+    siblings in their order), with the right levels and counts: a renumber would only move
+    labels around, so it writes nothing."""
+    if not placed.all():
+        return False
+    try:
+        dense = number_tree(tree["id"], tree["sponsor"], order_key=order_key)
+    except TreeShapeError:
+        return False
+    values = np.sort(np.concatenate([tree["lft"], tree["rght"]]))
+    position = np.searchsorted(dense.ids, tree["id"])
+    return bool(
+        np.array_equal(np.searchsorted(values, tree["lft"]) + 1, dense.lft[position])
+        and np.array_equal(np.searchsorted(values, tree["rght"]) + 1, dense.rght[position])
+        and np.array_equal(tree["level"], dense.level[position])
+        and np.array_equal(tree["descendants"], dense.descendants[position])
+        and np.array_equal(tree["parent"], tree["sponsor"])
+    )
 
 
 def _write_numbering(numbering: Numbering) -> int:
