@@ -103,6 +103,11 @@ BAD_INPUTS: dict[str, list[tuple[list[str], str]]] = {
         (["--size", "10", "--write-csv", "/nonexistent/ladder/import.csv"], "Cannot write"),
     ],
     "bench_orders": [(["--samples", "0"], "at least 1")],
+    "bench_placement": [(["--seed", "-5"], "cannot be negative")],
+    "build_placement_tree": [
+        (["--batch", "0"], "at least 1"),
+        (["--batch", "many"], "invalid int value"),
+    ],
     "bench_dashboard": [
         (["--users", "0"], "at least 1"),
         (["--disclosure-year", "26"], "a year is written YYYY"),
