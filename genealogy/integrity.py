@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from .labels import check_labels
 from .models import COMPANY_TREE_ID, Distributor
+from .numbering import depths_or_loops
 
 EXAMPLES = 20
 COLUMNS = (
@@ -88,19 +89,6 @@ def read_tree(now: dt.datetime | None = None) -> dict[str, np.ndarray]:
     return {name: table_view[:, i].copy() for i, name in enumerate(COLUMNS)}
 
 
-def _depths_or_loops(parent_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Depth of every node, and a mask of nodes whose links never reach a root (loops)."""
-    depth = (parent_index >= 0).astype(np.int64)
-    ancestor = parent_index.copy()
-    for _ in range(int(np.ceil(np.log2(max(len(parent_index), 2)))) + 2):
-        has = ancestor >= 0
-        if not has.any():
-            break
-        depth[has] += depth[ancestor[has]]
-        ancestor[has] = ancestor[ancestor[has]]
-    return depth, ancestor >= 0
-
-
 def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
     started = time.monotonic()
     tree = read_tree(now)
@@ -123,7 +111,7 @@ def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
     roots = sponsor_index < 0
     if roots.sum() != 1:
         add("not exactly one distributor without a sponsor (the house)", roots)
-    _depth, in_loop = _depths_or_loops(sponsor_index)
+    _depth, in_loop = depths_or_loops(sponsor_index)
     add("sponsor links form a loop (or hang below one)", in_loop)
     add("waiting for placement longer than allowed", tree["overdue"].astype(bool))
 

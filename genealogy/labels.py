@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
-from .numbering import Numbering, TreeShapeError, depths, number_tree
+from .numbering import Numbering, TreeShapeError, depths, depths_or_loops, number_tree
 
 UNIVERSE = 1 << 62  # labels live in [1, UNIVERSE)
 LOG_UNIVERSE = 62
@@ -568,7 +568,7 @@ def check_labels(
     known = sorted_ids[position] == parent_ids
     parent_index = np.where(known, by_id[position], -1)
     add("the parent is not in the tree", (parent_ids >= 0) & ~known)
-    depth, in_loop = _depths_or_loops(parent_index)
+    depth, in_loop = depths_or_loops(parent_index)
     add("parent links form a loop (or hang below one)", in_loop)
 
     values = np.concatenate([lft, rght])
@@ -607,19 +607,6 @@ def check_labels(
                 np.asarray(level, dtype=np.int64) != depth,
             )
     return problems
-
-
-def _depths_or_loops(parent_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Depth of every node, and a mask of nodes whose links never reach a root (loops)."""
-    depth = (parent_index >= 0).astype(np.int64)
-    ancestor = parent_index.copy()
-    for _ in range(int(np.ceil(np.log2(max(len(parent_index), 2)))) + 2):
-        has = ancestor >= 0
-        if not has.any():
-            break
-        depth[has] += depth[ancestor[has]]
-        ancestor[has] = ancestor[ancestor[has]]
-    return depth, ancestor >= 0
 
 
 def last_child_point(space: LabelSpace, parent_rght: int) -> int:

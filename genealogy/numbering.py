@@ -43,6 +43,20 @@ def depths(parent_index: np.ndarray) -> np.ndarray:
     raise TreeShapeError("the parent links contain a cycle")
 
 
+def depths_or_loops(parent_index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Depth of every node, and a mask of nodes whose links never reach a root (loops): pointer
+    doubling like `depths`, for checks that report loops instead of refusing them."""
+    depth = (parent_index >= 0).astype(np.int64)
+    ancestor = parent_index.copy()
+    for _ in range(int(np.ceil(np.log2(max(len(parent_index), 2)))) + 2):
+        has = ancestor >= 0
+        if not has.any():
+            break
+        depth[has] += depth[ancestor[has]]
+        ancestor[has] = ancestor[ancestor[has]]
+    return depth, ancestor >= 0
+
+
 def number_tree(
     ids: np.ndarray,
     parent_ids: np.ndarray,
