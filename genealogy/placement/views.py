@@ -12,9 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ..models import Distributor
 from ..policy import RULE_LABELS
 from ..policy import placement_policy as policy_at
+from ..selectors import visible_distributors
 from .forms import PlaceForm, SponsorRuleForm
 from .selectors import tank_entries, tank_entry_for, tank_sponsor_for
 from .services import (
@@ -72,9 +72,10 @@ def place(request: HttpRequest, number: int) -> HttpResponse:
         data = form.cleaned_data
         parent = None
         if data["how"] == "hand":
-            parent = Distributor.objects.filter(number=data["parent"]).first()
+            # Through the access rule: a number outside the viewer's team reads as unknown.
+            parent = visible_distributors(request.user).filter(number=data["parent"]).first()
             if parent is None:
-                form.add_error("parent", f"No distributor has the number {data['parent']}.")
+                form.add_error("parent", f"No one in your team has the number {data['parent']}.")
         if not form.errors:
             try:
                 if request.POST.get("confirmed") == "yes":
