@@ -28,14 +28,15 @@ from accounts.models import User
 from core.bulk import binary_copy_payload, read_columns
 from outbox.models import OutboxTask
 
+from . import downline_counts
 from .demo import FIRST_NAMES, LAST_NAMES
 from .history import record_changes
-from .labels import spread, subtree_sizes
+from .labels import PLACEMENT_TREE, spread, subtree_sizes
 from .members import complete_enrollment, record_enrollment
 from .models import Distributor, Placement, TreeChangeKind, TreeKind
 from .placement.services import enter_tank
 from .policy import PlacementPolicy
-from .services import place_pending_distributors
+from .services import fold_downline_counts, place_pending_distributors
 
 LEFT, RIGHT = 0, 1
 DISTRIBUTORS = Distributor._meta.db_table
@@ -135,6 +136,7 @@ def write_placement_tree(
     history. The table must hold no placed rows for these people. Caller holds a transaction.
     """
     started = time.monotonic()
+    downline_counts.discard(PLACEMENT_TREE)  # this writes every count afresh
     ids = np.asarray(ids, dtype=np.int64)
     order = np.argsort(ids, kind="stable")
     ids = ids[order]
@@ -354,5 +356,10 @@ def seed_holding_tank(
             idempotency_key__startswith="genealogy.place_pending_distributors:",
             sent_at__isnull=True,
         ).delete()
-    place_pending_distributors()
+    with transaction.atomic():
+        place_pending_distributors()
+        fold_downline_counts()  # the demo starts with every count stored, no fold queued
+        OutboxTask.objects.filter(
+            idempotency_key__startswith=f"{downline_counts.FOLD_TASK}:", sent_at__isnull=True
+        ).delete()
     return made

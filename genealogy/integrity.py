@@ -20,7 +20,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from .labels import check_labels
+from .downline_counts import waiting_below
+from .labels import SPONSOR_TREE, check_labels
 from .models import COMPANY_TREE_ID, Distributor
 from .numbering import depths_or_loops
 
@@ -136,7 +137,8 @@ def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
             tree["lft"][subset],
             tree["rght"][subset],
             level=tree["level"][subset],
-            descendants=tree["descendants"][subset],
+            descendants=tree["descendants"][subset]
+            + waiting_below(SPONSOR_TREE, tree["lft"][subset], tree["rght"][subset]),
         ):
             found.append((description, int(mask.sum()), ids[subset][mask][:EXAMPLES]))
 

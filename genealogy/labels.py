@@ -55,6 +55,7 @@ class LabelSpace:
     scope_sql: str  # the rows of the tree: "tree_id = 1" | "lft IS NOT NULL"
     id_column: str  # "id" | "distributor_id"
     parent_column: str  # "parent_id"
+    tree: str  # the TreeKind value keying its waiting count rows (`genealogy.downline_counts`)
     descendants_column: str = "descendants"
     level_column: str = "level"
 
@@ -64,12 +65,14 @@ SPONSOR_TREE = LabelSpace(
     scope_sql="tree_id = 1",
     id_column="id",
     parent_column="parent_id",
+    tree="sponsor",
 )
 PLACEMENT_TREE = LabelSpace(
     table="genealogy_placement",
     scope_sql="lft IS NOT NULL",
     id_column="distributor_id",
     parent_column="parent_id",
+    tree="placement",
 )
 
 
@@ -652,9 +655,10 @@ def move_subtree(
 
     The block keeps its labels' order: 2m fresh labels are allocated as the new parent's last
     children and given to the block's labels in order (its old labels are left as a hole), its
-    levels shift, the parent links of its top nodes change, and the descendants of the old and
-    new ancestors change by m. Caller holds the tree's lock and has refused moves into the
-    block itself. Returns m, the people moved.
+    levels shift, the parent links of its top nodes change, and the downline counts of the old
+    and new ancestors change by m (as waiting rows of `genealogy.downline_counts`). Caller
+    holds the tree's lock and has refused moves into the block itself. Returns m, the people
+    moved.
     """
     table, key = space.table, space.id_column
     with connection.cursor() as cursor:
@@ -683,8 +687,6 @@ def move_subtree(
     m = len(leg_ids)
     if m == 0:
         return 0
-    if source is not None:
-        add_descendants(space, {source: -m})
     point = last_child_point(space, target_rght)
     (labels,) = allocate(space, [(point, 2 * m)])
     # A relabel may have moved the block's own labels: read them again.
@@ -708,7 +710,9 @@ def move_subtree(
     _write_leg(
         space, leg[:, 0].tolist(), new_values[:m].tolist(), new_values[m:].tolist(), level_shift
     )
-    add_descendants(space, {new_parent_id: m})
+    from . import downline_counts  # it builds on this module
+
+    downline_counts.record_move(space, leg_ids, source_id=source, target_id=new_parent_id)
     return m
 
 

@@ -2,9 +2,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django_countries.fields import CountryField
 from mptt.models import MPTTModel, TreeForeignKey
 from phonenumber_field.modelfields import PhoneNumberField
+
+from . import downline_counts
+from .labels import PLACEMENT_TREE, SPONSOR_TREE
 
 # The tree fields are written only by genealogy.services (set-based renumbering).
 TREE_FIELDS = ("parent", "lft", "rght", "tree_id", "level")
@@ -144,10 +148,14 @@ class Distributor(MPTTModel):
     def is_placed(self) -> bool:
         return self.placed_at is not None
 
-    @property
+    @cached_property
     def downline_size(self) -> int:
-        """People below this one in the placed tree (a stored count, no query)."""
-        return self.descendants if self.is_placed else 0
+        """People below this one in the placed tree: the stored count and the waiting count
+        rows inside it (`genealogy.downline_counts`; `selectors.prime_downline_sizes` reads
+        many at once)."""
+        if not self.is_placed:
+            return 0
+        return downline_counts.people_below(SPONSOR_TREE, self.lft, self.rght, self.descendants)
 
     # django-mptt derives these from (rght - lft), which gapped labels no longer tell.
     def get_descendant_count(self) -> int:
@@ -182,6 +190,28 @@ class TreeChangeKind(models.TextChoices):
 class TreeKind(models.TextChoices):
     SPONSOR = "sponsor", "Sponsor (enrollment) tree"
     PLACEMENT = "placement", "Placement tree"
+
+
+class DownlineCountDelta(models.Model):
+    """People added below a node (and so below every ancestor of it) that its stored
+    `descendants`, and its ancestors', do not count yet.
+
+    A placement batch or a move writes one row per parent it touched, so its cost does not
+    grow with the depth of the tree; `genealogy.downline_counts.fold` adds the rows to the
+    stored counts of the nodes and all their ancestors in one set-based pass (a task, every
+    minute and after each batch) and deletes them. Readers add the rows inside a node's
+    interval to its stored count, so counts are exact at any moment.
+    """
+
+    tree = models.CharField(max_length=16, choices=TreeKind.choices)
+    node_id = models.BigIntegerField()
+    delta = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["tree", "node_id"], name="countdelta_tree_node_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.tree} {self.node_id}: {self.delta:+d}"
 
 
 class TreeChange(models.Model):
@@ -309,6 +339,14 @@ class Placement(models.Model):
 
     def __str__(self) -> str:
         return f"placement of {self.distributor_id}"
+
+    @cached_property
+    def downline_size(self) -> int:
+        """People below this node in the placement tree: the stored count and the waiting
+        count rows inside it (`genealogy.downline_counts`)."""
+        if self.lft is None:
+            return 0
+        return downline_counts.people_below(PLACEMENT_TREE, self.lft, self.rght, self.descendants)
 
     @property
     def is_placed(self) -> bool:

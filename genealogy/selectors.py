@@ -25,7 +25,9 @@ from accounts.access import has_staff_powers
 from accounts.models import User
 from core.periods import last_month_starts
 
+from . import downline_counts
 from .codes import normalize_referral_code
+from .labels import PLACEMENT_TREE, SPONSOR_TREE
 from .models import COMPANY_TREE_ID, Distributor, DistributorStatus, Placement, TreeKind
 
 
@@ -243,6 +245,21 @@ def with_team_counts(queryset: QuerySet[Distributor]) -> QuerySet[Distributor]:
     return queryset.annotate(
         direct_recruits=Coalesce(Subquery(recruits, output_field=IntegerField()), 0)
     )
+
+
+def prime_downline_sizes(nodes: list[Distributor] | list[Placement]) -> None:
+    """Give every node its exact `downline_size` with one query for all of them (the stored
+    counts plus the waiting count rows inside each), so a page of people does not ask once
+    per person."""
+    placed = [node for node in nodes if node.lft is not None and node.placed_at is not None]
+    if not placed:
+        return
+    space = PLACEMENT_TREE if isinstance(placed[0], Placement) else SPONSOR_TREE
+    waiting = downline_counts.waiting_below(
+        space, [node.lft for node in placed], [node.rght for node in placed]
+    )
+    for node, extra in zip(placed, waiting.tolist(), strict=True):
+        node.__dict__["downline_size"] = node.descendants + extra  # the cached property
 
 
 def children_of(node: Distributor) -> QuerySet[Distributor]:

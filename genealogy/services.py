@@ -21,7 +21,7 @@ import numpy as np
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from . import labels
+from . import downline_counts, labels
 from .codes import new_distributor_number, new_referral_code
 from .history import (
     HistoryError,
@@ -30,7 +30,7 @@ from .history import (
     validate_effective_moment,
 )
 from .integrity import read_tree
-from .labels import SPONSOR_TREE
+from .labels import PLACEMENT_TREE, SPONSOR_TREE
 from .models import (
     COMPANY_TREE_ID,
     PENDING_TREE_ID,
@@ -39,7 +39,7 @@ from .models import (
     TreeChangeKind,
 )
 from .numbering import Numbering, TreeShapeError, number_tree
-from .placement.services import enter_tank
+from .placement.services import acquire_placement_lock, enter_tank
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -135,6 +135,33 @@ def schedule_placement(*, now: dt.datetime | None = None) -> None:
             (window + 1) * PLACEMENT_WINDOW_SECONDS + PLACEMENT_DELAY_SECONDS, tz=dt.UTC
         ),
     )
+
+
+# --- Downline counts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FoldResults:
+    sponsor: downline_counts.FoldResult | None  # None: that tree's writer held the lock
+    placement: downline_counts.FoldResult | None
+
+    @property
+    def locked(self) -> bool:
+        return self.sponsor is None or self.placement is None
+
+
+def fold_downline_counts() -> FoldResults:
+    """Fold both trees' waiting count rows into the stored counts, each tree under its
+    writers' lock (skipped, not waited for, while a batch holds it). Safe to run twice: the
+    second finds nothing."""
+    results = []
+    for space, lock in (
+        (SPONSOR_TREE, acquire_tree_lock),
+        (PLACEMENT_TREE, acquire_placement_lock),
+    ):
+        with transaction.atomic():
+            results.append(downline_counts.fold(space) if lock(wait=False) else None)
+    return FoldResults(*results)
 
 
 # --- Placement --------------------------------------------------------------------------------
@@ -239,8 +266,9 @@ def _place_with_labels(pending: list[tuple[int, int]]) -> int | None:
             stack.append((node, parent, level, True))
             stack.extend((c, node, level + 1, False) for c in reversed(children.get(node, ())))
     _write_placed(ids, parents, lfts, rghts, levels, below)
-    uplines = labels.add_descendants(SPONSOR_TREE, sizes)  # the sponsors and everyone above
-    return len(ids) + labels.last_allocation.relabelled + uplines
+    # The sponsors' and their uplines' counts: waiting rows, folded after the batch.
+    waiting = downline_counts.record(SPONSOR_TREE, sizes)
+    return len(ids) + labels.last_allocation.relabelled + waiting
 
 
 def _write_placed(ids, parents, lfts, rghts, levels, below) -> None:
@@ -312,6 +340,7 @@ def renumber_tree(*, numbering: Numbering | None = None) -> RenumberResult:
     """
     with transaction.atomic():
         acquire_tree_lock(wait=True)
+        downline_counts.fold(SPONSOR_TREE)  # the stored counts complete before comparing
         if numbering is None:
             tree = read_tree()  # one COPY into numpy, no per-row Python objects
             ids = tree["id"]

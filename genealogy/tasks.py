@@ -26,3 +26,17 @@ def place_pending_distributors_task(self) -> dict:
         "placement_placed": placement.placed,
         "placement_method": placement.method,
     }
+
+
+@shared_task(name="genealogy.fold_downline_counts", bind=True, max_retries=60)
+def fold_downline_counts_task(self) -> dict:
+    """Add the waiting count rows of both trees to the stored downline counts (after each
+    placement window, and every minute by beat). Safe to retry: folded rows are deleted in the
+    same transaction."""
+    result = services.fold_downline_counts()
+    if result.locked:
+        raise self.retry(countdown=LOCKED_RETRY_SECONDS)
+    return {
+        "sponsor_rows": result.sponsor.rows,
+        "placement_rows": result.placement.rows,
+    }

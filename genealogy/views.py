@@ -20,6 +20,7 @@ from .selectors import (
     downline,
     downline_count,
     get_visible_distributor,
+    prime_downline_sizes,
     relative_level,
     team_root_for,
     team_stats,
@@ -40,7 +41,10 @@ def _team_root(request: HttpRequest) -> Distributor:
 
 
 def _children_page(request: HttpRequest, node: Distributor):
-    return Paginator(children_of(node), CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(children_of(node), CHILDREN_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    prime_downline_sizes(page.object_list)  # each child's team size, one query for the page
+    return page
 
 
 @login_required

@@ -39,6 +39,7 @@ from core.fragments import names_generation
 from genealogy.models import COMPANY_TREE_ID, Distributor, Placement, TreeKind
 from genealogy.policy import PlacementPolicy, leg_volumes, placement_policy
 from genealogy.selectors import (
+    prime_downline_sizes,
     search_downline,
     team_root_for,
     visible_in_tree,
@@ -284,7 +285,8 @@ def nodes_payload(rows: list[NodeRow], tree: str, *, calendar=None, policy=None)
 
 
 def _sponsor_rows(queryset: QuerySet[Distributor]) -> list[NodeRow]:
-    people = with_team_counts(queryset.select_related("user"))
+    people = list(with_team_counts(queryset.select_related("user")))
+    prime_downline_sizes(people)
     return [
         NodeRow(
             distributor=person,
@@ -297,14 +299,16 @@ def _sponsor_rows(queryset: QuerySet[Distributor]) -> list[NodeRow]:
 
 
 def _placement_rows(queryset: QuerySet[Placement]) -> list[NodeRow]:
+    nodes = list(queryset.select_related("distributor__user"))
+    prime_downline_sizes(nodes)
     return [
         NodeRow(
             distributor=node.distributor,
-            people_below=node.descendants,
+            people_below=node.downline_size,
             children=node.child_count,
             position=node.position,
         )
-        for node in queryset.select_related("distributor__user")
+        for node in nodes
     ]
 
 
@@ -412,6 +416,7 @@ def placement_legs(
         .select_related("distributor__user")
         .order_by("position")
     }
+    prime_downline_sizes(list(tops.values()))
     width = max([width, *(position + 1 for position in tops)])
     volumes = _leg_volumes_cached([tops[p] for p in sorted(tops)], now)
     calendar = commission_calendar(now)
@@ -424,7 +429,7 @@ def placement_legs(
                 position=position,
                 label=leg_label(position, policy) or f"Position {position + 1}",
                 top=top.distributor if top else None,
-                people=top.descendants + 1 if top else 0,
+                people=top.downline_size + 1 if top else 0,
                 volume=(volumes.get(position) if top else Decimal("0.00"))
                 if volumes is not None
                 else None,
@@ -486,7 +491,7 @@ def card(person: Distributor, tree: str, *, now: dt.datetime | None = None) -> d
     }
     if tree == TreeKind.PLACEMENT:
         node = placement_of(person)
-        data["people_below"] = node.descendants if node else 0
+        data["people_below"] = node.downline_size if node else 0
         legs = placement_legs(node, policy, now=now) if node else []
         data["legs"] = [
             {

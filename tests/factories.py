@@ -8,7 +8,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
-from genealogy.services import create_distributor, place_pending_distributors
+from genealogy.selectors import prime_downline_sizes
+from genealogy.services import (
+    create_distributor,
+    fold_downline_counts,
+    place_pending_distributors,
+)
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -144,12 +149,16 @@ def assert_tree_matches_sponsor_links() -> None:
     """The placed tree nests exactly as the sponsor links say (labels ranked, siblings in
     their stored order), levels and stored downline counts included."""
     assert dense_numbering() == numbering_from_sponsor_links()
-    stored = dict(
-        Distributor.objects.filter(placed_at__isnull=False).values_list("id", "descendants")
-    )
     expected = {
         node: (rght - lft - 1) // 2 for node, (_, lft, rght, _) in dense_numbering().items()
     }
+    people = list(Distributor.objects.filter(placed_at__isnull=False))
+    prime_downline_sizes(people)
+    assert {person.id: person.downline_size for person in people} == expected  # rows waiting
+    fold_downline_counts()
+    stored = dict(
+        Distributor.objects.filter(placed_at__isnull=False).values_list("id", "descendants")
+    )
     assert stored == expected
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -19,6 +20,7 @@ from accounts.access import has_staff_powers
 
 from ..models import Distributor, Placement
 from ..policy import placement_policy
+from ..selectors import prime_downline_sizes
 from .services import (
     PlacementError,
     move_placement,
@@ -86,6 +88,14 @@ class MovePlacementForm(forms.Form):
         return cleaned
 
 
+class _PrimedChangeList(ChangeList):
+    """The page's downline counts in one query, not one per row."""
+
+    def get_results(self, request) -> None:
+        super().get_results(request)
+        prime_downline_sizes(list(self.result_list))
+
+
 @admin.register(Placement)
 class PlacementAdmin(admin.ModelAdmin):
     """Read-only: the placement tree is written by its services only."""
@@ -95,7 +105,7 @@ class PlacementAdmin(admin.ModelAdmin):
         "parent_link",
         "leg",
         "level",
-        "descendants",
+        "downline",
         "placed_at",
         "tank_deadline",
         "rule",
@@ -105,12 +115,20 @@ class PlacementAdmin(admin.ModelAdmin):
     list_select_related = ("distributor__user", "parent__distributor__user")
     show_full_result_count = False
     ordering = ("-entered_tank_at",)
+
+    def get_changelist(self, request, **kwargs):
+        return _PrimedChangeList
+
+    @admin.display(description="people below")
+    def downline(self, obj: Placement) -> str:
+        return f"{obj.downline_size:,}"
+
     readonly_fields = (
         "distributor",
         "parent",
         "leg",
         "level",
-        "descendants",
+        "downline",
         "child_count",
         "lft",
         "rght",
@@ -194,7 +212,7 @@ class PlacementAdmin(admin.ModelAdmin):
                 else:
                     self.message_user(
                         request,
-                        f"The placement leg of {distributor} ({placement.descendants + 1:,} "
+                        f"The placement leg of {distributor} ({placement.downline_size + 1:,} "
                         f"people) moved under {new_parent}.",
                         messages.SUCCESS,
                     )
@@ -213,7 +231,7 @@ class PlacementAdmin(admin.ModelAdmin):
                 "title": f"Move the placement of {distributor}",
                 "form": form,
                 "confirming": confirming,
-                "moving": placement.descendants + 1,
+                "moving": placement.downline_size + 1,
                 "warnings": move_warnings(distributor),
                 "periods": form.periods,
                 "current": position_label(placement.position, policy.width),

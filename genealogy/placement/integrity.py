@@ -16,8 +16,9 @@ import numpy as np
 
 from core.bulk import read_columns
 
+from ..downline_counts import waiting_below
 from ..integrity import EXAMPLES, Problem, _numbers
-from ..labels import check_labels
+from ..labels import PLACEMENT_TREE, check_labels
 from ..models import Distributor, Placement
 from ..policy import PlacementPolicy
 from ..policy import placement_policy as policy_at
@@ -140,7 +141,7 @@ def check_placement_tree(policy: PlacementPolicy | None = None) -> PlacementRepo
         p["lft"],
         p["rght"],
         level=p["level"],
-        descendants=p["descendants"],
+        descendants=p["descendants"] + waiting_below(PLACEMENT_TREE, p["lft"], p["rght"]),
     ):
         add_placed(description, mask)
 

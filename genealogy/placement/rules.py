@@ -6,7 +6,8 @@ and written in one go. No rule walks the tree row by row:
 
 - the outermost node of a leg is the deepest node sharing the leg's outer top (one lookup on
   the index (outer_left_top, level), or (outer_right_top, level)), however deep the leg is;
-- a leg's people are its top's stored `descendants` + 1 (plus what the batch planned inside);
+- a leg's people are its top's stored `descendants` + 1, plus the waiting count rows inside it
+  (`genealogy.downline_counts`, read once a batch) and what the batch planned inside;
 - breadth first reads the sponsor's downline level by level through the (parent, position)
   index, stopping at the first level with a free position: it reads only the full levels
   above it (at most log_width(size of the downline) + 1 levels, and each at most once a
@@ -41,8 +42,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 from django.db import connection
 
+from .. import downline_counts
+from ..labels import PLACEMENT_TREE
 from ..models import Distributor, Placement
 from ..policy import HOLDING_TANK, leg_volumes
 
@@ -116,6 +120,7 @@ class PlannedTree:
     _volumes: dict[int, object] = field(default_factory=dict)
     _bfs_levels: dict[int, list[int]] = field(default_factory=dict)
     _stored_bottom: dict[tuple[str, int], int | None] = field(default_factory=dict)
+    _waiting: tuple[np.ndarray, np.ndarray] | None = None  # uncounted people, read once
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -228,7 +233,10 @@ class PlannedTree:
         planned = bisect.bisect_right(self._anchor_lfts, node.rght) - bisect.bisect_left(
             self._anchor_lfts, node.lft
         )
-        return node.descendants + 1 + planned
+        if self._waiting is None:
+            self._waiting = downline_counts.waiting_labels(PLACEMENT_TREE)
+        waiting = int(downline_counts.sum_inside(*self._waiting, node.lft, node.rght))
+        return node.descendants + waiting + 1 + planned
 
     def is_inside(self, node: Node, top: Node) -> bool:
         """Whether ``node`` is ``top`` or below it."""

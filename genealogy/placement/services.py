@@ -28,8 +28,9 @@ from django.utils import timezone
 
 from core.periods import Period
 
+from .. import downline_counts
 from ..history import HistoryError, record_change, record_changes, validate_effective_moment
-from ..labels import PLACEMENT_TREE, add_descendants, allocate
+from ..labels import PLACEMENT_TREE, allocate
 from ..models import Distributor, Placement, TreeChangeKind, TreeKind
 from ..policy import HOLDING_TANK, RULE_LABELS, RULES, PlacementPolicy, leg_volumes
 from ..policy import placement_policy as policy_at
@@ -379,7 +380,7 @@ def write_planned(
             stored_parents[node.parent_id] += 1
             below_stored[node.parent_id] += node.planned_below + 1
     _add_child_counts(stored_parents)
-    add_descendants(PLACEMENT_TREE, below_stored)
+    downline_counts.record(PLACEMENT_TREE, below_stored)  # the uplines: folded later
     if history:
         reasons = [meta[i][1] for i in ids]
         record_changes(
@@ -797,13 +798,13 @@ def move_placement(
 
 def _move_leg(node: Placement, target: Placement, position: int, *, width: int) -> None:
     table = Placement._meta.db_table
+    old_parent_id = node.parent_id
     leg_ids = list(
         Placement.objects.filter(lft__gte=node.lft, lft__lte=node.rght).values_list(
             "distributor_id", flat=True
         )
     )
     m = len(leg_ids)
-    add_descendants(PLACEMENT_TREE, {node.parent_id: -m})
     _add_child_counts({node.parent_id: -1})
     tree = PlannedTree(width=width)
     point = tree.insertion_point(tree.node(target.pk), position)
@@ -853,7 +854,9 @@ def _move_leg(node: Placement, target: Placement, position: int, *, width: int) 
         )
     Placement.objects.filter(pk=node.pk).update(parent_id=target.pk, position=position)
     _add_child_counts({target.pk: 1})
-    add_descendants(PLACEMENT_TREE, {target.pk: m})
+    downline_counts.record_move(
+        PLACEMENT_TREE, leg_ids, source_id=old_parent_id, target_id=target.pk
+    )
 
 
 # --- A company that gets a placement tree ----------------------------------------------------

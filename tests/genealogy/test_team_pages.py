@@ -105,7 +105,7 @@ def test_list_query_count_does_not_grow_with_team_size(client, django_assert_max
 
     place_pending_distributors()
     client.force_login(leader.user)
-    with django_assert_max_num_queries(12) as small:
+    with django_assert_max_num_queries(13) as small:
         client.get(reverse("team_list"))
         client.get(reverse("team_home"))
     for _ in range(40):

@@ -39,8 +39,8 @@ def test_a_move_takes_the_whole_leg_and_is_audited(placement_plan, staff):
     assert spot(line[2]) == (line[1].pk, 0) and node(line[3]).level == 4
     # The leg's outer-left run now starts at `right` (its new position-0 chain), not the house.
     assert {node(p).outer_left_top for p in line[1:]} == {right.pk}
-    assert node(line[0]).descendants == 0 and node(right).descendants == 3
-    assert node(top).descendants == 5
+    assert node(line[0]).downline_size == 0 and node(right).downline_size == 3
+    assert node(top).downline_size == 5
     change = TreeChange.objects.get(tree=TreeKind.PLACEMENT, kind=TreeChangeKind.MOVE)
     assert (change.old_parent_id, change.old_position) == (line[0].pk, 0)
     assert (change.new_parent_id, change.new_position) == (right.pk, 0)
