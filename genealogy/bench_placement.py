@@ -21,6 +21,7 @@ restored afterwards. Returns the figures, so a caller can compare two sizes
 
 from __future__ import annotations
 
+import statistics
 import time
 import uuid
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ from .models import Distributor, Placement, TreeChange, TreeKind
 from .placement.integrity import check_placement_tree
 from .placement.services import move_placement, place_batch
 from .policy import PlacementPolicy
-from .services import create_distributor, place_pending_distributors
+from .services import create_distributor, fold_downline_counts, place_pending_distributors
 
 BATCH = 1_000
 DEEP_LEG = 10_500  # people on the outer-left leg below the house, when the company has them
@@ -118,7 +119,17 @@ def run_placement_bench(stdout: TextIO, size: int, *, seed: int = 1) -> dict[str
             with rows_written(written):
                 result = place_batch(people, rule)
             ms = (time.perf_counter() - started) * 1000
-            figures["rules"][rule] = {"ms": ms, "placed": result.placed, **written}
+            # The uplines' counts: the fold the worker runs after the batch, timed apart.
+            started = time.perf_counter()
+            folded = fold_downline_counts().placement
+            fold_ms = (time.perf_counter() - started) * 1000
+            figures["rules"][rule] = {
+                "ms": ms,
+                "placed": result.placed,
+                "fold_ms": fold_ms,
+                "fold_counts": folded.counts_written if folded else 0,
+                **written,
+            }
             add(
                 f"place {BATCH:,} waiting people by {rule}",
                 f"{ms:.0f} ms, {result.placed:,} placed, rows written: "
@@ -127,7 +138,9 @@ def run_placement_bench(stdout: TextIO, size: int, *, seed: int = 1) -> dict[str
                     f"{written.get('history', 0):,} history"
                     if written
                     else "n/a"
-                ),
+                )
+                + f"; then the count fold: {fold_ms:.0f} ms"
+                f" ({figures['rules'][rule]['fold_counts']:,} uplines' counts)",
             )
         vacuum_and_analyze(Placement, TreeChange)
         figures["move"] = measure_move(add, deep)
@@ -324,6 +337,17 @@ def print_comparison(stdout: TextIO, small: dict[str, Any], large: dict[str, Any
             f"| place {BATCH:,} by {rule} (rows written) | {a['ms']:.0f} ms "
             f"({a.get('placement', 0) + a.get('history', 0):,}) | {b['ms']:.0f} ms "
             f"({b.get('placement', 0) + b.get('history', 0):,}) | {b['ms'] / a['ms']:.2f}× |"
+        )
+    folds = [
+        (small["rules"][rule].get("fold_ms"), large["rules"][rule].get("fold_ms"))
+        for rule in BENCH_RULES
+        if rule in small["rules"] and rule in large["rules"]
+    ]
+    if folds and all(a is not None and b is not None for a, b in folds):
+        stdout.write(
+            "| the count fold after each batch (the worker's, not the batch's), median "
+            f"| {statistics.median(a for a, _ in folds):.0f} ms "
+            f"| {statistics.median(b for _, b in folds):.0f} ms | |"
         )
     if small.get("move") and large.get("move"):
         stdout.write(

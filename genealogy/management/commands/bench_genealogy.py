@@ -45,6 +45,7 @@ from core.bulk import autovacuum_is_off, vacuum_and_analyze
 from core.csv import safe_csv_writer
 from genealogy import selectors
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company
+from genealogy.downline_counts import FOLD_WINDOW_SECONDS
 from genealogy.imports import COLUMNS as IMPORT_COLUMNS
 from genealogy.integrity import check_tree
 from genealogy.models import Distributor, DistributorStatus
@@ -52,10 +53,12 @@ from genealogy.services import (
     PLACEMENT_DELAY_SECONDS,
     PLACEMENT_WINDOW_SECONDS,
     create_distributor,
+    fold_downline_counts,
     move_distributor,
     place_pending_distributors,
     renumber_tree,
 )
+from genealogy.tasks import LOCKED_RETRY_SECONDS
 
 PASSWORD = make_password("bench-password-not-used")  # noqa: S106 - hashed once, reused
 
@@ -275,6 +278,7 @@ class Command(BaseCommand):
         done: list[int] = []
         quota = max(1, self.size // threads)
         placements: list[float] = []
+        fold_times: list[float] = []
         phase_started = timezone.now()
 
         def worker(index: int) -> None:
@@ -297,15 +301,35 @@ class Command(BaseCommand):
                     if stop_placing.wait(max(0.0, next_run - now)):
                         return
                     started = time.perf_counter()
-                    place_pending_distributors()
+                    while place_pending_distributors().method == "locked":
+                        time.sleep(LOCKED_RETRY_SECONDS)  # as the task retries
                     placements.append((time.perf_counter() - started) * 1000)
             finally:
                 connection.close()
 
+        def folder() -> None:
+            # The fold task's schedule: after each window of placements, and on a lock held by
+            # a batch, again a second later (the task's retry).
+            window = FOLD_WINDOW_SECONDS
+            try:
+                while True:
+                    now = time.time()
+                    next_run = (now // window + 1) * window + 1
+                    if stop_placing.wait(max(0.0, next_run - now)):
+                        return
+                    started = time.perf_counter()
+                    while fold_downline_counts().locked:
+                        if stop_placing.wait(LOCKED_RETRY_SECONDS):
+                            return
+                    fold_times.append((time.perf_counter() - started) * 1000)
+            finally:
+                connection.close()
+
         started = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=threads + 1) as pool:
+        with ThreadPoolExecutor(max_workers=threads + 2) as pool:
             futures = [pool.submit(worker, i) for i in range(threads)]
             placing = pool.submit(placer)
+            folding = pool.submit(folder)
             deadline = started + seconds
             while time.perf_counter() < deadline and not all(f.done() for f in futures):
                 time.sleep(0.1)
@@ -322,6 +346,7 @@ class Command(BaseCommand):
                 time.sleep(0.2)
             stop_placing.set()
             placing.result()
+            folding.result()
         latencies = [
             (placed - created).total_seconds()
             for created, placed in Distributor.objects.filter(
@@ -350,6 +375,12 @@ class Command(BaseCommand):
                 f"p50 {percentile(placements, 50):.0f} ms, max {max(placements):.0f} ms "
                 f"({len(placements)} batches)",
             )
+        if fold_times:
+            self.add(
+                f"count fold under sustained sign-ups (every {FOLD_WINDOW_SECONDS} s)",
+                f"p50 {percentile(fold_times, 50):.0f} ms, max {max(fold_times):.0f} ms "
+                f"({len(fold_times)} folds)",
+            )
 
     def measure_placement(self, batches: int) -> None:
         def one(sponsor: int) -> float:
@@ -358,7 +389,8 @@ class Command(BaseCommand):
             finally:
                 connection.close()
 
-        times, rows = [], []
+        times, rows, folds, counts = [], [], [], []
+        fold_downline_counts()  # what the sign-ups before left waiting
         for _ in range(batches):
             with ThreadPoolExecutor(max_workers=4) as pool:  # real sign-ups, four at a time
                 list(pool.map(one, self.random_sponsors(1_000)))
@@ -366,11 +398,22 @@ class Command(BaseCommand):
             result = place_pending_distributors()
             times.append((time.perf_counter() - started) * 1000)
             rows.append(result.rows_written)
+            # The uplines' counts: the fold the worker runs after the batch, timed apart.
+            started = time.perf_counter()
+            folded = fold_downline_counts().sponsor
+            folds.append((time.perf_counter() - started) * 1000)
+            counts.append(folded.counts_written if folded else 0)
         self.size_figures["placement_ms"] = statistics.median(times)
+        self.size_figures["fold_ms"] = statistics.median(folds)
         self.add(
             f"place 1,000 waiting people ({result.method}; median of {batches} batches)",
             f"{statistics.median(times):.0f} ms (min {min(times):.0f}, max {max(times):.0f});"
             f" rows written per batch: median {statistics.median(rows):,.0f}, max {max(rows):,}",
+        )
+        self.add(
+            "then the count fold of each batch (the worker's, after the batch)",
+            f"{statistics.median(folds):.0f} ms median (max {max(folds):.0f});"
+            f" uplines' counts written: median {statistics.median(counts):,.0f}",
         )
 
     # --- Team pages ---------------------------------------------------------------------------
