@@ -33,6 +33,11 @@ class LineKind(models.IntegerChoices):
     RETAIL_PROFIT = 2, "Retail profit"
     FAST_START = 3, "Fast start"
     RANK_ADVANCEMENT = 4, "Rank advancement"
+    BINARY = 5, "Binary"
+    MATRIX = 6, "Matrix"
+    STAIR_STEP = 7, "Stair step"
+    GENERATION_OVERRIDE = 8, "Generation override"
+    ORDER_AWARD = 9, "Order award"
 
 
 if [label.lower().replace(" ", "_") for label in LineKind.labels] != list(KINDS):

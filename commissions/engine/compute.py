@@ -21,6 +21,7 @@ and rounded once per kind. Not breakage: cap reductions (see the summary), 0 % l
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -30,12 +31,14 @@ import numpy.typing as npt
 from .bonuses import (
     KindLines,
     advancement_lines,
+    empty_lines,
     fast_start_lines,
     lines_by_order,
     matching_lines,
     retail_profit_lines,
     unilevel_lines,
 )
+from .components import ComponentContext, ordered
 from .inputs import STATUS_ACTIVE, EngineInputs
 from .money import RAW_PER_CENT, round_raw, round_raw_total, split_pro_rata, split_rounded_totals
 from .plan import Plan
@@ -46,6 +49,7 @@ from .tree import Forest
 ENGINE_VERSION = "1.0.0"
 
 IntArray = npt.NDArray[np.int64]
+CORE_KINDS = KINDS[:5]  # unilevel .. rank_advancement: computed by the core above
 
 
 def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
@@ -98,8 +102,25 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
     by_kind["rank_advancement"], advancement_paid_rank = advancement_lines(
         plan, inputs, paid_as_index
     )
-    for kind in KINDS[1:]:
+    for kind in CORE_KINDS[1:]:
         amounts[kind] = _round_lines(plan, by_kind[kind])
+    component_state = _run_components(
+        plan,
+        by_kind,
+        amounts,
+        ComponentContext(
+            plan=plan,
+            inputs=inputs,
+            forest=forest,
+            is_active=is_active,
+            pv=pv,
+            cv=cv,
+            gv=gv,
+            paid_as=paid_as_index,
+            line_order=line_order,
+            earnings={},
+        ),
+    )
     breakage = {kind: round_raw_total(by_kind[kind].unpaid_raw, rounding) for kind in KINDS}
     lines = _merge_kinds(by_kind, amounts)
 
@@ -142,7 +163,41 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
         breakage=breakage,
         summary=summary,
         engine_version=ENGINE_VERSION,
+        component_state=component_state,
     )
+
+
+def _run_components(
+    plan: Plan,
+    by_kind: dict[str, KindLines],
+    amounts: dict[str, IntArray],
+    context: ComponentContext,
+) -> dict[str, Any]:
+    """The plan's components in their order, each seeing the rounded earnings per person of
+    every kind before it; kinds the plan does not use get no lines."""
+    n = context.inputs.n
+    earnings: dict[str, IntArray] = {}
+    for kind in by_kind:
+        earnings[kind] = (
+            np.bincount(by_kind[kind].earner, weights=amounts[kind], minlength=n).astype(np.int64)
+            if len(by_kind[kind])
+            else np.zeros(n, dtype=np.int64)
+        )
+    state: dict[str, Any] = {}
+    for spec, options in ordered(plan.components):
+        output = spec.compute(options, replace(context, earnings=dict(earnings)))
+        for kind, lines in output.lines.items():
+            by_kind[kind] = lines
+            amounts[kind] = _round_lines(plan, lines)
+            earnings[kind] = np.zeros(n, dtype=np.int64)
+            np.add.at(earnings[kind], lines.earner, amounts[kind])
+        if output.state is not None:
+            state[spec.key] = output.state
+    for kind in KINDS:
+        if kind not in by_kind:
+            by_kind[kind] = empty_lines()
+            amounts[kind] = np.zeros(0, dtype=np.int64)
+    return state
 
 
 def _round_lines(plan: Plan, lines: KindLines) -> IntArray:

@@ -11,7 +11,9 @@ fit) and stored as read-only views, so an ``EngineInputs`` cannot change after v
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,6 +43,8 @@ _ARRAY_FIELDS: dict[str, tuple[type[np.generic], str, bool]] = {
     "carried_in": (np.int64, "n", False),
     "on_hold": (np.bool_, "n", False),
     "depth": (np.int32, "n", False),
+    "placement_parent": (np.int64, "n", False),
+    "placement_position": (np.int16, "n", False),
 }
 
 
@@ -62,6 +66,12 @@ class EngineInputs:
 
     Prior state (length n, default zeros / False): ``prior_highest_rank``,
     ``prior_advancement_paid_rank``, ``carried_in`` (may be negative), ``on_hold``.
+
+    Placement tree (binary and matrix plans; length n, optional): ``placement_parent`` the
+    placement parent index as of the period's close, -1 for the root and for people not
+    placed; ``placement_position`` the position under it (binary: 0 left, 1 right; matrix:
+    0..width-1; -1 none). ``component_inputs`` maps a plan component's key to the state the
+    previous period handed on (``EngineResult.component_state``), in that component's format.
 
     ``period_start_day`` and ``period_end_day`` are inclusive. ``depth`` (optional) is each
     distributor's depth in the forest (roots 0); it is checked, and computed when absent.
@@ -86,6 +96,9 @@ class EngineInputs:
     carried_in: npt.NDArray[np.int64] | None = None
     on_hold: npt.NDArray[np.bool_] | None = None
     depth: npt.NDArray[np.int32] | None = None
+    placement_parent: npt.NDArray[np.int64] | None = None
+    placement_position: npt.NDArray[np.int16] | None = None
+    component_inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(np.asarray(self.parent))
@@ -101,8 +114,12 @@ class EngineInputs:
             if value is None:
                 if required:
                     raise ValueError(f"{name} is required")
-                if name in ("line_parent_at_order", "depth"):
-                    continue  # derived below / computed by the engine
+                if name in ("line_parent_at_order", "depth", "placement_parent"):
+                    continue  # derived below / computed by the engine / no placement tree
+                if name == "placement_position":
+                    if self.placement_parent is None:
+                        continue
+                    value = np.full(length, -1, dtype=dtype)
                 value = np.zeros(length, dtype=dtype)
             object.__setattr__(self, name, _as_readonly(value, dtype, name, length))
         if self.line_parent_at_order is None:
@@ -164,6 +181,20 @@ class EngineInputs:
             ordered = np.sort(self.line_id)  # (np.unique's hashing is far slower here)
             if np.any(ordered[1:] == ordered[:-1]):
                 raise ValueError("line_id: order line ids must be unique")
+        if self.placement_parent is not None:
+            _check_range(self.placement_parent, -1, n - 1, "placement_parent")
+            if np.any(self.placement_parent == index):
+                raise ValueError("placement_parent: a distributor cannot be their own parent")
+            try:
+                compute_depth(self.placement_parent)
+            except ValueError:
+                raise ValueError("placement_parent: the placement tree has a loop") from None
+            _check_range(self.placement_position, -1, None, "placement_position")
+            placed_below = self.placement_parent >= 0
+            if np.any(self.placement_position[placed_below] < 0):
+                raise ValueError("placement_position: everyone with a placement parent has one")
+        elif self.placement_position is not None:
+            raise ValueError("placement_position needs placement_parent")
         if self.depth is not None:
             has_parent = self.parent >= 0
             expected = np.where(has_parent, self.depth[np.maximum(self.parent, 0)] + 1, 0)

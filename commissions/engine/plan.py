@@ -84,6 +84,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import components
 from .money import PPM_PER_PERCENT, ROUNDING_MODES, ppm_to_percent
 from .results import KINDS
 
@@ -211,6 +212,8 @@ class Plan:
     # The placement tree (binary, matrix) as the document states it; its options are checked
     # by the genealogy's placement policy (``commissions.services.plans``), which uses them.
     placement: Mapping[str, Any] = field(default_factory=dict)
+    # Plan components beyond the core (``components.py``): plan key -> parsed options.
+    components: Mapping[str, Any] = field(default_factory=dict)
 
     def rank_table(self, attribute: str) -> npt.NDArray[np.int64]:
         """Per-rank values indexed by rank number (index 0 = no rank = 0)."""
@@ -232,7 +235,12 @@ class Plan:
         max_generations = max((rank.matching_generations for rank in self.ranks), default=0)
         unilevel = ppm_to_percent(sum(self.unilevel_ppm[:max_levels]))
         matching = ppm_to_percent(sum(self.matching_ppm[:max_generations]))
-        return unilevel + matching * unilevel / 100 + ppm_to_percent(self.fast_start_ppm)
+        core = unilevel + matching * unilevel / 100 + ppm_to_percent(self.fast_start_ppm)
+        shares = [
+            components.REGISTRY[key].max_payout_percent(options)
+            for key, options in self.components.items()
+        ]
+        return core + sum((share for share in shares if share is not None), Decimal(0))
 
 
 def parse_plan(doc: Mapping[str, Any]) -> Plan:
@@ -387,6 +395,7 @@ class _PlanReader:
                 "minimum_payout",
                 "options",
                 "placement",
+                *components.REGISTRY,
             ),
             required=("name", "activity", "ranks", "unilevel"),
         )
@@ -435,6 +444,18 @@ class _PlanReader:
             else ()
         )
 
+        self.rank_codes = {rank.code: number for number, rank in enumerate(ranks, start=1)}
+        self.placement_kind = (
+            str(top.get("placement", {}).get("kind", "none"))
+            if isinstance(top.get("placement"), Mapping)
+            else "none"
+        )
+        parsed_components = {
+            key: components.REGISTRY[key].parse(self, top[key], key)
+            for key in components.REGISTRY
+            if key in top
+        }
+
         if self.errors:
             raise PlanValidationError(self.errors)
         return Plan(
@@ -453,6 +474,7 @@ class _PlanReader:
             minimum_payout=minimum_payout,
             options=options,
             placement=self.placement(top.get("placement")),
+            components=parsed_components,
         )
 
     def placement(self, value: Any) -> dict[str, Any]:

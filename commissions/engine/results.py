@@ -7,8 +7,7 @@ byte-identical arrays.
 
 The payout cap is not represented by separate lines: every line carries ``amount_before_cap``
 (what the rules give) and ``amount`` (what is paid after the cap); the ledger can write the
-difference as an adjustment. ``KINDS`` keeps room for a ``"cap_adjustment"`` kind (it would be
-appended as code 5) should separate cap lines ever be wanted.
+difference as an adjustment. New kinds are only ever appended (codes are stored in the ledger).
 """
 
 from __future__ import annotations
@@ -25,6 +24,12 @@ KINDS: tuple[str, ...] = (
     "retail_profit",
     "fast_start",
     "rank_advancement",
+    # Plan components (``components.py``), in the order they run:
+    "binary",
+    "matrix",
+    "stair_step",
+    "generation_override",
+    "order_award",
 )
 """Line kinds; a line's ``kind`` is the index of its name in this tuple."""
 
@@ -106,6 +111,9 @@ class EngineResult:
     breakage: dict[str, int]
     summary: dict[str, Any] = field(default_factory=dict)
     engine_version: str = ""
+    # What each plan component hands to the next period (e.g. the binary legs' carried
+    # volume), by the component's plan key; the service persists it (``components.py``).
+    component_state: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for value in self.__dict__.values():

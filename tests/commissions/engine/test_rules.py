@@ -9,7 +9,7 @@ from commissions.engine import KINDS, run_engine
 from tests.commissions.engine.builders import cents, make_inputs, make_plan, totals
 
 ANN, BEN, CAL, DEE, EVE = range(5)
-UNILEVEL, MATCHING, RETAIL, FAST_START, ADVANCEMENT = range(len(KINDS))
+UNILEVEL, MATCHING, RETAIL, FAST_START, ADVANCEMENT = range(5)  # the core kinds
 
 
 def chain_of_five(**kwargs):
