@@ -6,6 +6,7 @@ import factory
 from allauth.account.models import EmailAddress
 from django.utils import timezone
 
+from accounts.client_sessions import log_in_with_mfa  # noqa: F401 - the tests' import
 from accounts.models import User
 from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from genealogy.selectors import prime_downline_sizes
@@ -31,24 +32,6 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(obj, create, extracted, **kwargs):
         if create and extracted is not False:
             EmailAddress.objects.create(user=obj, email=obj.email, verified=True, primary=True)
-
-
-def log_in_with_mfa(client, user: User) -> None:
-    """Log ``user`` in with a session that passed two-factor authentication, as after
-    allauth's code step (TOTP turned on first when it is off): staff get staff powers."""
-    from types import SimpleNamespace
-
-    from allauth.account.internal.flows.login import record_authentication
-    from allauth.mfa.models import Authenticator
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
-    totp = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
-    if totp is None:
-        totp = TOTP.activate(user, generate_totp_secret()).instance
-    client.force_login(user)
-    session = client.session
-    record_authentication(SimpleNamespace(session=session), user, "mfa", id=totp.pk, type="totp")
-    session.save()
 
 
 def house() -> Distributor:

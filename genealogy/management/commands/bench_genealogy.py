@@ -38,6 +38,7 @@ from django.test import Client, override_settings
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from accounts.client_sessions import log_in_with_mfa
 from accounts.models import User
 from config.celery import app as celery_app
 from core.arguments import non_negative_int, positive_int, positive_number
@@ -461,7 +462,10 @@ class Command(BaseCommand):
         }
         with override_settings(SECURE_SSL_REDIRECT=False, ALLOWED_HOSTS=["*"], STORAGES=storages):
             client = Client()
-            client.force_login(staff if node.is_house else node.user)
+            if node.is_house:
+                log_in_with_mfa(client, staff)  # staff powers need a session that passed MFA
+            else:
+                client.force_login(node.user)
             child = selectors.children_of(node).values_list("number", flat=True).first()
             member = child or node.number
             pages = {
