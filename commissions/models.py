@@ -448,3 +448,39 @@ class Hold(models.Model):
 
 def month_start(value: dt.date) -> dt.date:
     return value.replace(day=1)
+
+
+class BinarySide(models.IntegerChoices):
+    LEFT = 0, "Left"
+    RIGHT = 1, "Right"
+
+
+class BinaryCarry(models.Model):
+    """One entry of a distributor's binary carry queue at the close of a run: volume (CV,
+    cents) on one leg, from the period it was earned in, not yet paired. The next period's
+    run reads the closed run's rows as its carried-in volume (oldest first).
+
+    Written set-based at close (COPY-style batches); a close retried before the run is final
+    replaces the run's own rows.
+    """
+
+    run = copied_reference(CommissionRun, related_name="binary_carries")
+    distributor = copied_reference("genealogy.Distributor")
+    side = models.SmallIntegerField(choices=BinarySide.choices)
+    source_period = models.DateField(help_text="First day of the month the volume came from.")
+    volume = models.BigIntegerField(help_text="Carried CV, cents.")
+
+    class Meta:
+        ordering = ["run", "distributor", "side", "source_period"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "distributor", "side", "source_period"],
+                name="one_binary_carry_entry",
+            ),
+            models.CheckConstraint(condition=Q(volume__gt=0), name="binary_carry_positive"),
+            models.CheckConstraint(condition=Q(side__in=[0, 1]), name="binary_carry_side"),
+        ]
+
+    def __str__(self) -> str:
+        side = self.get_side_display()
+        return f"{self.distributor_id} {side} {self.volume} from {self.source_period:%Y-%m}"
