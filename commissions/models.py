@@ -484,3 +484,36 @@ class BinaryCarry(models.Model):
     def __str__(self) -> str:
         side = self.get_side_display()
         return f"{self.distributor_id} {side} {self.volume} from {self.source_period:%Y-%m}"
+
+
+class BinaryLegFigures(models.Model):
+    """One person's binary figures in one calculation run (the component's report): the leg
+    volume available before pairing, what paired, was flushed, expired and carried (cents of
+    volume), cycles paid (millionths) and the pay (1e-6 cent). Statements explain the binary
+    line from it. Written by COPY with the run's results."""
+
+    run = copied_reference(CommissionRun, related_name="binary_figures")
+    distributor = copied_reference("genealogy.Distributor")
+    qualified = models.BooleanField()
+    cycles_ppm = models.BigIntegerField()
+    paid = models.BigIntegerField(help_text="Raw pay, 1e-6 cent.")
+    left = models.BigIntegerField()
+    right = models.BigIntegerField()
+    paired_left = models.BigIntegerField()
+    paired_right = models.BigIntegerField()
+    flushed_left = models.BigIntegerField()
+    flushed_right = models.BigIntegerField()
+    expired_left = models.BigIntegerField()
+    expired_right = models.BigIntegerField()
+    carried_left = models.BigIntegerField()
+    carried_right = models.BigIntegerField()
+    refund_unmatched_left = models.BigIntegerField()
+    refund_unmatched_right = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "distributor"], name="one_binary_figures_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"binary figures of {self.distributor_id} in run {self.run_id}"
