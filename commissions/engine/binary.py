@@ -400,7 +400,7 @@ def _apply_refunds(
         periods.append(source)
         amounts.append(amount)
         current = up
-    if not keys:
+    if not keys or sum(len(k) for k in keys) == 0:
         return volume, unmatched
     key = np.concatenate(keys)
     refund_period = np.concatenate(periods)
