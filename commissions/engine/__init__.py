@@ -6,6 +6,11 @@ distributor), parses the company's plan with ``parse_plan`` and calls ``run_engi
 int64 cents throughout and is rounded in one place (``money.py``).
 """
 
+from . import (
+    binary,  # noqa: F401 - registers the component
+    matrix,  # noqa: F401 - registers the component
+    stair_step,  # noqa: F401 - registers the component
+)
 from .compute import ENGINE_VERSION, run_engine
 from .inputs import EngineInputs
 from .plan import Plan, PlanValidationError, load_plan_text, parse_plan
