@@ -3,9 +3,11 @@
 Steps, in order (all vectorized; loops only over depth levels, ranks, levels or kinds):
 
 1. Activity: active ⇔ status active and own PV ≥ ``activity.personal_pv``. Negative PV/CV
-   (refunds exceeding sales) count as 0 everywhere.
+   (refunds exceeding sales) count as 0 everywhere, except negative PV with
+   ``options.late_refunds: negative`` (``rank_grace.rank_volume``).
 2. GV = own PV + the whole downline's PV.
-3. Paid-as ranks (``ranks.py``); highest rank = max(prior highest, paid-as).
+3. Paid-as ranks (``ranks.py``), at least the rank grace and staff override floor
+   (``rank_grace.py``); highest rank = max(prior highest, paid-as).
 4. Unilevel, rounded per the plan; each earner's unilevel total is the base of
 5. matching, then retail profit, fast start and advancement bonuses (``bonuses.py``).
 6. Lines of all kinds in one deterministic order: earner, kind, level, source, source line.
@@ -42,7 +44,8 @@ from .components import ComponentContext, ordered
 from .inputs import STATUS_ACTIVE, EngineInputs
 from .money import RAW_PER_CENT, round_raw, round_raw_total, split_pro_rata, split_rounded_totals
 from .plan import Plan
-from .ranks import compute_ranks
+from .rank_grace import grace_months_after, rank_floor, rank_volume
+from .ranks import compute_ranks_with_floor
 from .results import KIND_CODES, KINDS, EngineResult, ResultLines
 from .tree import Forest
 
@@ -64,10 +67,18 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
     forest = Forest.build(inputs.parent, inputs.depth)
     pv = np.maximum(inputs.pv, 0)
     cv = np.maximum(inputs.cv, 0)
-    is_active = (inputs.status == STATUS_ACTIVE) & (pv >= plan.activity_personal_pv)
-    gv = forest.subtree_sum(pv)
-    paid_as, counted_gv = compute_ranks(
-        plan, forest, is_active=is_active, pv=pv, gv=gv, enroller=inputs.enroller
+    volume = rank_volume(plan, inputs)  # own PV as activity and ranks count it (late refunds)
+    is_active = (inputs.status == STATUS_ACTIVE) & (volume >= plan.activity_personal_pv)
+    gv = forest.subtree_sum(volume)
+    floor = rank_floor(plan, inputs, is_active)  # rank grace and staff overrides
+    paid_as, counted_gv, qualified = compute_ranks_with_floor(
+        plan,
+        forest,
+        is_active=is_active,
+        pv=volume,
+        gv=gv,
+        enroller=inputs.enroller,
+        floor=floor if floor.any() else None,
     )
     paid_as_index = paid_as.astype(np.int64)
     line_order = lines_by_order(inputs)
@@ -164,6 +175,9 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
         summary=summary,
         engine_version=ENGINE_VERSION,
         component_state=component_state,
+        grace_months_used=grace_months_after(
+            plan, inputs, is_active=is_active, qualified=qualified
+        ),
     )
 
 

@@ -45,6 +45,9 @@ _ARRAY_FIELDS: dict[str, tuple[type[np.generic], str, bool]] = {
     "depth": (np.int32, "n", False),
     "placement_parent": (np.int64, "n", False),
     "placement_position": (np.int16, "n", False),
+    "prior_paid_as_rank": (np.int16, "n", False),
+    "grace_months_used": (np.int16, "n", False),
+    "rank_override": (np.int16, "n", False),
 }
 
 
@@ -73,6 +76,11 @@ class EngineInputs:
     0..width-1; -1 none). ``component_inputs`` maps a plan component's key to the state the
     previous period handed on (``EngineResult.component_state``), in that component's format.
 
+    Rank grace and staff overrides (length n, default zeros; see ``rank_grace.py``):
+    ``prior_paid_as_rank`` last period's paid-as rank, ``grace_months_used`` the months in a
+    row it has been kept so far (last period's ``EngineResult.grace_months_used``),
+    ``rank_override`` a rank staff set for this period (0 none).
+
     ``period_start_day`` and ``period_end_day`` are inclusive. ``depth`` (optional) is each
     distributor's depth in the forest (roots 0); it is checked, and computed when absent.
     """
@@ -98,6 +106,9 @@ class EngineInputs:
     depth: npt.NDArray[np.int32] | None = None
     placement_parent: npt.NDArray[np.int64] | None = None
     placement_position: npt.NDArray[np.int16] | None = None
+    prior_paid_as_rank: npt.NDArray[np.int16] | None = None
+    grace_months_used: npt.NDArray[np.int16] | None = None
+    rank_override: npt.NDArray[np.int16] | None = None
     component_inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -166,6 +177,9 @@ class EngineInputs:
         _check_range(self.status, 0, 2, "status")
         _check_range(self.prior_highest_rank, 0, None, "prior_highest_rank")
         _check_range(self.prior_advancement_paid_rank, 0, None, "prior_advancement_paid_rank")
+        _check_range(self.prior_paid_as_rank, 0, None, "prior_paid_as_rank")
+        _check_range(self.grace_months_used, 0, None, "grace_months_used")
+        _check_range(self.rank_override, 0, None, "rank_override")
         if self.period_end_day < self.period_start_day:
             raise ValueError("period_end_day is before period_start_day")
         if self.m:

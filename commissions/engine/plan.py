@@ -64,6 +64,14 @@ Document fields (``*`` = required)
                      to the sponsor at order time, then the tree at close).
   ``rank_advancement`` ``"all_at_once"`` (default: every newly reached rank's bonus is paid) or
                      ``"one_per_period"`` (only the next unpaid rank's bonus).
+  ``rank_grace_months`` N (default 0, at most 120): an active person who qualifies below the
+                     rank they were paid as last period keeps that rank for N months in a row;
+                     in month N + 1 below it they are paid as what they qualify for (see
+                     ``rank_grace.py``, which also applies staff rank overrides).
+  ``late_refunds``   ``"floored"`` (default) or ``"negative"``: how a refund counting in this
+                     period of an order from an earlier period lowers volume. Either way it
+                     lowers the person's PV; ``floored`` counts a person's negative PV as 0
+                     everywhere, ``negative`` lets it lower their own and their uplines' GV.
 
 Lawfulness rules enforced here: a plan may pay only on product volume. Any key that pays on
 enrollment (``enrollment_bonus``, ``recruiting_bonus``, ``starter_kit_bonus``, a fast start
@@ -94,6 +102,8 @@ ROUNDING_POINTS = ("line", "earner_kind_total")
 UPLINES = ("period_close", "order_time")
 RANK_ADVANCEMENTS = ("all_at_once", "one_per_period")
 CAP_METHODS = ("all_pro_rata", "protect_kinds")
+LATE_REFUNDS = ("floored", "negative")
+MAX_RANK_GRACE_MONTHS = 120
 
 PAYS_ON_ENROLLMENT = "pays on enrollment: a lawful plan pays only on product volume"
 COUNTS_INACTIVE_RECRUITS = (
@@ -189,6 +199,8 @@ class Options:
     rounding_point: str = "line"
     upline: str = "period_close"
     rank_advancement: str = "all_at_once"
+    rank_grace_months: int = 0
+    late_refunds: str = "floored"
 
 
 @dataclass(frozen=True)
@@ -558,6 +570,7 @@ class _PlanReader:
             "rounding_point": ROUNDING_POINTS,
             "upline": UPLINES,
             "rank_advancement": RANK_ADVANCEMENTS,
+            "late_refunds": LATE_REFUNDS,
         }
         values: dict[str, Any] = {}
         for key, allowed in choices.items():
@@ -566,6 +579,12 @@ class _PlanReader:
         for key in ("leg_cap_includes_personal", "cumulative_ranks"):
             if key in fields:
                 values[key] = self.boolean(fields[key], f"options.{key}")
+        if "rank_grace_months" in fields:
+            values["rank_grace_months"] = self.integer(
+                fields["rank_grace_months"],
+                "options.rank_grace_months",
+                maximum=MAX_RANK_GRACE_MONTHS,
+            )
         clean = {key: v for key, v in values.items() if v is not None}
         return Options(**{**defaults.__dict__, **clean})
 

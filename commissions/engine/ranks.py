@@ -63,6 +63,27 @@ def compute_ranks(
     enroller: IntArray,
 ) -> tuple[npt.NDArray[np.int16], IntArray]:
     """Paid-as rank (0..R) and counted GV (for the paid-as rank, or rank 1 if none)."""
+    paid_as, counted_gv, _ = compute_ranks_with_floor(
+        plan, forest, is_active=is_active, pv=pv, gv=gv, enroller=enroller, floor=None
+    )
+    return paid_as, counted_gv
+
+
+def compute_ranks_with_floor(
+    plan: Plan,
+    forest: Forest,
+    *,
+    is_active: npt.NDArray[np.bool_],
+    pv: IntArray,
+    gv: IntArray,
+    enroller: IntArray,
+    floor: npt.NDArray[np.integer] | None,
+) -> tuple[npt.NDArray[np.int16], IntArray, npt.NDArray[np.int16]]:
+    """Paid-as rank, counted GV and the rank each person qualifies for by the requirements.
+
+    With ``floor`` (a rank per person: rank grace and staff overrides, ``rank_grace.py``)
+    paid-as = max(qualified, floor), and the qualified legs of everyone above count that
+    paid-as rank. Without it paid-as = qualified."""
     n = forest.n
     ranks = plan.ranks
     enrolled_by_active = (enroller >= 0) & is_active
@@ -80,16 +101,18 @@ def compute_ranks(
             & (active_enrollees >= rank.personally_enrolled_active)
         )
 
+    floor16 = None if floor is None else np.asarray(floor, dtype=np.int16)
     if any(rank.qualified_legs_count > 0 for rank in ranks):
-        paid_as = _ranks_with_legs(plan, forest, meets)
+        paid_as, qualified = _ranks_with_legs(plan, forest, meets, floor16)
     else:
-        paid_as = _best_rank(plan, meets)
+        qualified = _best_rank(plan, meets)
+        paid_as = qualified if floor16 is None else np.maximum(qualified, floor16)
 
     counted_gv = counted[0].copy()
     for number in range(2, len(ranks) + 1):
         shown = paid_as == number
         counted_gv[shown] = counted[number - 1][shown]
-    return paid_as, counted_gv
+    return paid_as, counted_gv, qualified
 
 
 def _best_rank(plan: Plan, qualifies: list[npt.NDArray[np.bool_]]) -> npt.NDArray[np.int16]:
@@ -107,15 +130,20 @@ def _best_rank(plan: Plan, qualifies: list[npt.NDArray[np.bool_]]) -> npt.NDArra
 
 
 def _ranks_with_legs(
-    plan: Plan, forest: Forest, meets: list[npt.NDArray[np.bool_]]
-) -> npt.NDArray[np.int16]:
-    """Paid-as ranks when some rank needs qualified legs: deepest level first."""
+    plan: Plan,
+    forest: Forest,
+    meets: list[npt.NDArray[np.bool_]],
+    floor: npt.NDArray[np.int16] | None = None,
+) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+    """Paid-as and qualified ranks when some rank needs qualified legs: deepest level first
+    (a leg counts its people's paid-as ranks, floors included)."""
     n = forest.n
     ranks = plan.ranks
     min_ranks = sorted({r.qualified_legs_min_rank for r in ranks if r.qualified_legs_count > 0})
     legs_at_least = {m: np.zeros(n, dtype=np.int64) for m in min_ranks}
     best_below = np.zeros(n, dtype=np.int16)  # highest paid-as rank among a node's downline
     paid_as = np.zeros(n, dtype=np.int16)
+    qualified = np.zeros(n, dtype=np.int16)
     for d in range(forest.levels - 1, -1, -1):
         nodes = forest.level(d)
         qualifies = []
@@ -125,7 +153,10 @@ def _ranks_with_legs(
                 legs = legs_at_least[rank.qualified_legs_min_rank][nodes]
                 flags = flags & (legs >= rank.qualified_legs_count)
             qualifies.append(flags)
-        paid_as[nodes] = _best_rank(plan, qualifies)
+        qualified[nodes] = _best_rank(plan, qualifies)
+        paid_as[nodes] = (
+            qualified[nodes] if floor is None else np.maximum(qualified[nodes], floor[nodes])
+        )
         if d == 0:
             break
         leg_best = np.maximum(paid_as[nodes], best_below[nodes])
@@ -133,7 +164,7 @@ def _ranks_with_legs(
         np.maximum.at(best_below, parents, leg_best)
         for m, counts in legs_at_least.items():
             np.add.at(counts, parents[leg_best >= m], 1)
-    return paid_as
+    return paid_as, qualified
 
 
 def counted_volume(plan: Plan, rank: Rank, *, pv: int, gv: int, leg_gvs: Sequence[int]) -> int:

@@ -114,6 +114,9 @@ class EngineResult:
     # What each plan component hands to the next period (e.g. the binary legs' carried
     # volume), by the component's plan key; the service persists it (``components.py``).
     component_state: dict[str, Any] = field(default_factory=dict)
+    # Rank grace (``rank_grace.py``): months in a row each person has been paid as last
+    # period's rank while qualifying lower, to hand to the next period (None: not computed).
+    grace_months_used: npt.NDArray[np.int16] | None = None
 
     def __post_init__(self) -> None:
         for value in self.__dict__.values():
