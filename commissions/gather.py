@@ -26,9 +26,9 @@ from genealogy.models import Distributor, DistributorStatus, Placement, TreeKind
 from orders.volume import (
     clawback_refund_lines,
     period_line_arrays,
-    period_totals,
     same_period_refund_lines,
 )
+from orders.volume_summaries import summary_totals
 
 from .engine import ENGINE_VERSION, EngineInputs
 from .engine.plan import Plan
@@ -194,7 +194,9 @@ def gather(
     timings["read_distributors"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    totals = period_totals(period)
+    # Per-person totals from the volume summaries kept as orders are paid and refunded (the
+    # same figures as orders.volume.period_totals, one row per person instead of every line).
+    totals = summary_totals(period)
     # Refunds of orders counted in closed periods are settled by clawback lines: they do not also
     # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
     closed = closed_months()

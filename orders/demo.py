@@ -39,6 +39,7 @@ from .models import (
     RefundLine,
     RefundReason,
 )
+from .volume_summaries import rebuild_volume_summaries
 
 # sku, name, kind, wholesale, retail, PV, CV, description
 CATALOG = [
@@ -586,6 +587,8 @@ def seed_orders(
         )
         reset_sequence(RefundLine)
         progress(f"{len(refunded):,} refunds written")
+        summaries = rebuild_volume_summaries()
+        progress(f"{summaries:,} volume summaries rebuilt")
     elapsed = time.monotonic() - started
     progress(f"orders done in {elapsed:.1f} s")
     return {

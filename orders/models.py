@@ -423,3 +423,40 @@ class RefundLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × {self.order_line.name}"
+
+
+class VolumeSummary(models.Model):
+    """One distributor's net volume in one commission period, in integer cents.
+
+    Paid order lines minus refund lines counting in `month`, split as `orders.volume` splits
+    them; kept up to date by `orders.volume_summaries` in the same transaction as every payment
+    and refund, rebuilt set-based by bulk writers, checked by `check_volume_summaries`. A row
+    exists while any line or refund line counts in the month (its figures may be zero).
+    """
+
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    month = models.DateField(help_text="First day of the commission period.")
+    pv = models.BigIntegerField(default=0, help_text="Cents of PV.")
+    cv = models.BigIntegerField(default=0, help_text="Cents of CV.")
+    personal_pv = models.BigIntegerField(default=0)
+    personal_cv = models.BigIntegerField(default=0)
+    retail_pv = models.BigIntegerField(default=0)
+    retail_cv = models.BigIntegerField(default=0)
+    retail_sales = models.BigIntegerField(default=0)
+    retail_profit = models.BigIntegerField(default=0)
+    order_lines = models.IntegerField(default=0, help_text="Paid order lines counting here.")
+    refund_lines = models.IntegerField(default=0, help_text="Refund lines counting here.")
+
+    class Meta:
+        constraints = [
+            # Month first: a period's rows are one index range (and the upsert's target).
+            models.UniqueConstraint(
+                fields=["month", "distributor"], name="volume_summary_one_per_month"
+            ),
+            models.CheckConstraint(condition=Q(month__day=1), name="volume_summary_first_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Volume of {self.distributor_id} in {self.month:%Y-%m}"

@@ -38,6 +38,7 @@ from .models import (
 )
 from .money import ZERO, quantize_money, quantize_volume
 from .payments import get_provider
+from .volume_summaries import add_paid_order, add_refund
 
 HUNDRED = Decimal("100")
 
@@ -308,6 +309,7 @@ def order_pay(
             ]
         )
         OrderLine.objects.filter(order_id=order.pk).update(paid_at=now, commission_month=month)
+        add_paid_order(order.pk)  # the period's volume summary, in this transaction
     return order
 
 
@@ -468,6 +470,7 @@ def order_refund(
         for refund_line in refund_lines:
             refund_line.refund = refund
         RefundLine.objects.bulk_create(refund_lines)
+        add_refund(refund.pk)  # the period's volume summary, in this transaction
     return refund
 
 
