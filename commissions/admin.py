@@ -115,6 +115,31 @@ class PlanVersionAdmin(admin.ModelAdmin):
     form = PlanVersionForm
     list_display = ["__str__", "effective_from", "max_payout_percent", "locked", "created_at"]
     readonly_fields = ["verdict", "created_by", "created_at"]
+    actions = ["simulate"]
+
+    def get_urls(self):
+        from django.urls import path
+
+        from .admin_simulate import simulate_view
+
+        return [
+            path(
+                "<int:pk>/simulate/",
+                self.admin_site.admin_view(lambda request, pk: simulate_view(self, request, pk)),
+                name="commissions_planversion_simulate",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.action(description="Simulate on a closed month")
+    def simulate(self, request, queryset):
+        if queryset.count() != 1:
+            messages.error(request, "Choose exactly one plan version to simulate.")
+            return None
+        version = queryset.get()
+        return HttpResponseRedirect(
+            reverse("admin:commissions_planversion_simulate", args=[version.pk])
+        )
 
     @admin.display(boolean=True)
     def locked(self, obj: PlanVersion) -> bool:
@@ -642,3 +667,6 @@ class ClawbackAdmin(ReadOnlyAdmin):
         "original_period",
         "amount",
     ]
+
+# Staff rank overrides (add-only; their own module)
+from . import admin_rank_overrides  # noqa: E402, F401 - registers RankOverrideAdmin

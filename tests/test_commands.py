@@ -117,6 +117,19 @@ BAD_INPUTS: dict[str, list[tuple[list[str], str]]] = {
         (["--users", "0"], "at least 1"),
         (["--disclosure-year", "26"], "a year is written YYYY"),
     ],
+    "simulate_plan": [
+        (["--period", CLOSED], "the following arguments are required: --version"),
+        (["--version", "x", "--period", CLOSED], "invalid int value"),
+        (["--version", "1", "--period", "abc"], "a period is written YYYY-MM"),
+        (["--version", "1", "--period", "2026-13"], "no such period: 2026-13"),
+        (["--version", "1", "--period", "2025-02"], "2025-02 is not closed"),
+        (["--version", "999999", "--period", CLOSED], "No plan version #999999"),
+        (["--version", "1", "--period", CLOSED, "--csv", FOLDER], "is a folder"),
+        (
+            ["--version", "1", "--period", CLOSED, "--csv", "/nonexistent/ladder/s.csv"],
+            "does not exist",
+        ),
+    ],
 }
 CASES = [
     pytest.param(

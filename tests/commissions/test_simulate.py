@@ -1,0 +1,321 @@
+"""Simulating a draft plan version on a closed month (``commissions.services.simulate``), its
+admin page and its command.
+
+The worked example (``conftest``): Ann → Ben → Cal → Dee → Eve under the house, CV Ann 100,
+Ben 0 (inactive), Cal 120, Dee 100, Eve 200 = 520.00. The paid plan pays 5 %, 5 %, 10 % on
+three levels with dynamic compression (Ben, inactive, is skipped and the levels roll up):
+
+  Eve's 200: Dee level 1 5 % = 10.00, Cal level 2 5 % = 10.00, Ann level 3 10 % = 20.00
+  Dee's 100: Cal level 1 5 % = 5.00, Ann level 2 5 % = 5.00
+  Cal's 120: Ann level 1 5 % = 6.00
+  Paid: Dee 10.00, Cal 15.00, Ann 31.00 = 56.00 = 10.77 % of 520.00 (56 / 520 = 0.10769).
+
+The draft doubles level 1 (10 %, 5 %, 10 %):
+
+  Eve's 200: Dee 20.00, Cal 10.00, Ann 20.00; Dee's 100: Cal 10.00, Ann 5.00; Cal's 120: Ann 12.00
+  Simulated: Dee 20.00 (+10.00), Cal 20.00 (+5.00), Ann 37.00 (+6.00) = 77.00 (+21.00)
+  = 14.81 % of CV (77 / 520 = 0.14808).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import datetime as dt
+from decimal import Decimal
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from hypothesis import given
+from hypothesis import strategies as st
+
+from commissions.errors import CommissionError
+from commissions.models import (
+    Adjustment,
+    Clawback,
+    CommissionLine,
+    CommissionPeriod,
+    CommissionRun,
+    DistributorResult,
+    Hold,
+    PlanVersion,
+)
+from commissions.services.close import closable_from, close_period
+from commissions.services.runs import calculate_period
+from commissions.services.simulate import mover_indices, rank_rows, simulate
+from core.periods import Period
+from tests.commissions.conftest import PERIOD
+from tests.factories import COMMISSION_TEST_PLAN, UserFactory, log_in_with_mfa, make_plan_version
+
+D = Decimal
+
+
+def doubled_level_one() -> dict:
+    document = copy.deepcopy(COMMISSION_TEST_PLAN)
+    document["name"] = "Doubled level 1"
+    document["unilevel"] = {"percents": ["10", "5", "10"]}
+    return document
+
+
+def close_march(chain) -> PlanVersion:
+    """March calculated with the test plan and closed; returns the draft (doubled level 1)."""
+    make_plan_version()
+    calculate_period(period=PERIOD)
+    close_period(period=PERIOD, now=closable_from(PERIOD))
+    return make_plan_version(doubled_level_one(), effective_from=dt.date(2026, 4, 1))
+
+
+def ledger_snapshot() -> dict:
+    return {
+        model.__name__: sorted(model.objects.values_list(), key=repr)
+        for model in (
+            CommissionPeriod,
+            CommissionRun,
+            DistributorResult,
+            CommissionLine,
+            Clawback,
+            Adjustment,
+            Hold,
+            PlanVersion,
+        )
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_doubling_level_one_shows_the_differences_worked_by_hand(chain):
+    draft = close_march(chain)
+
+    simulation = simulate(draft, PERIOD)
+
+    assert simulation.period == "2026-03"
+    assert simulation.plan_name == "Doubled level 1"
+    assert simulation.total_cv == D("520.00")
+    assert (simulation.paid_total, simulation.simulated_total) == (D("56.00"), D("77.00"))
+    assert simulation.difference == D("21.00")
+    assert simulation.paid_percent_of_cv == D("10.77")
+    assert simulation.simulated_percent_of_cv == D("14.81")
+    assert [(k.kind, k.paid, k.simulated, k.difference) for k in simulation.kinds] == [
+        ("Unilevel", D("56.00"), D("77.00"), D("21.00"))
+    ]
+    # Ann, Cal, Dee and Eve have 100 PV or more: Member (rank 1); Ben and the house: no rank.
+    member = simulation.ranks[1]
+    assert (member.paid_name, member.paid_people, member.simulated_people) == ("Member", 4, 4)
+    assert (member.paid, member.simulated, member.difference) == (D("56"), D("77"), D("21"))
+    nobody = simulation.ranks[0]
+    assert (nobody.paid, nobody.simulated) == (D("0"), D("0"))
+    # Biggest increase first: Dee +10.00, Ann +6.00, Cal +5.00; nobody loses.
+    assert [(p.distributor_id, p.paid, p.simulated, p.difference) for p in simulation.winners] == [
+        (chain.dee.pk, D("10.00"), D("20.00"), D("10.00")),
+        (chain.ann.pk, D("31.00"), D("37.00"), D("6.00")),
+        (chain.cal.pk, D("15.00"), D("20.00"), D("5.00")),
+    ]
+    assert simulation.winners[0].name == chain.dee.display_name
+    assert simulation.winners[0].number == chain.dee.number
+    assert simulation.losers == []
+    assert simulation.people_changed == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_paid_plan_itself_reproduces_what_was_paid(chain):
+    close_march(chain)
+    paid_version = CommissionPeriod.objects.get(month=PERIOD.first_day).current_run.plan_version
+
+    simulation = simulate(paid_version, PERIOD)
+
+    assert simulation.simulated_total == simulation.paid_total == D("56.00")
+    assert simulation.people_changed == 0 and simulation.winners == simulation.losers == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lower_plan_lists_the_losers_biggest_drop_first(chain):
+    close_march(chain)
+    document = copy.deepcopy(COMMISSION_TEST_PLAN)
+    document["unilevel"] = {"percents": ["5", "5", "5"]}
+    lower = make_plan_version(document, effective_from=dt.date(2026, 4, 1))
+
+    simulation = simulate(lower, PERIOD)
+
+    # Only level 3 changes (10 % → 5 %): Ann's 20.00 on Eve's 200 becomes 10.00.
+    assert simulation.simulated_total == D("46.00")
+    assert [(p.distributor_id, p.difference) for p in simulation.losers] == [
+        (chain.ann.pk, D("-10.00"))
+    ]
+    assert simulation.winners == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simulating_leaves_the_ledger_unchanged(chain):
+    draft = close_march(chain)
+    before = ledger_snapshot()
+
+    simulate(draft, PERIOD)
+
+    assert ledger_snapshot() == before
+    assert not CommissionRun.objects.filter(plan_version=draft).exists()
+    assert not draft.is_locked  # still a draft: it can be edited
+
+
+@pytest.mark.django_db
+def test_only_a_closed_month_can_be_simulated(chain):
+    draft = make_plan_version()
+    CommissionPeriod.objects.create(month=PERIOD.first_day)
+    with pytest.raises(CommissionError, match="is not closed"):
+        simulate(draft, PERIOD)
+    with pytest.raises(CommissionError, match="2026-05 is not closed"):
+        simulate(draft, Period(2026, 5))  # no period row at all
+
+
+# --- Admin ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_page_works_for_staff_with_mfa(client, chain):
+    draft = close_march(chain)
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    changelist = reverse("admin:commissions_planversion_changelist")
+    url = reverse("admin:commissions_planversion_simulate", args=[draft.pk])
+
+    picked = client.post(changelist, {"action": "simulate", "_selected_action": [draft.pk]})
+    form = client.get(url)
+    page = client.get(url, {"period": "2026-03"})
+    download = client.get(url, {"period": "2026-03", "format": "csv"})
+
+    assert picked.status_code == 302 and picked["Location"] == url
+    assert form.status_code == 200 and "2026-03" in form.content.decode()
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "56.00" in text and "77.00" in text and "21.00" in text and "14.81" in text
+    assert chain.dee.display_name in text
+    assert download["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(download.content.decode().splitlines()))
+    assert rows[1] == [
+        "total",
+        "2026-03",
+        f"v{draft.pk} Doubled level 1",
+        "56.00",
+        "77.00",
+        "21.00",
+    ]
+
+
+@pytest.mark.django_db
+def test_admin_page_refuses_staff_without_mfa_and_everyone_else(client):
+    draft = make_plan_version()
+    url = reverse("admin:commissions_planversion_simulate", args=[draft.pk])
+
+    anonymous = client.get(url)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))  # no MFA
+    staff_without_mfa = client.get(url)
+    client.force_login(UserFactory())
+    distributor = client.get(url)
+
+    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
+    assert staff_without_mfa.status_code == 302
+    assert staff_without_mfa["Location"] == reverse("mfa_activate_totp")  # set MFA up first
+    assert distributor.status_code == 302 and "login" in distributor["Location"]
+
+
+@pytest.mark.django_db
+def test_admin_page_refuses_staff_without_the_view_permission(client):
+    draft = make_plan_version()
+    log_in_with_mfa(client, UserFactory(is_staff=True))  # staff powers, no permissions
+
+    response = client.get(reverse("admin:commissions_planversion_simulate", args=[draft.pk]))
+
+    assert response.status_code == 403
+
+
+# --- Command -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_prints_the_comparison_and_writes_the_csv(chain, tmp_path, capsys):
+    draft = close_march(chain)
+    output = tmp_path / "simulation.csv"
+
+    call_command(
+        "simulate_plan", "--version", str(draft.pk), "--period", "2026-03", "--csv", output
+    )
+
+    printed = capsys.readouterr().out
+    assert "56.00" in printed and "77.00" in printed and "21.00" in printed
+    rows = list(csv.reader(output.read_text(encoding="utf-8").splitlines()))
+    assert rows[0] == ["section", "key", "name", "paid", "simulated", "difference"]
+    assert ["kind", "Unilevel", "Unilevel", "56.00", "77.00", "21.00"] in rows
+    assert ["percent_of_cv", "2026-03", "of 520.00 CV", "10.77", "14.81", "4.04"] in rows
+    winners = [row for row in rows if row[0] == "winner"]
+    assert [row[1] for row in winners] == [str(p.number) for p in (chain.dee, chain.ann, chain.cal)]
+
+
+# --- The comparison against references written from the rule's words ------------------------------
+
+
+def reference_movers(ids, paid, simulated, count):
+    """The rule: winners are the people whose simulated pay exceeds what they were paid, the
+    biggest increase first; losers those paid less, the biggest drop first; equal differences
+    in distributor-id order; at most ``count`` of each."""
+    people = list(zip(ids, paid, simulated, strict=True))
+    gains = sorted(
+        (i for i, (_, p, s) in enumerate(people) if s > p),
+        key=lambda i: (-(people[i][2] - people[i][1]), people[i][0]),
+    )
+    drops = sorted(
+        (i for i, (_, p, s) in enumerate(people) if s < p),
+        key=lambda i: (people[i][2] - people[i][1], people[i][0]),
+    )
+    return gains[:count], drops[:count]
+
+
+people_strategy = st.lists(
+    st.tuples(st.integers(-50_000, 50_000), st.integers(-50_000, 50_000)), max_size=60
+)
+
+
+@given(people=people_strategy, count=st.integers(1, 25), seed=st.integers(0, 10_000))
+def test_winners_and_losers_match_the_reference(people, count, seed):
+    rng = np.random.default_rng(seed)
+    ids = np.sort(rng.choice(10_000, size=len(people), replace=False)).astype(np.int64)
+    paid = np.array([p for p, _ in people], dtype=np.int64)
+    simulated = np.array([s for _, s in people], dtype=np.int64)
+
+    assert mover_indices(ids, paid, simulated, count) == reference_movers(
+        ids.tolist(), paid.tolist(), simulated.tolist(), count
+    )
+
+
+@given(
+    people=st.lists(
+        st.tuples(
+            st.integers(0, 4), st.integers(0, 4), st.integers(0, 9_999), st.integers(0, 9_999)
+        ),
+        max_size=40,
+    )
+)
+def test_rank_rows_match_the_reference(people):
+    """Per rank: how many people were paid (and would be paid) as that rank, and the sum of
+    what they earned, each side by its own paid-as rank."""
+    paid_rank = np.array([p[0] for p in people], dtype=np.int64)
+    simulated_rank = np.array([p[1] for p in people], dtype=np.int64)
+    paid = np.array([p[2] for p in people], dtype=np.int64)
+    simulated = np.array([p[3] for p in people], dtype=np.int64)
+
+    rows = rank_rows(
+        paid_rank=paid_rank,
+        simulated_rank=simulated_rank,
+        paid_person=paid,
+        simulated_person=simulated,
+        paid_names=["A", "B"],
+        simulated_names=["A", "B", "C"],
+    )
+
+    top = max([3, *(p[0] for p in people), *(p[1] for p in people)])
+    assert [row.rank for row in rows] == list(range(top + 1))
+    for row in rows:
+        assert row.paid_people == sum(1 for p in people if p[0] == row.rank)
+        assert row.simulated_people == sum(1 for p in people if p[1] == row.rank)
+        assert row.paid == Decimal(sum(p[2] for p in people if p[0] == row.rank)) / 100
+        assert row.simulated == Decimal(sum(p[3] for p in people if p[1] == row.rank)) / 100
+    assert [row.paid_name for row in rows[:4]] == ["(no rank)", "A", "B", ""]
+    assert [row.simulated_name for row in rows[:4]] == ["(no rank)", "A", "B", "C"]
