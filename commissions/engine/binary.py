@@ -297,13 +297,18 @@ class Placement:
             return tin, size
         roots = forest.level(0)
         tin[roots] = np.cumsum(size[roots]) - size[roots]
-        left_size = np.where(self.child[:, 0] >= 0, size[np.maximum(self.child[:, 0], 0)], 0)
+        left_size = self.left_size(size)
         for d in range(1, forest.levels):
             nodes = forest.level(d)
             parents = forest.parent[nodes]
             offset = np.where(self.position[nodes] == RIGHT, left_size[parents], 0)
             tin[nodes] = tin[parents] + 1 + offset
         return tin, size
+
+    def left_size(self, size: IntArray) -> IntArray:
+        """People in each node's left leg, from the subtree sizes."""
+        left = self.child[:, LEFT]
+        return np.where(left >= 0, size[np.maximum(left, 0)], 0)
 
     def enrollees_per_leg(self, enroller: IntArray, counts: BoolArray) -> IntArray:
         """(n, 2): how many people with ``counts`` set and enroller e sit in each leg of e."""
@@ -314,13 +319,17 @@ class Placement:
             return result
         tin, size = self.preorder()
         owners = enroller[people]
-        for side in (LEFT, RIGHT):
-            top = self.child[owners, side]
-            safe = np.maximum(top, 0)
-            inside = (
-                (top >= 0) & (tin[safe] <= tin[people]) & (tin[people] < tin[safe] + size[safe])
-            )
-            result[:, side] = np.bincount(owners[inside], minlength=n)
+        # q is in e's left leg ⇔ tin[e] < tin[q] ≤ tin[e] + (size of the left leg); in the
+        # right leg ⇔ that + 1 ≤ ... < tin[e] + size[e] (preorder, left leg first).
+        start = tin[owners]
+        left_end = start + self.left_size(size)[owners]
+        position = tin[people]
+        in_left = (position > start) & (position <= left_end)
+        in_right = (position > left_end) & (position < start + size[owners])
+        side = np.where(in_left, LEFT, RIGHT)
+        inside = in_left | in_right
+        counts = np.bincount(owners[inside] * 2 + side[inside], minlength=2 * n)
+        result = counts.reshape(n, 2).astype(np.int64)
         return result
 
 
@@ -356,6 +365,15 @@ def _queue_in(previous: dict[str, Any], n: int) -> tuple[IntArray, IntArray, Int
         raise ValueError("binary state: side must be 0 or 1")
     if len(volume) and volume.min() < 0:
         raise ValueError("binary state: volume must not be negative")
+    if len(owner) > 1:
+        low = int(period.min())
+        key = (owner * 2 + side) * (int(period.max()) - low + 1) + (period - low)
+        step = np.diff(key)
+        if np.any(step == 0) or (np.any(step < 0) and len(np.unique(key)) < len(key)):
+            raise ValueError("binary state: two rows for the same (owner, side, period_index)")
+        if np.any(step < 0):  # not in the documented order: sort it
+            order = np.argsort(key, kind="stable")
+            owner, side, period, volume = owner[order], side[order], period[order], volume[order]
     return owner, side, period, volume
 
 
@@ -532,21 +550,20 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
     queue = _queue_in(previous, n)
     kept_volume, refund_unmatched = _apply_refunds(previous, placement, queue)
     q_owner, q_side, q_period, _ = queue
-    # New volume is the newest entry of its (owner, side); merge with the queue, sorted.
-    new_slot = np.flatnonzero(new_legs.reshape(-1) > 0)
-    owner = np.concatenate((q_owner, new_slot // 2))
-    side = np.concatenate((q_side, new_slot % 2))
-    period = np.concatenate((q_period, np.full(len(new_slot), current, dtype=np.int64)))
-    volume = np.concatenate((kept_volume, new_legs.reshape(-1)[new_slot]))
     if len(q_period) and int(q_period.max()) >= current:
         raise ValueError("binary state: queued volume from this period or later")
+    # New volume is the newest entry of its (owner, side): it goes right after that slot's
+    # queued rows, so the merged rows stay sorted by (owner, side, period) without a sort.
+    new_slot = np.flatnonzero(new_legs.reshape(-1) > 0)
+    at = np.searchsorted(q_owner * 2 + q_side, new_slot, side="right")
+    owner = np.insert(q_owner, at, new_slot // 2)
+    side = np.insert(q_side, at, new_slot % 2)
+    period = np.insert(q_period, at, current)
+    volume = np.insert(kept_volume, at, new_legs.reshape(-1)[new_slot])
     live = volume > 0
-    owner, side, period, volume = owner[live], side[live], period[live], volume[live]
-    low = int(period.min()) if len(period) else 0
-    span = current - low + 1
+    if not live.all():
+        owner, side, period, volume = owner[live], side[live], period[live], volume[live]
     slot = owner * 2 + side
-    order = np.argsort(slot * span + (period - low), kind="stable")
-    owner, side, period, volume, slot = (a[order] for a in (owner, side, period, volume, slot))
     starts = _group_starts(slot)
     available = np.zeros(2 * n, dtype=np.int64)
     if len(starts):
