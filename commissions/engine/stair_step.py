@@ -263,7 +263,7 @@ def _sorted_lines(
     else:
         assert part_levels is not None
         level = np.repeat(np.array(part_levels, dtype=np.int64), [len(p[0]) for p in parts])
-    order = np.lexsort((source, level, earner))
+    order = _line_order(earner, level, source)
     return KindLines(
         earner[order],
         level[order].astype(np.int16),
@@ -273,6 +273,18 @@ def _sorted_lines(
         rate[order].astype(np.int32),
         0,
     )
+
+
+def _line_order(earner: IntArray, level: IntArray, source: IntArray) -> IntArray:
+    """The order of lines by (earner, level, source), unique per line: one packed int64 key
+    sorted when it fits (several times faster than a three-key lexsort), else lexsort."""
+    if len(earner) == 0:
+        return np.zeros(0, dtype=np.int64)
+    level_bound = int(level.max()) + 1
+    source_bound = int(source.max()) + 1
+    if (int(earner.max()) + 1) * level_bound * source_bound < 2**63:
+        return np.argsort((earner * level_bound + level) * source_bound + source)
+    return np.lexsort((source, level, earner))
 
 
 def max_payout_percent(options: StairStepOptions) -> Decimal:
