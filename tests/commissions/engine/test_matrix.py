@@ -336,3 +336,7 @@ def test_the_numpy_walk_matches_the_reference_implementation(case):
     ]
     assert got == expected  # also in result order: earner, level, source
     assert lines.unpaid_raw == unpaid
+    # A source's CV never pays more than the component's payout bound.
+    per_source = np.zeros(n, dtype=np.int64)
+    np.add.at(per_source, lines.source, lines.rate_ppm.astype(np.int64))
+    assert per_source.max(initial=0) <= module.max_payout_percent(options) * 10_000

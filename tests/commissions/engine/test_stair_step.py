@@ -364,3 +364,9 @@ def test_the_numpy_walk_matches_the_reference_implementation(case):
         if kind == STAIR:
             per_source[source] += rate
     assert per_source.max(initial=0) <= max(options.percents_ppm)
+    # Nor do both kinds together pay more than the component's payout bound.
+    for _earner, kind, _level, source, _base, rate in got:
+        if kind == GENERATION:
+            per_source[source] += rate
+    bound = module.max_payout_percent(options) * 10_000  # percent → ppm
+    assert per_source.max(initial=0) <= bound
