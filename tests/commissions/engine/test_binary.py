@@ -434,6 +434,25 @@ def test_needs_a_binary_placement_tree():
     )
 
 
+def test_no_placement_tree_in_the_inputs_pays_nothing_and_carries_nothing():
+    plan = binary_plan(pairing=CYCLE_300)
+    paid, state, _ = run(plan, make_inputs(PARENT, ["100", "700", "950", "440", "100"]))
+    assert paid == {} and queue_of(state) == {}
+
+
+def test_a_queue_row_given_twice_is_refused():
+    plan = binary_plan(pairing=CYCLE_300)
+    state = {
+        "period": 0,
+        "owner": np.array([0, 0]),
+        "side": np.array([0, 0]),
+        "period_index": np.array([0, 0]),
+        "volume": np.array([100, 100]),
+    }
+    with pytest.raises(ValueError, match="two rows for the same"):
+        run(plan, tree_inputs(["100", "0", "0", "0", "0"]), state)
+
+
 def test_plan_without_binary_is_unchanged():
     plan = make_plan()
     result = run_engine(plan, tree_inputs(["100", "700", "950", "440", "100"]))
@@ -619,15 +638,21 @@ def scenarios(draw):
     if draw(st.booleans()):
         section["carry"] = {"expire_periods": draw(st.integers(1, 2))}
     section["flush_weaker_leg"] = draw(st.booleans())
+    qualification: dict[str, Any] = {}
     if draw(st.booleans()):
-        section["qualification"] = {"personally_enrolled_active_per_leg": 1}
-    return pparent, position, enroller, pvs, refunds, section
+        qualification["personally_enrolled_active_per_leg"] = draw(st.integers(1, 2))
+    if draw(st.booleans()):
+        qualification["rank"] = "member"
+    if qualification:
+        section["qualification"] = qualification
+    ranks = [[draw(st.integers(0, 1)) for _ in range(n)] for _ in range(periods)]
+    return pparent, position, enroller, pvs, refunds, section, ranks
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_numpy_matches_the_reference(scenario):
-    pparent, position, enroller, pvs, refunds, section = scenario
+    pparent, position, enroller, pvs, refunds, section, ranks = scenario
     plan = binary_plan(**section)
     options = plan.components["binary"]
     n = len(pparent)
@@ -670,7 +695,7 @@ def test_numpy_matches_the_reference(scenario):
             pv=pv_array,
             cv=pv_array,
             gv=pv_array,
-            paid_as=active.astype(np.int64),
+            paid_as=np.array(ranks[period], dtype=np.int64),
             line_order=np.zeros(0, dtype=np.int64),
             earnings={},
         )
@@ -684,7 +709,7 @@ def test_numpy_matches_the_reference(scenario):
             pv,
             [bool(a) for a in active],
             enroller,
-            [int(a) for a in active],
+            ranks[period],
             queue,
             refunds[period] if state is not None else [],
             period,
