@@ -117,6 +117,11 @@ BAD_INPUTS: dict[str, list[tuple[list[str], str]]] = {
         (["--users", "0"], "at least 1"),
         (["--disclosure-year", "26"], "a year is written YYYY"),
     ],
+    "bench_engine": [
+        (["--size", "0"], "at least 1"),
+        (["--size", "ten"], "invalid int value"),
+        (["--seed", "-1"], "cannot be negative"),
+    ],
     "simulate_plan": [
         (["--period", CLOSED], "the following arguments are required: --version"),
         (["--version", "x", "--period", CLOSED], "invalid int value"),
