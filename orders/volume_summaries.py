@@ -125,7 +125,10 @@ def rebuild_volume_summaries(period: Period | None = None) -> int:
         else:
             cursor.execute(f"DELETE FROM {TABLE} WHERE month = %s", [period.first_day])  # noqa: S608
         cursor.execute(f"INSERT INTO {TABLE} ({_INSERT_COLUMNS})\n{select}", params)
-        return cursor.rowcount
+        rows = cursor.rowcount
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {TABLE}")  # the planner sees the new rows at once
+        return rows
 
 
 @dataclass(frozen=True)
@@ -184,17 +187,19 @@ def volume_summary_differences(period: Period | None = None) -> list[SummaryDiff
 
 
 _READ_COLUMNS = ", ".join(f"CAST({name} AS bigint)" for name in ("distributor_id", *TOTAL_COLUMNS))
-_READ_SQL = f"SELECT {_READ_COLUMNS} FROM {TABLE} WHERE month = %(month)s ORDER BY distributor_id"  # noqa: S608
+# No ORDER BY: sorting the (unique) ids in numpy is cheaper than a sort in PostgreSQL.
+_READ_SQL = f"SELECT {_READ_COLUMNS} FROM {TABLE} WHERE month = %(month)s"  # noqa: S608
 
 
 def summary_totals(period: Period) -> VolumeTotals:
     """`orders.volume.period_totals(period)` read from the summaries (one index range)."""
     columns = read_columns(_READ_SQL, {"month": period.first_day}, ["int8"] * 9)
+    order = np.argsort(columns[0], kind="stable")
     return VolumeTotals(
         period=period,
-        distributor_ids=np.ascontiguousarray(columns[0]),
+        distributor_ids=np.ascontiguousarray(columns[0][order]),
         **{
-            name: np.ascontiguousarray(column)
+            name: np.ascontiguousarray(column[order])
             for name, column in zip(TOTAL_COLUMNS, columns[1:], strict=True)
         },
     )

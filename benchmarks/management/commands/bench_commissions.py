@@ -6,6 +6,10 @@ demo plan if there is none, then calculates the previous month through the real 
 inputs, engine, write results) and prints each phase, the peak RSS and the ledger size. With
 `--naive` it also runs the straightforward ORM implementation (`benchmarks.naive`) on the same
 data and compares figures and time (meant for ~10k distributors: it makes ~10 queries per person).
+
+Beside its own time it prints the raw read: how long PostgreSQL takes merely to hand over the
+tree and the month's order and refund lines (binary COPY, bytes counted, nothing decoded), the
+floor any run that reads them must stand on; the run's time is also given as a multiple of it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,30 @@ from core.periods import Period
 from core.resources import peak_rss_mb
 from genealogy.models import Distributor
 from orders.models import OrderLine
+
+# What a run cannot avoid reading: the tree and the month's lines, as they are stored.
+RAW_READS = (
+    "SELECT id, sponsor_id, status, joined_on FROM genealogy_distributor",
+    "SELECT id, distributor_id, purpose, pv, cv, amount, retail_profit, paid_at "
+    "FROM orders_orderline WHERE commission_month = %(month)s",
+    "SELECT id, order_line_id, distributor_id, purpose, pv, cv, amount, retail_profit "
+    "FROM orders_refundline WHERE commission_month = %(month)s",
+)
+
+
+def raw_read(period: Period) -> tuple[float, int]:
+    """Seconds and bytes for PostgreSQL to hand over the tree and the month's lines."""
+    started = time.perf_counter()
+    size = 0
+    with connection.cursor() as cursor:
+        for sql in RAW_READS:
+            statement = cursor.mogrify(sql, {"month": period.first_day})
+            if isinstance(statement, bytes):
+                statement = statement.decode()
+            with cursor.copy(f"COPY ({statement}) TO STDOUT (FORMAT binary)") as copy:
+                for data in copy:
+                    size += len(data)
+    return time.perf_counter() - started, size
 
 
 class Command(BaseCommand):
@@ -79,6 +107,14 @@ class Command(BaseCommand):
             f"database {connection.settings_dict['NAME']}: {people:,} distributors, "
             f"{lines:,} order lines counting in {period_obj}"
         )
+        raw = None
+        if connection.vendor == "postgresql":
+            raw_seconds, raw_bytes = min(raw_read(period_obj) for _ in range(3))
+            raw = raw_seconds
+            out(
+                f"raw read (tree + the month's order and refund lines, binary COPY, best of 3): "
+                f"{raw_seconds:.2f} s, {raw_bytes / 1e6:,.0f} MB"
+            )
         run = None
         for attempt in range(1, runs + 1):
             started = time.perf_counter()
@@ -90,6 +126,11 @@ class Command(BaseCommand):
             )
             out("  phases: " + ", ".join(f"{k} {v:.2f}" for k, v in run.timings.items()))
             out(f"  counts: {run.counts}; input {run.input_hash[:16]}")
+            if raw:
+                out(
+                    f"  service total {run.timings['total']:.2f} s = "
+                    f"{run.timings['total'] / raw:.1f}x the raw read ({raw:.2f} s)"
+                )
         summary = run.summary
         out(
             f"paid {summary['total_paid'] / 100:,.2f} = {summary['payout_percent_of_cv']} % of "
