@@ -250,7 +250,12 @@ def _frozen_inputs(gathered: Gathered, frozen: dict[str, np.ndarray]):
     safe = np.maximum(where, 0)
 
     def person(values: np.ndarray, missing: int = 0) -> np.ndarray:
-        return np.where(there, np.asarray(values)[safe], missing) if n else np.asarray(values)[:0]
+        """gather's per-person ``values`` for the frozen people (``missing`` for a stranger),
+        in the same dtype."""
+        values = np.asarray(values)
+        if not n:
+            return values[:0]
+        return np.where(there, values[safe], missing).astype(values.dtype)
 
     def frozen_index(gathered_index: np.ndarray) -> np.ndarray:
         """gather's person index → frozen index (-1 stays -1, and so does a stranger)."""
@@ -294,6 +299,22 @@ def _frozen_inputs(gathered: Gathered, frozen: dict[str, np.ndarray]):
         changes["placement_parent"] = placement_parent
         changes["placement_position"] = np.where(
             placement_parent >= 0, person(gathered.placement_position, -1), -1
+        )
+    # Any other per-person input gather fills (rank grace, staff overrides, ...): by id too.
+    for item in dataclasses.fields(base):
+        value = getattr(base, item.name)
+        if (
+            item.name not in changes
+            and not item.name.startswith("line_")
+            and isinstance(value, np.ndarray)
+            and len(value) == len(gathered.ids)
+        ):
+            changes[item.name] = person(value)
+    if base.component_inputs and not np.array_equal(gathered.ids, ids):
+        # A component's state names people by gather's indices, in its own format.
+        raise CommissionError(
+            "the run's people differ from the period's as read today, and the plan's "
+            "components carry state by person: this month cannot be simulated"
         )
     return dataclasses.replace(base, **changes)
 
