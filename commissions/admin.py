@@ -667,6 +667,3 @@ class ClawbackAdmin(ReadOnlyAdmin):
         "original_period",
         "amount",
     ]
-
-# Staff rank overrides (add-only; their own module)
-from . import admin_rank_overrides  # noqa: E402, F401 - registers RankOverrideAdmin
