@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from django.db import connection
+from django.db.models import Count
 
 from .. import downline_counts
 from ..labels import PLACEMENT_TREE
@@ -118,7 +119,7 @@ class PlannedTree:
     _anchor_lfts: list[int] = field(default_factory=list)
     _recruits: dict[int, int] = field(default_factory=dict)
     _volumes: dict[int, object] = field(default_factory=dict)
-    _bfs_levels: dict[int, list[int]] = field(default_factory=dict)
+    _bfs_levels: dict[int, tuple[list[int], int]] = field(default_factory=dict)
     _stored_bottom: dict[tuple[str, int], int | None] = field(default_factory=dict)
     _waiting: tuple[np.ndarray, np.ndarray] | None = None  # uncounted people, read once
 
@@ -255,12 +256,22 @@ class PlannedTree:
     def recruits_placed(self, sponsor: Node) -> int:
         """How many of the sponsor's own recruits are placed (stored and planned)."""
         if sponsor.id not in self._recruits:
-            stored = Placement.objects.filter(
-                placed_at__isnull=False,
-                distributor__in=Distributor.objects.filter(sponsor_id=sponsor.id).values("pk"),
-            ).count()
-            self._recruits[sponsor.id] = stored
+            self.prefetch_recruits([sponsor.id])
         return self._recruits[sponsor.id]
+
+    def prefetch_recruits(self, sponsor_ids: Iterable[int]) -> None:
+        """The placed recruits of many sponsors with one grouped count."""
+        wanted = [i for i in sponsor_ids if i not in self._recruits]
+        if not wanted:
+            return
+        counts = dict(
+            Distributor.objects.filter(sponsor_id__in=wanted, placement__placed_at__isnull=False)
+            .values_list("sponsor_id")
+            .annotate(placed=Count("pk"))
+            .values_list("sponsor_id", "placed")
+        )
+        for sponsor_id in wanted:
+            self._recruits[sponsor_id] = counts.get(sponsor_id, 0)
 
     def leg_volume(self, leg: Node):
         """This period's volume of the leg topped by ``leg`` (planned legs: none yet); None
@@ -289,13 +300,21 @@ class PlannedTree:
         level. The first level with a free position is remembered per sponsor for the rest of
         the batch (a level that is full stays full), so a batch reads each full level once.
         """
-        level_nodes = self._bfs_levels.get(sponsor.id, [sponsor.id])
+        level_nodes, start = self._bfs_levels.get(sponsor.id, ([sponsor.id], 0))
         while True:
-            nodes = [self.node(i) for i in level_nodes]
-            for node in nodes:
+            for index in range(start, len(level_nodes)):
+                node = self.node(level_nodes[index])
                 if self.child_count(node) < self.width:
-                    self._bfs_levels[sponsor.id] = level_nodes
+                    # Nodes before this one are full and stay full: the next recruit of this
+                    # sponsor starts here. The partly filled nodes ahead get their children in
+                    # one query (their free positions and insertion points need them).
+                    self._bfs_levels[sponsor.id] = (level_nodes, index)
+                    if node.child_count and node.id not in self._stored_children:
+                        ahead = level_nodes[index : index + CHILDREN_PER_QUERY]
+                        self.load_children([self.node(i) for i in ahead])
                     return Target(node, self.free_positions(node)[0])
+            nodes = [self.node(i) for i in level_nodes]
+            start = 0
             self.load_children([n for n in nodes if not n.is_planned])
             below = []
             for node in nodes:

@@ -293,12 +293,15 @@ def _place_by_rules(
 
 def prefetch(tree: PlannedTree, sponsor_ids: set[int], rules: set[str]) -> None:
     """Read in a few queries what the batch's rules will ask of the stored tree: the
-    sponsors, their children, the bottoms of the outer runs the rules follow, and the
-    children of those bottoms (for the new labels' insertion points)."""
+    sponsors, their children (and, for alternate, how many recruits each has placed), the
+    bottoms of the outer runs the rules follow, and the children of those bottoms (for the new
+    labels' insertion points)."""
     tree.load(sponsor_ids)
     sponsors = [tree.node(i) for i in sponsor_ids]
     sponsors = [s for s in sponsors if s is not None]
     tops = list(sponsors)
+    if "alternate" in rules:
+        tree.prefetch_recruits(sponsor_ids)
     if rules & {"weaker_leg_people", "weaker_leg_volume", "breadth_first"}:
         tree.load_children(sponsors)
         legs = [child for s in sponsors for child in tree.children(s).values()]
