@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commissions.errors import CommissionError
@@ -273,6 +273,7 @@ people_strategy = st.lists(
 )
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(people=people_strategy, count=st.integers(1, 25), seed=st.integers(0, 10_000))
 def test_winners_and_losers_match_the_reference(people, count, seed):
     rng = np.random.default_rng(seed)
@@ -285,6 +286,7 @@ def test_winners_and_losers_match_the_reference(people, count, seed):
     )
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     people=st.lists(
         st.tuples(
