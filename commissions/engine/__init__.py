@@ -9,6 +9,7 @@ int64 cents throughout and is rounded in one place (``money.py``).
 from . import (
     binary,  # noqa: F401 - registers the component
     matrix,  # noqa: F401 - registers the component
+    order_award,  # noqa: F401 - registers the component
     stair_step,  # noqa: F401 - registers the component
 )
 from .compute import ENGINE_VERSION, run_engine

@@ -270,8 +270,11 @@ def retail_profit_lines(plan: Plan, inputs: EngineInputs, line_order: IntArray) 
 def fast_start_lines(
     plan: Plan, inputs: EngineInputs, *, is_active: BoolArray, line_order: IntArray
 ) -> KindLines:
-    """The enroller's percent of the CV of lines paid in a new enrollee's first days."""
-    if plan.fast_start_ppm == 0 or inputs.m == 0:
+    """The enroller's percent of the CV of lines paid in a new enrollee's first days; with
+    ``fast_start.percents`` each enroller generation g its own percent, at level g (an
+    inactive or missing g-th enroller: breakage, no compression)."""
+    generations = plan.fast_start_generations_ppm
+    if (plan.fast_start_ppm == 0 and not any(generations)) or inputs.m == 0:
         return empty_lines()
     buyers = inputs.line_buyer[line_order]
     enrollers = inputs.enroller[buyers]
@@ -284,6 +287,16 @@ def fast_start_lines(
     )
     ordered = line_order[eligible]
     items = Items(inputs.line_buyer[ordered], inputs.line_id[ordered], inputs.line_cv[ordered])
+    if generations:
+        n = inputs.n
+        enroller_or_none = np.append(np.where(inputs.enroller >= 0, inputs.enroller, n), n)
+        active = np.append(is_active, False)
+        by_generation = []
+        upline = enroller_or_none[items.source]
+        for _ in generations:
+            by_generation.append(np.where(active[upline], upline, n))
+            upline = enroller_or_none[upline]
+        return _lines_by_level(by_generation, list(generations), items, n)
     earners = inputs.enroller[items.source]
     earners = np.where(is_active[earners], earners, inputs.n)
     lines = _lines_by_level([earners], [plan.fast_start_ppm], items, inputs.n)

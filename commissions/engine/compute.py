@@ -5,7 +5,7 @@ Steps, in order (all vectorized; loops only over depth levels, ranks, levels or 
 1. Activity: active ⇔ status active and own PV ≥ ``activity.personal_pv``. Negative PV/CV
    (refunds exceeding sales) count as 0 everywhere, except negative PV with
    ``options.late_refunds: negative`` (``rank_grace.rank_volume``).
-2. GV = own PV + the whole downline's PV.
+2. GV = own PV + the whole downline's PV (or N levels of it: ``group_volume.py``).
 3. Paid-as ranks (``ranks.py``), at least the rank grace and staff override floor
    (``rank_grace.py``); highest rank = max(prior highest, paid-as).
 4. Unilevel, rounded per the plan; each earner's unilevel total is the base of
@@ -17,8 +17,11 @@ Payable rule: balance = carried_in + period_total; payable = balance when balanc
 balance ≥ minimum_payout and the distributor is not on hold, else 0 (everything carries).
 
 Breakage per kind = raw amounts nobody qualified for (no qualified upline for a unilevel level,
-matching generation or fast start; retail profit of a seller whose status is not active), summed
-and rounded once per kind. Not breakage: cap reductions (see the summary), 0 % levels.
+matching generation or fast start; retail profit of a seller whose status is not active), the
+raw amounts of lines the company's own root would have earned (it never earns) and of lines
+that round to 0.00 (not written), summed and rounded once per kind; ``summary
+["breakage_detail"]`` splits it by cause (``settle.py``). Not breakage: cap reductions (see
+the summary), 0 % levels.
 """
 
 from __future__ import annotations
@@ -41,12 +44,14 @@ from .bonuses import (
     unilevel_lines,
 )
 from .components import ComponentContext, ordered
+from .group_volume import group_volume_to_levels
 from .inputs import STATUS_ACTIVE, EngineInputs
-from .money import RAW_PER_CENT, round_raw, round_raw_total, split_pro_rata, split_rounded_totals
+from .money import RAW_PER_CENT, round_raw, split_pro_rata, split_rounded_totals
 from .plan import Plan
 from .rank_grace import grace_months_after, rank_floor, rank_volume
 from .ranks import compute_ranks_with_floor
 from .results import KIND_CODES, KINDS, EngineResult, ResultLines
+from .settle import breakage_detail, kind_breakage, settle
 from .tree import Forest
 
 ENGINE_VERSION = "1.0.0"
@@ -69,7 +74,7 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
     cv = np.maximum(inputs.cv, 0)
     volume = rank_volume(plan, inputs)  # own PV as activity and ranks count it (late refunds)
     is_active = (inputs.status == STATUS_ACTIVE) & (volume >= plan.activity_personal_pv)
-    gv = forest.subtree_sum(volume)
+    gv = group_volume_to_levels(forest, volume, plan.options.group_volume_levels)
     floor = rank_floor(plan, inputs, is_active)  # rank grace and staff overrides
     paid_as, counted_gv, qualified = compute_ranks_with_floor(
         plan,
@@ -96,7 +101,8 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
         line_order=line_order,
         unlocked_levels=plan.rank_table("unilevel_levels")[paid_as_index],
     )
-    amounts["unilevel"] = _round_lines(plan, by_kind["unilevel"])
+    lost: dict[str, tuple[int, int]] = {}  # kind -> raw of (company, rounded away)
+    by_kind["unilevel"], amounts["unilevel"] = _settle(plan, inputs, by_kind["unilevel"], lost)
     unilevel_total = np.zeros(inputs.n, dtype=np.int64)
     np.add.at(unilevel_total, by_kind["unilevel"].earner, amounts["unilevel"])
     by_kind["matching"] = matching_lines(
@@ -114,7 +120,7 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
         plan, inputs, paid_as_index
     )
     for kind in CORE_KINDS[1:]:
-        amounts[kind] = _round_lines(plan, by_kind[kind])
+        by_kind[kind], amounts[kind] = _settle(plan, inputs, by_kind[kind], lost, kind)
     component_state = _run_components(
         plan,
         by_kind,
@@ -131,8 +137,12 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
             line_order=line_order,
             earnings={},
         ),
+        lost,
     )
-    breakage = {kind: round_raw_total(by_kind[kind].unpaid_raw, rounding) for kind in KINDS}
+    unqualified = {kind: by_kind[kind].unpaid_raw for kind in KINDS}
+    breakage = {
+        kind: kind_breakage(unqualified[kind], *lost.get(kind, (0, 0)), rounding) for kind in KINDS
+    }
     lines = _merge_kinds(by_kind, amounts)
 
     total_cv = int(cv.sum())
@@ -159,6 +169,10 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
         payable=payable,
         carried_out=balance - payable,
     )
+    summary["breakage_detail"] = {
+        kind: breakage_detail(unqualified[kind], *lost.get(kind, (0, 0)), rounding)
+        for kind in KINDS
+    }
     return EngineResult(
         is_active=is_active,
         gv=gv,
@@ -186,6 +200,7 @@ def _run_components(
     by_kind: dict[str, KindLines],
     amounts: dict[str, IntArray],
     context: ComponentContext,
+    lost: dict[str, tuple[int, int]],
 ) -> dict[str, Any]:
     """The plan's components in their order, each seeing the rounded earnings per person of
     every kind before it; kinds the plan does not use get no lines."""
@@ -201,8 +216,8 @@ def _run_components(
     for spec, options in ordered(plan.components):
         output = spec.compute(options, replace(context, earnings=dict(earnings)))
         for kind, lines in output.lines.items():
-            by_kind[kind] = lines
-            amounts[kind] = _round_lines(plan, lines)
+            by_kind[kind], amounts[kind] = _settle(plan, context.inputs, lines, lost, kind)
+            lines = by_kind[kind]  # as written
             earnings[kind] = np.zeros(n, dtype=np.int64)
             np.add.at(earnings[kind], lines.earner, amounts[kind])
         if output.state is not None:
@@ -212,6 +227,25 @@ def _run_components(
             by_kind[kind] = empty_lines()
             amounts[kind] = np.zeros(0, dtype=np.int64)
     return state
+
+
+def _settle(
+    plan: Plan,
+    inputs: EngineInputs,
+    lines: KindLines,
+    lost: dict[str, tuple[int, int]],
+    kind: str = "unilevel",
+) -> tuple[KindLines, IntArray]:
+    """A kind's lines as written and their cents: the company's lines removed, the rest
+    rounded, 0.00 lines dropped (``settle.py``); what was taken out is noted in ``lost``."""
+    settled = settle(
+        lines,
+        is_company=inputs.is_company,
+        rounding_point=plan.options.rounding_point,
+        round_lines=lambda kept: _round_lines(plan, kept),
+    )
+    lost[kind] = (settled.company_raw, settled.rounded_away_raw)
+    return settled.lines, settled.amounts
 
 
 def _round_lines(plan: Plan, lines: KindLines) -> IntArray:

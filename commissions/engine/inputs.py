@@ -38,10 +38,13 @@ _ARRAY_FIELDS: dict[str, tuple[type[np.generic], str, bool]] = {
     "line_paid_day": (np.int32, "m", False),
     "line_retail_profit": (np.int64, "m", False),
     "line_parent_at_order": (np.int64, "m", False),
+    "line_units": (np.int64, "m", False),
+    "line_order_id": (np.int64, "m", False),
     "prior_highest_rank": (np.int16, "n", False),
     "prior_advancement_paid_rank": (np.int16, "n", False),
     "carried_in": (np.int64, "n", False),
     "on_hold": (np.bool_, "n", False),
+    "is_company": (np.bool_, "n", False),
     "depth": (np.int32, "n", False),
     "placement_parent": (np.int64, "n", False),
     "placement_position": (np.int16, "n", False),
@@ -65,10 +68,14 @@ class EngineInputs:
     before it for a line paid late for an already closed period, which counts in the first open
     one), ``line_retail_profit`` (cents of profit the seller earns, 0 for personal use),
     ``line_parent_at_order`` (sponsor of the buyer when the order was placed; only used with
-    ``options.upline == "order_time"``; defaults to ``parent[line_buyer]``).
+    ``options.upline == "order_time"``; defaults to ``parent[line_buyer]``), ``line_units`` (the
+    line's quantity, ≥ 0; default 0, only the ``order_award`` component's ``per: unit`` reads
+    it), ``line_order_id`` (the order the line belongs to; default: each line its own order).
 
     Prior state (length n, default zeros / False): ``prior_highest_rank``,
     ``prior_advancement_paid_rank``, ``carried_in`` (may be negative), ``on_hold``.
+    ``is_company`` (length n, default False): the company's own root (the house account); it
+    never earns, its lines are breakage (``settle.py``).
 
     Placement tree (binary and matrix plans; length n, optional): ``placement_parent`` the
     placement parent index as of the period's close, -1 for the root and for people not
@@ -99,10 +106,13 @@ class EngineInputs:
     line_paid_day: npt.NDArray[np.int32] | None = None
     line_retail_profit: npt.NDArray[np.int64] | None = None
     line_parent_at_order: npt.NDArray[np.int64] | None = None
+    line_units: npt.NDArray[np.int64] | None = None
+    line_order_id: npt.NDArray[np.int64] | None = None
     prior_highest_rank: npt.NDArray[np.int16] | None = None
     prior_advancement_paid_rank: npt.NDArray[np.int16] | None = None
     carried_in: npt.NDArray[np.int64] | None = None
     on_hold: npt.NDArray[np.bool_] | None = None
+    is_company: npt.NDArray[np.bool_] | None = None
     depth: npt.NDArray[np.int32] | None = None
     placement_parent: npt.NDArray[np.int64] | None = None
     placement_position: npt.NDArray[np.int16] | None = None
@@ -125,7 +135,7 @@ class EngineInputs:
             if value is None:
                 if required:
                     raise ValueError(f"{name} is required")
-                if name in ("line_parent_at_order", "depth", "placement_parent"):
+                if name in ("line_parent_at_order", "depth", "placement_parent", "line_order_id"):
                     continue  # derived below / computed by the engine / no placement tree
                 if name == "placement_position":
                     if self.placement_parent is None:
@@ -133,6 +143,8 @@ class EngineInputs:
                     value = np.full(length, -1, dtype=dtype)
                 value = np.zeros(length, dtype=dtype)
             object.__setattr__(self, name, _as_readonly(value, dtype, name, length))
+        if self.line_order_id is None:
+            object.__setattr__(self, "line_order_id", self.line_id)  # each line its own order
         if self.line_parent_at_order is None:
             object.__setattr__(
                 self,
@@ -187,6 +199,7 @@ class EngineInputs:
             _check_range(self.line_parent_at_order, -1, n - 1, "line_parent_at_order")
             if np.any(self.line_parent_at_order == self.line_buyer):
                 raise ValueError("line_parent_at_order: a buyer cannot be their own sponsor")
+            _check_range(self.line_units, 0, None, "line_units")
             if self.line_paid_day.max() > self.period_end_day:
                 raise ValueError(
                     "line_paid_day must not be after period_end_day (order lines count in the "

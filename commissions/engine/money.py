@@ -16,7 +16,9 @@ A raw amount becomes cents **once**, with the plan's rounding mode, in ``round_r
 
 * ``half_up``     - to the nearest cent, ties away from zero (``Decimal.ROUND_HALF_UP``);
 * ``half_even``   - to the nearest cent, ties to the even cent (banker's rounding);
-* ``toward_zero`` - drop the fraction (``Decimal.ROUND_DOWN``).
+* ``toward_zero`` - drop the fraction (``Decimal.ROUND_DOWN``);
+* ``away_from_zero`` - any fraction makes a whole cent more (``Decimal.ROUND_UP``): 0.000001
+  cent becomes 1 cent.
 
 Negative raw amounts round symmetrically (the magnitude is rounded, the sign kept), so
 ``-1.005`` with ``half_up`` is ``-1.01``, exactly as ``Decimal`` does.
@@ -49,7 +51,7 @@ RAW_PER_CENT = 1_000_000
 PPM_PER_PERCENT = 10_000
 """Parts per million of 1 in one percent."""
 
-ROUNDING_MODES = ("half_up", "half_even", "toward_zero")
+ROUNDING_MODES = ("half_up", "half_even", "toward_zero", "away_from_zero")
 
 # Sums of |a × b| up to this bound fit in int64; above it split_pro_rata switches to Python ints.
 _INT64_SAFE_PRODUCT = 2**63 - 1
@@ -70,6 +72,8 @@ def round_raw(raw: npt.ArrayLike, mode: str) -> Int64Array:
         cents += (2 * remainder > RAW_PER_CENT) | (
             (2 * remainder == RAW_PER_CENT) & (cents % 2 == 1)
         )
+    elif mode == "away_from_zero":
+        cents += remainder > 0
     return np.where(values < 0, -cents, cents)
 
 
@@ -82,6 +86,7 @@ def round_raw_total(raw: int, mode: str) -> int:
         "half_up": "ROUND_HALF_UP",
         "half_even": "ROUND_HALF_EVEN",
         "toward_zero": "ROUND_DOWN",
+        "away_from_zero": "ROUND_UP",
     }[mode]
     return int((Decimal(raw) / RAW_PER_CENT).quantize(Decimal(1), rounding=decimal_mode))
 
@@ -100,6 +105,8 @@ def round_fraction(value: Fraction | int, mode: str) -> int:
         cents += 2 * remainder > value.denominator or (
             2 * remainder == value.denominator and cents % 2 == 1
         )
+    elif mode == "away_from_zero":
+        cents += remainder > 0
     return -cents if value < 0 else cents
 
 

@@ -32,7 +32,9 @@ Document fields (``*`` = required)
   ``advancement_bonus`` one-time amount paid when the rank is first reached (default 0).
   The requirements personal_pv, group_volume, qualified_legs.count,
   personally_enrolled_active, unilevel_levels and matching_generations must not decrease from
-  one rank to the next.
+  one rank to the next. With ``options.cumulative_ranks: false`` (independent ranks) only
+  unilevel_levels and matching_generations (what a rank unlocks) must not decrease: a higher
+  rank may ask less of one requirement (less PV, more GV), since each rank is checked alone.
 ``unilevel``*        ``{"percents": [p1, p2, ...]}``: percent of each source's CV per level 1..L.
 ``matching``         ``{"percents": [g1, ...]}``: percent of the unilevel earnings of one's
                      generation-g personal enrollees (enroller chain). Default: no matching.
@@ -41,6 +43,10 @@ Document fields (``*`` = required)
 ``fast_start``       ``{"percent": p, "days": d, "basis": "cv"}``: the enroller earns p % of the CV
                      of order lines their personal enrollee pays in their first d days (join day
                      = day 0). ``basis`` may only be ``"cv"``. Default: no fast start.
+                     ``{"percents": [p1, p2, ...], "days": d}`` instead pays several enroller
+                     generations: the buyer's enroller p1 %, their enroller p2 %, ...; lines
+                     carry level = generation (``percent`` lines level 0); a generation whose
+                     enroller is inactive or missing is breakage (no compression).
 ``payout_cap``       ``{"percent_of_cv": p, "method": m, "protected_kinds": [...]}``: the period's
                      total payout may not exceed p % of the period's total CV. ``method``:
                      ``"all_pro_rata"`` (default: every line scaled by the same factor) or
@@ -56,8 +62,17 @@ Document fields (``*`` = required)
   ``leg_cap_basis``  ``"required"`` (default: cap = percent × the rank's required GV) or
                      ``"actual"`` (cap = percent × the person's actual GV).
   ``leg_cap_includes_personal`` default false: whether own PV is capped like a leg.
-  ``cumulative_ranks`` default true: rank r qualifies only if rank r-1 also qualifies.
-  ``rounding``       ``"half_up"`` (default), ``"half_even"`` or ``"toward_zero"``.
+  ``cumulative_ranks`` default true: rank r qualifies only if rank r-1 also qualifies; false:
+                     each rank is checked on its own requirements and the highest that
+                     qualifies is paid (see ``ranks`` for what may then decrease).
+  ``group_volume_levels`` null (default: GV counts the whole downline) or N (0..100): GV = own
+                     PV + the PV of the downline at most N levels below (N = 0: own PV only).
+                     A leg then adds its first N - 1 levels to its parent's GV (leg caps too).
+  ``rounding``       ``"half_up"`` (default), ``"half_even"``, ``"toward_zero"`` or
+                     ``"away_from_zero"`` (any fraction of a cent makes a whole cent more).
+                     Whatever the mode, a line that rounds to 0.00 is not written (its amount
+                     is breakage "rounded away"), and the company's own root (the house
+                     account) never earns: its lines are breakage "company" (``settle.py``).
   ``rounding_point`` ``"line"`` (default) or ``"earner_kind_total"`` (see ``money.py``).
   ``upline``         ``"period_close"`` (default: unilevel per source distributor, tree at period
                      close) or ``"order_time"`` (unilevel per order line; the first step up goes
@@ -102,6 +117,8 @@ ROUNDING_POINTS = ("line", "earner_kind_total")
 UPLINES = ("period_close", "order_time")
 RANK_ADVANCEMENTS = ("all_at_once", "one_per_period")
 CAP_METHODS = ("all_pro_rata", "protect_kinds")
+MAX_GROUP_VOLUME_LEVELS = 100
+MAX_FAST_START_GENERATIONS = 20
 LATE_REFUNDS = ("floored", "negative")
 MAX_RANK_GRACE_MONTHS = 120
 
@@ -199,6 +216,7 @@ class Options:
     rounding_point: str = "line"
     upline: str = "period_close"
     rank_advancement: str = "all_at_once"
+    group_volume_levels: int | None = None
     rank_grace_months: int = 0
     late_refunds: str = "floored"
 
@@ -226,6 +244,8 @@ class Plan:
     placement: Mapping[str, Any] = field(default_factory=dict)
     # Plan components beyond the core (``components.py``): plan key -> parsed options.
     components: Mapping[str, Any] = field(default_factory=dict)
+    # ``fast_start.percents``: a rate per enroller generation (empty with ``percent``).
+    fast_start_generations_ppm: tuple[int, ...] = ()
 
     def rank_table(self, attribute: str) -> npt.NDArray[np.int64]:
         """Per-rank values indexed by rank number (index 0 = no rank = 0)."""
@@ -248,6 +268,7 @@ class Plan:
         unilevel = ppm_to_percent(sum(self.unilevel_ppm[:max_levels]))
         matching = ppm_to_percent(sum(self.matching_ppm[:max_generations]))
         core = unilevel + matching * unilevel / 100 + ppm_to_percent(self.fast_start_ppm)
+        core += ppm_to_percent(sum(self.fast_start_generations_ppm))
         shares = [
             components.REGISTRY[key].max_payout_percent(options)
             for key, options in self.components.items()
@@ -272,6 +293,7 @@ class _PlanReader:
 
     def __init__(self) -> None:
         self.errors: list[tuple[str, str]] = []
+        self.fast_start_generations: tuple[int, ...] = ()
 
     def fail(self, path: str, message: str) -> None:
         self.errors.append((path, message))
@@ -451,7 +473,12 @@ class _PlanReader:
         minimum_payout = self.cents(top.get("minimum_payout", 0), "minimum_payout") or 0
         options = self.read_options(top.get("options", {}))
         ranks = (
-            self.read_ranks(top["ranks"], len(unilevel_ppm), len(matching_ppm))
+            self.read_ranks(
+                top["ranks"],
+                len(unilevel_ppm),
+                len(matching_ppm),
+                cumulative=options.cumulative_ranks,
+            )
             if "ranks" in top
             else ()
         )
@@ -480,6 +507,7 @@ class _PlanReader:
             retail_profit_enabled=retail_enabled,
             fast_start_ppm=fast_ppm,
             fast_start_days=fast_days,
+            fast_start_generations_ppm=self.fast_start_generations,
             payout_cap_ppm=cap_ppm,
             payout_cap_method=cap_method,
             protected_kinds=protected,
@@ -503,9 +531,25 @@ class _PlanReader:
         fast = self.mapping(
             top["fast_start"],
             "fast_start",
-            ("percent", "days", "basis"),
-            required=("percent", "days"),
+            ("percent", "percents", "days", "basis"),
+            required=("days",),
         )
+        if isinstance(top["fast_start"], Mapping) and ("percent" in fast) == ("percents" in fast):
+            self.fail(
+                "fast_start.percent",
+                "is required (or percents: a list, one per enroller generation)"
+                if "percent" not in fast
+                else "give percent (one generation) or percents (one per generation), not both",
+            )
+        generations = self.percent_list(fast.get("percents", []), "fast_start.percents")
+        if "percents" in fast and isinstance(fast["percents"], list | tuple):
+            if not generations:
+                self.fail("fast_start.percents", "must list at least one generation")
+            elif len(generations) > MAX_FAST_START_GENERATIONS:
+                self.fail(
+                    "fast_start.percents", f"at most {MAX_FAST_START_GENERATIONS} generations"
+                )
+        self.fast_start_generations = generations
         basis = fast.get("basis", "cv")
         if isinstance(basis, str) and basis.strip().lower() in _ENROLLMENT_BASES:
             self.fail(
@@ -517,7 +561,7 @@ class _PlanReader:
             self.fail("fast_start.basis", "must be 'cv'")
         ppm = self.percent(fast.get("percent", 0), "fast_start.percent") or 0
         days = self.integer(fast.get("days", 0), "fast_start.days", maximum=366) or 0
-        if "days" in fast and days == 0 and ppm > 0:
+        if "days" in fast and days == 0 and (ppm > 0 or any(generations)):
             self.fail("fast_start.days", "must be at least 1")
         return ppm, days
 
@@ -579,6 +623,12 @@ class _PlanReader:
         for key in ("leg_cap_includes_personal", "cumulative_ranks"):
             if key in fields:
                 values[key] = self.boolean(fields[key], f"options.{key}")
+        if fields.get("group_volume_levels") is not None:  # null: the whole downline
+            values["group_volume_levels"] = self.integer(
+                fields["group_volume_levels"],
+                "options.group_volume_levels",
+                maximum=MAX_GROUP_VOLUME_LEVELS,
+            )
         if "rank_grace_months" in fields:
             values["rank_grace_months"] = self.integer(
                 fields["rank_grace_months"],
@@ -588,7 +638,9 @@ class _PlanReader:
         clean = {key: v for key, v in values.items() if v is not None}
         return Options(**{**defaults.__dict__, **clean})
 
-    def read_ranks(self, value: Any, levels: int, generations: int) -> tuple[Rank, ...]:
+    def read_ranks(
+        self, value: Any, levels: int, generations: int, *, cumulative: bool = True
+    ) -> tuple[Rank, ...]:
         if not isinstance(value, list | tuple) or not value:
             self.fail("ranks", "must be a non-empty list, lowest rank first")
             return ()
@@ -604,7 +656,7 @@ class _PlanReader:
         for i, item in enumerate(value):
             rank = self.read_rank(item, f"ranks[{i}]", codes, levels, generations)
             if rank is not None and ranks:
-                self.check_not_decreasing(ranks[-1], rank, f"ranks[{i}]")
+                self.check_not_decreasing(ranks[-1], rank, f"ranks[{i}]", cumulative=cumulative)
             if rank is not None:
                 ranks.append(rank)
         return tuple(ranks)
@@ -669,8 +721,14 @@ class _PlanReader:
             or 0,
         )
 
-    def check_not_decreasing(self, previous: Rank, rank: Rank, path: str) -> None:
+    def check_not_decreasing(
+        self, previous: Rank, rank: Rank, path: str, *, cumulative: bool = True
+    ) -> None:
+        """Cumulative ranks ask at least as much of every requirement as the rank below;
+        independent ranks (``cumulative_ranks: false``) only unlock at least as much."""
         for attribute, field_path in _MONOTONE_REQUIREMENTS:
+            if not cumulative and attribute not in _UNLOCKS:
+                continue
             if getattr(rank, attribute) < getattr(previous, attribute):
                 self.fail(f"{path}.{field_path}", "must be ≥ the previous rank's")
 
@@ -695,6 +753,7 @@ _MONOTONE_REQUIREMENTS = (
     ("unilevel_levels", "unilevel_levels"),
     ("matching_generations", "matching_generations"),
 )
+_UNLOCKS = frozenset({"unilevel_levels", "matching_generations"})  # what a rank gives
 
 
 def _enrollment_problem(key: str) -> str | None:

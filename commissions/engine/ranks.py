@@ -5,7 +5,9 @@ Rules (see ``plan.py`` for the fields):
 * Counted GV for rank r = own PV (capped like a leg when ``leg_cap_includes_personal``) plus,
   over each child c, ``min(GV[c], cap_r)``, where ``cap_r`` = the rank's ``leg_cap_percent`` of
   its required GV (basis ``required``) or of the person's actual GV (basis ``actual``), rounded
-  down to the cent. Without ``leg_cap_percent`` counted GV = GV.
+  down to the cent. Without ``leg_cap_percent`` counted GV = GV. With
+  ``options.group_volume_levels`` N, GV counts N levels (``group_volume.py``) and a child's
+  leg is its own first N - 1 levels.
 * Rank r's requirements: active, own PV ≥ personal_pv, counted GV ≥ group_volume, ACTIVE
   personal enrollees ≥ personally_enrolled_active, and at least ``qualified_legs.count``
   children whose leg holds someone paid as ``min_rank`` or higher. With ``cumulative_ranks``
@@ -21,6 +23,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from .group_volume import group_volume_to_levels
 from .money import RAW_PER_CENT
 from .plan import Plan, Rank
 from .tree import Forest
@@ -48,7 +51,9 @@ def counted_group_volume(
     has_parent = forest.parent >= 0
     legs = np.zeros(forest.n, dtype=np.int64)
     parents = forest.parent[has_parent]
-    np.add.at(legs, parents, np.minimum(gv[has_parent], cap[parents]))
+    levels = plan.options.group_volume_levels  # a leg adds its first N - 1 levels then
+    leg_gv = gv if levels is None else group_volume_to_levels(forest, pv, levels - 1)
+    np.add.at(legs, parents, np.minimum(leg_gv[has_parent], cap[parents]))
     own = np.minimum(pv, cap) if plan.options.leg_cap_includes_personal else pv
     return own + legs
 

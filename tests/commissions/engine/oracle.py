@@ -8,7 +8,7 @@ Only meant for trees of a few dozen people.
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from fractions import Fraction
 from functools import cache
 from typing import Any
@@ -16,7 +16,12 @@ from typing import Any
 from commissions.engine import KINDS, EngineInputs, Plan
 
 MILLION = 1_000_000
-DECIMAL_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "toward_zero": ROUND_DOWN}
+DECIMAL_MODES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "toward_zero": ROUND_DOWN,
+    "away_from_zero": ROUND_UP,
+}
 
 
 def decimal_round(raw: int, mode: str) -> int:
@@ -113,6 +118,7 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
 
     lines: list[dict[str, Any]] = []
     unpaid: dict[str, int] = dict.fromkeys(KINDS, 0)
+    is_company = [bool(flag) for flag in inputs.is_company]
 
     def add(
         earner: int, kind: str, level: int, source: int, source_line: int, base: int, rate: int
@@ -180,6 +186,11 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
                 unpaid["unilevel"] += base * rates[k - 1]
 
     def round_kind(kind: str) -> None:
+        # The company's own root never earns: its lines go, their raw amount is breakage.
+        company = [x for x in lines if x["kind"] == KINDS.index(kind) and is_company[x["earner"]]]
+        for line in company:
+            unpaid[kind] += line["base"] * line["rate"]
+        drop(company)
         mine = sorted(
             (line for line in lines if line["kind"] == KINDS.index(kind)),
             key=lambda x: (x["earner"], x["level"], x["source"], x["source_line"]),
@@ -187,6 +198,9 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
         if options.rounding_point == "line":
             for line in mine:
                 line["before"] = decimal_round(line["base"] * line["rate"], options.rounding)
+                if line["before"] == 0:  # not written, and nothing of it is paid
+                    unpaid[kind] += line["base"] * line["rate"]
+            drop([line for line in mine if line["before"] == 0])
             return
         by_earner: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for line in mine:
@@ -197,6 +211,13 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
             shares = largest_remainder([Fraction(r, MILLION) for r in raws], total)
             for line, share in zip(group, shares, strict=True):
                 line["before"] = share
+            if total == 0:  # the earner's total rounds to 0: all of it is rounded away
+                unpaid[kind] += sum(raws)
+        drop([line for line in mine if line["before"] == 0])  # 0.00 lines are not written
+
+    def drop(gone: list[dict[str, Any]]) -> None:
+        ids = {id(line) for line in gone}
+        lines[:] = [line for line in lines if id(line) not in ids]
 
     round_kind("unilevel")
     unilevel_total = [0] * n

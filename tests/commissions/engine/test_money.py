@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -20,7 +20,12 @@ from commissions.engine.money import (
 )
 
 HALF = RAW_PER_CENT // 2
-DECIMAL_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "toward_zero": ROUND_DOWN}
+DECIMAL_MODES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "toward_zero": ROUND_DOWN,
+    "away_from_zero": ROUND_UP,
+}
 
 
 @pytest.mark.parametrize(
