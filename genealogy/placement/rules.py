@@ -266,6 +266,7 @@ class PlannedTree:
             return
         counts = dict(
             Distributor.objects.filter(sponsor_id__in=wanted, placement__placed_at__isnull=False)
+            .order_by()  # mptt's default ordering would join the GROUP BY
             .values_list("sponsor_id")
             .annotate(placed=Count("pk"))
             .values_list("sponsor_id", "placed")
