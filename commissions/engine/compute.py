@@ -207,11 +207,8 @@ def _run_components(
     n = context.inputs.n
     earnings: dict[str, IntArray] = {}
     for kind in by_kind:
-        earnings[kind] = (
-            np.bincount(by_kind[kind].earner, weights=amounts[kind], minlength=n).astype(np.int64)
-            if len(by_kind[kind])
-            else np.zeros(n, dtype=np.int64)
-        )
+        earnings[kind] = np.zeros(n, dtype=np.int64)  # integer cents (no float weights)
+        np.add.at(earnings[kind], by_kind[kind].earner, amounts[kind])
     state: dict[str, Any] = {}
     for spec, options in ordered(plan.components):
         output = spec.compute(options, replace(context, earnings=dict(earnings)))
