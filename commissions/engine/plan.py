@@ -160,7 +160,9 @@ _RECRUIT_COUNT_KEYS = frozenset(
         "sponsored_count",
     }
 )
-_ALLOWED_ENROLLMENT_KEYS = frozenset({"personally_enrolled_active"})
+_ALLOWED_ENROLLMENT_KEYS = frozenset(
+    {"personally_enrolled_active", "personally_enrolled_active_per_leg"}  # binary.py
+)
 _ENROLLMENT_BASES = frozenset(
     {
         "enrollment",
