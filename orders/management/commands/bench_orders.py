@@ -22,6 +22,7 @@ from orders.demo import seed_catalog, seed_orders
 from orders.models import OrderLine, OrderPurpose, Product, ProductKind
 from orders.services import order_pay, order_place
 from orders.volume import distributor_volume, period_line_arrays, period_totals
+from orders.volume_summaries import summary_totals
 
 
 class Command(BaseCommand):
@@ -74,6 +75,16 @@ class Command(BaseCommand):
         self.stdout.write(
             f"volume service period_totals({period}): {len(totals):,} distributors with volume, "
             f"best {min(timings):.2f} s, runs {', '.join(f'{t:.2f}' for t in timings)} s"
+        )
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            summaries = summary_totals(period)
+            timings.append(time.perf_counter() - started)
+        self.stdout.write(
+            f"volume summaries summary_totals({period}) (what a run reads): {len(summaries):,} "
+            f"distributors, best {min(timings):.2f} s, "
+            f"runs {', '.join(f'{t:.2f}' for t in timings)} s"
         )
         started = time.perf_counter()
         arrays = period_line_arrays(period)
