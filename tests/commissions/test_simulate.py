@@ -177,11 +177,13 @@ def test_admin_page_works_for_staff_with_mfa(client, chain):
     changelist = reverse("admin:commissions_planversion_changelist")
     url = reverse("admin:commissions_planversion_simulate", args=[draft.pk])
 
+    change = client.get(reverse("admin:commissions_planversion_change", args=[draft.pk]))
     picked = client.post(changelist, {"action": "simulate", "_selected_action": [draft.pk]})
     form = client.get(url)
     page = client.get(url, {"period": "2026-03"})
     download = client.get(url, {"period": "2026-03", "format": "csv"})
 
+    assert change.status_code == 200 and f'href="{url}"' in change.content.decode()  # the button
     assert picked.status_code == 302 and picked["Location"] == url
     assert form.status_code == 200 and "2026-03" in form.content.decode()
     text = page.content.decode()
