@@ -33,6 +33,7 @@ from orders.volume_summaries import summary_totals
 from .engine import ENGINE_VERSION, EngineInputs
 from .engine.plan import Plan
 from .errors import CommissionError
+from .gather_extras import company_flags, order_line_extras
 from .models import (
     Adjustment,
     AdjustmentStatus,
@@ -303,6 +304,8 @@ def gather(
         # Adjustments and clawbacks enter the balance like carried money (never capped).
         carried_in=carried_in + extras,
         on_hold=on_hold,
+        is_company=company_flags(ids),  # the house account never earns
+        **order_line_extras(plan, period, lines.line_id),
         line_parent_at_order=(
             None if line_sponsor_ids is None else _index_of(ids, line_sponsor_ids)
         ),
@@ -395,6 +398,7 @@ def input_hash(gathered: Gathered) -> str:
     ]
     if inputs.line_parent_at_order is not None:
         arrays.append(inputs.line_parent_at_order)
+    arrays += [inputs.is_company, inputs.line_units, inputs.line_order_id]  # (settle, awards)
     for array in arrays:
         data = np.ascontiguousarray(array)
         digest.update(str(data.dtype).encode() + len(data).to_bytes(8, "little"))
