@@ -167,18 +167,29 @@ def max_payout_percent(options: OrderAwardOptions) -> Decimal | None:
 
 
 def explain(line: Any, options: OrderAwardOptions) -> str:
-    amount = Decimal(int(line.base)) / 100
+    """The statement's words for one award line (an engine line or a stored ledger line)."""
+    line_id = getattr(line, "source_line_id", None)
+    if line_id is None:
+        line_id = getattr(line, "source_line", -1)
+    level = int(line.level)
+    each = options.amounts[level - 1] if 0 < level <= len(options.amounts) else 0
+    total = _money(int(line.base))
     who = "enrollee" if options.to == "enroller" else "sponsored distributor"
-    each = "an order" if options.per == "order" else "units"
     minimum = (
-        f" of at least {Decimal(options.minimum_order_cv) / 100} CV"
-        if options.minimum_order_cv
-        else ""
+        f" of at least {_money(options.minimum_order_cv)} CV" if options.minimum_order_cv else ""
     )
+    if options.per == "unit" and each:
+        what = f"{int(line.base) // each} units × {_money(each)} = {total}"
+    else:
+        what = f"{total} for an order"
     return (
-        f"order award: {amount} for {each}{minimum} (order line {int(line.source_line)}) by "
-        f"your generation-{int(line.level)} {who}"
+        f"order award: {what}{minimum} (order line {int(line_id)}), "
+        f"generation {level} of your {who}s"
     )
+
+
+def _money(cents: int) -> str:
+    return f"{Decimal(cents) / 100:.2f}"
 
 
 register(

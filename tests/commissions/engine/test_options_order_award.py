@@ -116,11 +116,13 @@ def test_the_payout_bound_and_explanation():
     assert spec.max_payout_percent(unit) is None
     result = run_engine(plan(amount="5", minimum_order_cv="50"), inputs())
     line = dataclasses.make_dataclass("Line", ["base", "level", "source_line"])(500, 1, 10)
-    assert spec.explain(
-        line, plan(amount="5", minimum_order_cv="50").components["order_award"]
-    ) == (
-        "order award: 5 for an order of at least 50 CV (order line 10) by your generation-1 "
-        "enrollee"
+    assert spec.explain(line, options) == (
+        "order award: 5.00 for an order of at least 50.00 CV (order line 10), generation 1 of "
+        "your enrollees"
+    )
+    stored = dataclasses.make_dataclass("Stored", ["base", "level", "source_line_id"])(300, 1, 11)
+    assert spec.explain(stored, unit) == (
+        "order award: 3 units × 1.00 = 3.00 (order line 11), generation 1 of your enrollees"
     )
     assert len(award_lines(result)) == 1
 
