@@ -20,7 +20,17 @@ from .services.periods import closable_from, period_row
 from .services.plans import plan_version_create
 from .services.runs import calculate_period, refresh_projection
 
-DEMO_PLAN = Path(settings.BASE_DIR) / "plans" / "demo.yaml"
+DEMO_PLANS = {
+    "unilevel": Path(settings.BASE_DIR) / "plans" / "demo.yaml",
+    # Binary + unilevel hybrid: the binary bonus on the placement tree beside a shorter unilevel.
+    "hybrid": Path(settings.BASE_DIR) / "plans" / "hybrid.yaml",
+}
+DEMO_PLAN = DEMO_PLANS["unilevel"]
+
+
+def demo_plan_path() -> Path:
+    """The plan file the demo loads: ``LADDER_DEMO_PLAN`` (``make run``'s environment)."""
+    return DEMO_PLANS[settings.LADDER_DEMO_PLAN]
 
 
 def ready_period(now: dt.datetime) -> Period:
@@ -56,10 +66,11 @@ def seed_commission_history(
             # finished month itself, so statements, payouts and the disclosure have a month.
             closing, ready = [ready], None
     if not PlanVersion.objects.exists():
+        path = demo_plan_path()
         plan_version_create(
-            source=DEMO_PLAN.read_text(encoding="utf-8"),
+            source=path.read_text(encoding="utf-8"),
             effective_from=(closing[0] if closing else ready).first_day,
-            note="Demo plan (plans/demo.yaml)",
+            note=f"Demo plan (plans/{path.name})",
         )
     done = []
     for period in closing:

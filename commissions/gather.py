@@ -30,6 +30,7 @@ from orders.volume import (
 )
 from orders.volume_summaries import summary_totals
 
+from .binary_state import binary_component_inputs
 from .engine import ENGINE_VERSION, EngineInputs
 from .engine.plan import Plan
 from .errors import CommissionError
@@ -285,6 +286,19 @@ def gather(
     timings["read_prior"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
+    placement_inputs: dict = {}
+    if {"binary", "matrix"} & set(plan.components):
+        # The placement tree as of the close, as indices (a parent outside the arrays: a root).
+        placement_parent = positions_of(ids, placement[0])
+        placement_inputs = {
+            "placement_parent": placement_parent,
+            "placement_position": np.where(placement_parent >= 0, placement[1], -1).astype(
+                np.int16
+            ),
+        }
+    binary_state = binary_component_inputs(
+        plan=plan, period=period, prior_run_id=prior.pk if prior else None, ids=ids
+    )
     inputs = EngineInputs(
         parent=sponsor_index,
         enroller=sponsor_index,
@@ -309,6 +323,8 @@ def gather(
         line_parent_at_order=(
             None if line_sponsor_ids is None else _index_of(ids, line_sponsor_ids)
         ),
+        component_inputs={} if binary_state is None else {"binary": binary_state},
+        **placement_inputs,
     )
     gathered = Gathered(
         period=period,

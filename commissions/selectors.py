@@ -24,6 +24,7 @@ from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, get_visible_distributor
 from orders.models import OrderLine
 
+from .binary_state import binary_line_text, carried_into
 from .engine.explain import FrozenForest, Upline, explain_unilevel_path, unilevel_sources
 from .engine.plan import Plan
 from .models import (
@@ -232,6 +233,8 @@ def _describe(line: CommissionLine, names: dict[int, str], *, per_source_roundin
             f"Fast start: {rate} of {base} CV of {names.get(line.source_id, 'a new enrollee')}"
             f" (order line #{line.source_line_id})"
         )
+    if line.kind == LineKind.BINARY:
+        return binary_line_text(line, line.run)
     return f"Rank advancement bonus (rank {line.level})"
 
 
@@ -584,8 +587,8 @@ def order_line_detail(line: CommissionLine) -> OrderLine | None:
 def carried_leg_volumes(*, distributor_id: int, period: Period) -> dict[int, int] | None:
     """Volume each placement leg carries into ``period`` (leg position -> cents), or None.
 
-    The binary component that carries the unpaid volume of the stronger leg from month to month
-    comes with the next plan components; until a run writes carried volume there is none, and
-    pages say so ("—") rather than show a figure nobody computed.
+    The binary component's queue stored with the previous period's current run
+    (``BinaryCarry``); None when the plan in force has no binary section or nothing was
+    calculated before, and pages say so ("—") rather than show a figure nobody computed.
     """
-    return None
+    return carried_into(distributor_id=distributor_id, period=period)

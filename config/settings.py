@@ -316,6 +316,13 @@ LADDER_COMMISSIONS_RUN_HOUR = env.int("LADDER_COMMISSIONS_RUN_HOUR", default=2)
 LADDER_CLOSE_GRACE_HOURS = env.int("LADDER_CLOSE_GRACE_HOURS", default=72)
 if LADDER_CLOSE_GRACE_HOURS < 0:
     raise ImproperlyConfigured("LADDER_CLOSE_GRACE_HOURS cannot be negative")
+# The plan `seed_demo` (and so `make run`) loads into an empty company: "unilevel"
+# (plans/demo.yaml) or "hybrid" (binary + unilevel, plans/hybrid.yaml).
+LADDER_DEMO_PLAN = env("LADDER_DEMO_PLAN", default="unilevel").strip().lower()
+if LADDER_DEMO_PLAN not in ("unilevel", "hybrid"):
+    raise ImproperlyConfigured(
+        f"LADDER_DEMO_PLAN is {LADDER_DEMO_PLAN!r}: it must be 'unilevel' or 'hybrid'."
+    )
 # Adjustments above this amount (absolute, company currency) need a second staff member's approval.
 LADDER_ADJUSTMENT_APPROVAL_THRESHOLD = env("LADDER_ADJUSTMENT_APPROVAL_THRESHOLD", default="500.00")
 # Payout methods the company offers (each distributor chooses one on their profile page), and

@@ -11,8 +11,8 @@ when there is one (one query for a whole page); without one, PV and GV read live
 one person reads the dashboard's own month progress (`commissions.progress.month_progress`: PV,
 GV, rank, biggest sponsor legs) when there is a projection, else the same live reads; in the
 placement tree, each leg's volume this period comes from the orders app
-(`genealogy.policy.leg_volumes`), cached a minute. Carried volume per leg comes from the binary
-component of the next plan components (`commissions.selectors.carried_leg_volumes`): none yet.
+(`genealogy.policy.leg_volumes`), cached a minute. Carried volume per leg is the binary
+component's queue kept with the previous month's run (`commissions.selectors.carried_leg_volumes`).
 Searches start from the people matching (`genealogy.selectors.search_downline`), never from a
 walk of the whole range in label order.
 """
@@ -400,7 +400,7 @@ class LegFigures:
     top: Distributor | None
     people: int
     volume: Decimal | None  # PV this period; None when nothing provides it
-    carried: Decimal | None  # carried into this period; None until the binary component
+    carried: Decimal | None  # carried into this period; None without a binary plan
 
 
 def placement_legs(

@@ -24,6 +24,7 @@ from django.utils import timezone
 from core.bulk import copy_columns
 from core.periods import Period
 
+from ..binary_state import delete_binary_rows, write_binary_state
 from ..calendar import calendar_changed
 from ..engine import run_engine
 from ..engine.explain import aggregate_unilevel
@@ -145,6 +146,7 @@ def _calculate_locked(
     # A retry after a crash: drop whatever the interrupted attempt wrote (never current rows).
     DistributorResult.objects.filter(run=run).delete()
     CommissionLine.objects.filter(run=run).delete()
+    delete_binary_rows([run.pk])
     timings: dict[str, float] = {}
     # A projection hands in inputs it already read: count that time too.
     started = time.perf_counter() - (sum(gathered.timings.values()) if gathered else 0.0)
@@ -226,6 +228,7 @@ def delete_stale_runs(*, period: Period) -> int:
     if stale:
         DistributorResult.objects.filter(run_id__in=stale).delete()
         CommissionLine.objects.filter(run_id__in=stale).delete()
+        delete_binary_rows(stale)
         # Projection run records are only pointers: drop them; calculation runs stay as history.
         CommissionRun.objects.filter(pk__in=stale, purpose=RunPurpose.PROJECTION).delete()
     return len(stale)
@@ -288,6 +291,8 @@ def _write_results(run: CommissionRun, gathered: Gathered, result, *, with_lines
             nulls={"source_id": lines.source < 0, "source_line_id": lines.source_line < 0},
         )
         counts["ledger_lines"] = count
+        # The binary carry queue and figures the next period and the statements read.
+        counts.update(write_binary_state(run, ids, result))
     return counts
 
 

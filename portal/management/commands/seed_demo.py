@@ -5,7 +5,7 @@ from django.db.models import Case, Count, When
 from django.utils import timezone
 
 from accounts.models import User
-from commissions.demo import DEMO_PLAN, seed_commission_history, seed_pending_adjustment
+from commissions.demo import demo_plan_path, seed_commission_history, seed_pending_adjustment
 from commissions.services.plans import parse_plan_source
 from compliance.disclosure import generate_income_disclosure
 from compliance.services import compute_compliance_flags
@@ -137,7 +137,9 @@ class Command(BaseCommand):
     def seed_tank(self, *, seed: int, progress) -> None:
         """A few new recruits of the leader (and one each of two other people) waiting in the
         holding tank, so the tank page has people to place before the deadline."""
-        policy = PlacementPolicy.from_mapping(parse_plan_source(DEMO_PLAN.read_text())[1].placement)
+        policy = PlacementPolicy.from_mapping(
+            parse_plan_source(demo_plan_path().read_text())[1].placement
+        )
         leader = demo_leader()
         others = list(
             Distributor.objects.filter(is_house=False, status=DistributorStatus.ACTIVE)

@@ -1,0 +1,236 @@
+"""The binary component in the database: its carry queue and report per calculation run.
+
+The engine's binary component (``commissions.engine.binary``, whose docstring defines the state
+dict) hands each period's unpaired leg volume on as a queue of (owner, side, source period,
+volume) entries, and reports each person's leg figures. Here:
+
+* ``write_binary_state``: a calculation run's queue becomes ``BinaryCarry`` rows and its report
+  ``BinaryLegFigures`` rows, by COPY with the run's results (a retried run first deletes its
+  own rows, ``delete_binary_rows``); closing the period makes them final with the run;
+* ``binary_component_inputs``: the next period's ``component_inputs["binary"]``, read from
+  the previous period's current run (the run whose balances carry in), owners mapped from
+  distributor ids to the new period's engine indices; rows of people no longer in the
+  period's arrays are dropped;
+* ``carried_into``: what each leg of one person carries into a period (the placement tree
+  page's "carried" figure);
+* ``binary_line_text``: the statement's words for a binary line, from the stored report.
+
+Periods are numbered as months, ``year × 12 + month − 1`` (``period_index``): the engine only
+compares and subtracts them (expiry is by age in periods).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+from django.db import connection
+
+from core.bulk import copy_columns, read_columns
+from core.periods import Period
+from genealogy.history import positions_of
+
+from .calendar import commission_calendar
+from .engine.binary import describe, explain
+from .models import BinaryCarry, BinaryLegFigures, CommissionLine, CommissionRun, PlanVersion
+
+KEY = "binary"
+FIGURES = (
+    "cycles_ppm",
+    "paid",
+    "left",
+    "right",
+    "paired_left",
+    "paired_right",
+    "flushed_left",
+    "flushed_right",
+    "expired_left",
+    "expired_right",
+    "carried_left",
+    "carried_right",
+    "refund_unmatched_left",
+    "refund_unmatched_right",
+)
+# PostgreSQL's binary COPY sends a date as int4 days since 2000-01-01.
+_PG_DATE_EPOCH = dt.date(2000, 1, 1)
+
+
+def period_index(period: Period) -> int:
+    return period.year * 12 + period.month - 1
+
+
+def index_first_day(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def uses_binary(plan) -> bool:
+    return KEY in plan.components
+
+
+def binary_component_inputs(
+    *, plan, period: Period, prior_run_id: int | None, ids: np.ndarray
+) -> dict[str, Any] | None:
+    """``component_inputs["binary"]`` for ``period`` (None when the plan has no binary
+    section): the prior run's queue with owners as indices into ``ids`` (sorted), sorted by
+    (owner, side, source period) as the engine requires, and this period's index."""
+    if not uses_binary(plan):
+        return None
+    state: dict[str, Any] = {"current_period": period_index(period)}
+    if prior_run_id is None:
+        return state
+    distributor, side, month, volume = _read_carry(prior_run_id)
+    owner = positions_of(ids, distributor)
+    kept = owner >= 0
+    # Rows come sorted by (distributor, side, month) and ``ids`` is sorted: owners stay sorted.
+    state.update(
+        owner=owner[kept],
+        side=side[kept].astype(np.int8),
+        period_index=month[kept],
+        volume=volume[kept],
+    )
+    return state
+
+
+def _read_carry(run_id: int) -> list[np.ndarray]:
+    """distributor id, side, source month index and volume of a run's queue, sorted."""
+    if connection.vendor == "postgresql":
+        return read_columns(
+            """
+            SELECT CAST(distributor_id AS bigint), CAST(side AS bigint),
+                CAST(EXTRACT(YEAR FROM source_period) * 12 + EXTRACT(MONTH FROM source_period) - 1
+                    AS bigint),
+                CAST(volume AS bigint)
+            FROM commissions_binarycarry WHERE run_id = %(run)s
+            ORDER BY distributor_id, side, source_period
+            """,
+            {"run": run_id},
+            ["int8"] * 4,
+        )
+    rows = list(
+        BinaryCarry.objects.filter(run_id=run_id)
+        .order_by("distributor_id", "side", "source_period")
+        .values_list("distributor_id", "side", "source_period", "volume")
+    )
+    return [
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.int64),
+        np.array([period_index(Period.of(r[2])) for r in rows], dtype=np.int64),
+        np.array([r[3] for r in rows], dtype=np.int64),
+    ]
+
+
+def delete_binary_rows(run_ids: list[int]) -> None:
+    BinaryCarry.objects.filter(run_id__in=run_ids).delete()
+    BinaryLegFigures.objects.filter(run_id__in=run_ids).delete()
+
+
+def write_binary_state(run: CommissionRun, ids: np.ndarray, result) -> dict[str, int]:
+    """Write the run's binary queue and report (COPY, in batches); returns the row counts.
+    Nothing when the run has no binary state."""
+    state = (result.component_state or {}).get(KEY)
+    if not state:
+        return {}
+    delete_binary_rows([run.pk])  # a retried write replaces its own rows
+    owner = np.asarray(state["owner"], dtype=np.int64)
+    months = np.asarray(state["period_index"], dtype=np.int64)
+    carried = _write_carry(
+        run.pk,
+        ids[owner],
+        np.asarray(state["side"], dtype=np.int16),
+        months,
+        np.asarray(state["volume"], dtype=np.int64),
+    )
+    report = state.get("report") or {}
+    people = np.asarray(report.get("owner", []), dtype=np.int64)
+    columns = {
+        "run_id": np.full(len(people), run.pk, dtype=np.int64),
+        "distributor_id": ids[people],
+        "qualified": np.asarray(report.get("qualified", []), dtype=np.bool_),
+    }
+    for name in FIGURES:
+        columns[name] = np.asarray(report[name], dtype=np.int64)
+    figures = copy_columns(BinaryLegFigures, columns) if len(people) else 0
+    return {"binary_carry": carried, "binary_figures": figures}
+
+
+def _write_carry(
+    run_id: int, distributor: np.ndarray, side: np.ndarray, months: np.ndarray, volume: np.ndarray
+) -> int:
+    if connection.vendor != "postgresql":  # the embedded SQLite default: a small company
+        BinaryCarry.objects.bulk_create(
+            [
+                BinaryCarry(
+                    run_id=run_id,
+                    distributor_id=d,
+                    side=s,
+                    source_period=index_first_day(m),
+                    volume=v,
+                )
+                for d, s, m, v in zip(
+                    distributor.tolist(),
+                    side.tolist(),
+                    months.tolist(),
+                    volume.tolist(),
+                    strict=True,
+                )
+            ],
+            batch_size=2_000,
+        )
+        return len(distributor)
+    unique_months = np.unique(months)  # a handful: one per source month still queued
+    first_days = np.array([index_first_day(int(i)) for i in unique_months], dtype="datetime64[D]")
+    days = (first_days - np.datetime64(_PG_DATE_EPOCH, "D")).astype(np.int32)
+    return copy_columns(
+        BinaryCarry,
+        {
+            "run_id": np.full(len(distributor), run_id, dtype=np.int64),
+            "distributor_id": distributor,
+            "side": side,
+            # A date travels in binary COPY as int4 days since 2000-01-01.
+            "source_period": days[np.searchsorted(unique_months, months)],
+            "volume": volume,
+        },
+    )
+
+
+def carried_into(*, distributor_id: int, period: Period) -> dict[int, int] | None:
+    """Volume (cents) each leg of ``distributor_id`` carries into ``period`` (side -> cents),
+    from the previous period's current run; None when the plan in force has no binary section
+    or no earlier period was calculated."""
+    from .gather import previous_run  # gather reads this module's inputs
+
+    calendar = commission_calendar()  # the open month's plan without a query (pages ask it)
+    if calendar.period == period:
+        plan = calendar.plan
+    else:
+        version = PlanVersion.in_force(period.first_day)
+        plan = version.plan if version is not None else None
+    if plan is None or not uses_binary(plan):
+        return None
+    prior = previous_run(period)
+    if prior is None:
+        return None
+    carried = {0: 0, 1: 0}
+    for side, volume in BinaryCarry.objects.filter(
+        run_id=prior.pk, distributor_id=distributor_id
+    ).values_list("side", "volume"):
+        carried[side] += volume
+    return carried
+
+
+def binary_line_text(line: CommissionLine, run: CommissionRun) -> str:
+    """The statement's words for a binary line: pairs, each leg's volume and what carried
+    (the component's ``describe`` over the stored report), or the line's own words when the
+    run stored no report."""
+    options = run.plan_version.plan.components[KEY]
+    row = (
+        BinaryLegFigures.objects.filter(run_id=run.pk, distributor_id=line.earner_id)
+        .values("qualified", *FIGURES)
+        .first()
+    )
+    if row is None:
+        return explain(line, options)
+    report = {"owner": np.zeros(1, dtype=np.int64)}
+    report.update({name: np.array([value]) for name, value in row.items()})
+    return describe(0, {"report": report}, options)
