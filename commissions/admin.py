@@ -667,3 +667,7 @@ class ClawbackAdmin(ReadOnlyAdmin):
         "original_period",
         "amount",
     ]
+
+
+# Staff rank overrides (add-only; their own module)
+from . import admin_rank_overrides  # noqa: E402, F401 - registers RankOverrideAdmin

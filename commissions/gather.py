@@ -47,6 +47,7 @@ from .models import (
     PeriodStatus,
     PlanVersion,
 )
+from .rank_overrides import rank_override_array
 from .services.periods import period_row
 from .services.plans import plan_version_for
 
@@ -226,7 +227,16 @@ def gather(
     mark = time.perf_counter()
     prior = previous_run(period)
     prior_columns = (
-        _read_results(prior.pk, ["highest_rank", "advancement_paid_rank", "carried_out"])
+        _read_results(
+            prior.pk,
+            [
+                "highest_rank",
+                "advancement_paid_rank",
+                "carried_out",
+                "paid_as_rank",
+                "grace_months_used",
+            ],
+        )
         if prior is not None
         else None
     )
@@ -266,12 +276,16 @@ def gather(
     prior_highest = np.zeros(n, dtype=np.int16)
     prior_paid = np.zeros(n, dtype=np.int16)
     carried_in = np.zeros(n, dtype=np.int64)
+    prior_paid_as = np.zeros(n, dtype=np.int16)  # rank grace (engine/rank_grace.py)
+    grace_used = np.zeros(n, dtype=np.int16)
     if prior_columns is not None:
-        prior_ids, highest, paid_rank, carried = prior_columns
+        prior_ids, highest, paid_rank, carried, paid_as_before, grace_before = prior_columns
         where = _index_of(ids, prior_ids)
         prior_highest[where] = highest
         prior_paid[where] = paid_rank
         carried_in[where] = carried
+        prior_paid_as[where] = paid_as_before
+        grace_used[where] = grace_before
     on_hold = np.zeros(n, dtype=bool)
     held = np.array(
         Hold.objects.filter(status=HoldStatus.ACTIVE).values_list("distributor_id", flat=True),
@@ -315,6 +329,9 @@ def gather(
         line_retail_profit=line_profit,
         prior_highest_rank=np.minimum(prior_highest, len(plan.ranks)),
         prior_advancement_paid_rank=np.minimum(prior_paid, len(plan.ranks)),
+        prior_paid_as_rank=np.minimum(prior_paid_as, len(plan.ranks)),
+        grace_months_used=grace_used,
+        rank_override=rank_override_array(period, plan, ids),
         # Adjustments and clawbacks enter the balance like carried money (never capped).
         carried_in=carried_in + extras,
         on_hold=on_hold,
@@ -406,6 +423,9 @@ def input_hash(gathered: Gathered) -> str:
         inputs.line_retail_profit,
         inputs.prior_highest_rank,
         inputs.prior_advancement_paid_rank,
+        inputs.prior_paid_as_rank,
+        inputs.grace_months_used,
+        inputs.rank_override,
         gathered.carried_in,
         gathered.extras,
         inputs.on_hold,

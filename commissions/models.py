@@ -257,6 +257,12 @@ class DistributorResult(models.Model):
     payable = models.BigIntegerField()
     carried_out = models.BigIntegerField()
     on_hold = models.BooleanField()
+    grace_months_used = models.SmallIntegerField(
+        default=0,
+        db_default=0,
+        help_text="Months in a row paid as the previous rank under rank grace while "
+        "qualifying lower (0 = not in grace).",
+    )
 
     class Meta:
         constraints = [
@@ -517,3 +523,38 @@ class BinaryLegFigures(models.Model):
 
     def __str__(self) -> str:
         return f"binary figures of {self.distributor_id} in run {self.run_id}"
+
+
+class RankOverride(models.Model):
+    """A staff decision that a distributor is paid as at least ``rank_code`` in one month, with
+    the reason (shown on their statement). Append-only (PostgreSQL refuses UPDATE and DELETE):
+    a correction is a new row, and the newest row of a (distributor, month) wins; an empty
+    ``rank_code`` withdraws the override. Only months still open take one
+    (``services.rank_overrides.rank_override_create``)."""
+
+    distributor = models.ForeignKey(
+        "genealogy.Distributor", on_delete=models.PROTECT, related_name="+"
+    )
+    period = models.DateField(help_text="First day of the month the override is for.")
+    rank_code = models.CharField(
+        max_length=64, blank=True, help_text="The plan's rank code; empty withdraws the override."
+    )
+    reason = models.TextField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period__day=1), name="rank_override_is_a_month"),
+            models.CheckConstraint(condition=~Q(reason=""), name="rank_override_has_reason"),
+        ]
+        indexes = [
+            models.Index(fields=["period", "distributor"], name="rank_override_by_period_idx")
+        ]
+
+    def __str__(self) -> str:
+        what = self.rank_code or "no override"
+        return f"{what} for {self.distributor_id} in {self.period:%Y-%m}"

@@ -40,6 +40,7 @@ from .models import (
     PeriodStatus,
     cents_to_decimal,
 )
+from .rank_overrides import paid_as_explanation
 
 EXPLAINED_SOURCES = 50  # sources listed on one page of a drill-down
 
@@ -202,6 +203,8 @@ class Statement:
     clawbacks: list[Clawback] = field(default_factory=list)
     adjustments: list[Adjustment] = field(default_factory=list)
     totals_by_kind: dict[str, Decimal] = field(default_factory=dict)
+    # Why the paid-as rank is not simply what they qualified for (rank grace, staff override).
+    paid_as_note: str = ""
 
     @property
     def paid_as_rank(self) -> str:
@@ -294,6 +297,17 @@ def statement(distributor: Distributor, row: CommissionPeriod) -> Statement:
         clawbacks=clawbacks,
         adjustments=adjustments,
         totals_by_kind=totals,
+        paid_as_note=(
+            paid_as_explanation(
+                plan=run.plan_version.plan,
+                period=row.period,
+                distributor_id=distributor.pk,
+                paid_as_rank=result.paid_as_rank,
+                grace_months_used=result.grace_months_used,
+            )
+            if result is not None and run.plan_version is not None
+            else ""
+        ),
     )
 
 

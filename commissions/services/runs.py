@@ -261,6 +261,7 @@ def _write_results(run: CommissionRun, gathered: Gathered, result, *, with_lines
         "payable": result.payable,
         "carried_out": result.carried_out,
         "on_hold": inputs.on_hold,
+        "grace_months_used": result.grace_months_used,
     }
     copy_columns(
         DistributorResult,

@@ -8,6 +8,7 @@ reference (``rank_reference.py``); service tests run three month ends with the i
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -16,9 +17,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commissions.engine import PlanValidationError, parse_plan, run_engine
+from commissions.selectors import statement
+from commissions.services.periods import period_row
+from tests.clock import Clock
 from tests.commissions.engine.builders import make_inputs, make_plan
 from tests.commissions.engine.test_properties import forests, plans
+from tests.commissions.month_ends import (
+    FEBRUARY,
+    JANUARY,
+    MARCH,
+    calculate_and_close,
+    mid_month,
+    result_of,
+)
 from tests.commissions.rank_reference import reference_ranks
+from tests.factories import buy, make_distributor, make_plan_version
 
 # Member needs 100 PV; Silver 100 PV and 300 GV; Gold 100 PV and 1,000 GV.
 RANKS = [
@@ -153,3 +166,51 @@ def test_paid_as_and_grace_counter_match_the_reference(case):
     assert [int(v) for v in result.gv] == expected["gv"]
     assert [int(v) for v in result.paid_as_rank] == expected["paid_as_rank"]
     assert [int(v) for v in result.grace_months_used] == expected["grace_months_used"]
+
+
+# --- Through the services: three month ends with the injected clock ----------------------------
+
+GRACE_PLAN = {
+    "name": "Grace plan",
+    "activity": {"personal_pv": "100"},
+    "ranks": [
+        {"code": "member", "name": "Member", "personal_pv": "100", "unilevel_levels": 1},
+        {
+            "code": "gold",
+            "name": "Gold",
+            "personal_pv": "100",
+            "group_volume": "300",
+            "unilevel_levels": 1,
+        },
+    ],
+    "unilevel": {"percents": ["5"]},
+    "options": {"rank_grace_months": 1},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_grace_carries_from_one_closed_month_to_the_next(monkeypatch):
+    # Given Ann (100 PV every month) over Ben (200 PV in January only), grace of one month
+    make_plan_version(GRACE_PLAN, effective_from=dt.date(2026, 1, 1))
+    clock = Clock(monkeypatch, mid_month(JANUARY))
+    ann = make_distributor(name="Ann Grace")
+    ben = make_distributor(sponsor=ann, name="Ben Grace")
+    buy(ann, "100", paid_at=mid_month(JANUARY))
+    buy(ben, "200", paid_at=mid_month(JANUARY))
+    calculate_and_close(JANUARY, clock)
+    for period in (FEBRUARY, MARCH):
+        clock.set(mid_month(period))
+        buy(ann, "100", paid_at=mid_month(period))
+        calculate_and_close(period, clock)
+
+    # Then January: GV 300, Gold. February: GV 100 qualifies Member only, Gold kept (month 1
+    # of 1). March: the one grace month is used, Ann is paid as Member.
+    ranks = [
+        (result_of(p, ann).paid_as_rank, result_of(p, ann).grace_months_used)
+        for p in (JANUARY, FEBRUARY, MARCH)
+    ]
+    assert ranks == [(2, 0), (2, 1), (1, 0)]
+    february = statement(ann, period_row(FEBRUARY))
+    assert february.paid_as_rank == "Gold"
+    assert february.paid_as_note == "paid as Gold under rank grace (month 1 of 1)"
+    assert statement(ann, period_row(MARCH)).paid_as_note == ""
