@@ -28,6 +28,7 @@ import numpy as np
 from django.db import connection
 
 from core.bulk import copy_columns, read_columns
+from core.money import to_cents
 from core.periods import Period
 from genealogy.history import positions_of
 
@@ -69,14 +70,35 @@ def uses_binary(plan) -> bool:
 
 
 def binary_component_inputs(
-    *, plan, period: Period, prior_run_id: int | None, ids: np.ndarray
+    *,
+    plan,
+    period: Period,
+    prior_run_id: int | None,
+    ids: np.ndarray,
+    refunds: list[dict] | None = None,
 ) -> dict[str, Any] | None:
     """``component_inputs["binary"]`` for ``period`` (None when the plan has no binary
     section): the prior run's queue with owners as indices into ``ids`` (sorted), sorted by
-    (owner, side, source period) as the engine requires, and this period's index."""
+    (owner, side, source period) as the engine requires, and this period's index.
+
+    ``refunds``: the period's refund lines of orders counted in a closed earlier period (gather's
+    clawback candidates: ``distributor_id``, ``cv``, ``pv``, ``order_commission_month``); they
+    take their volume back out of the queue entries of that source month (the engine's rule 7).
+    Refunds of orders from a month still open reduce this period's own volume instead (gather),
+    so they are not passed twice."""
     if not uses_binary(plan):
         return None
     state: dict[str, Any] = {"current_period": period_index(period)}
+    if refunds:
+        field = "pv" if plan.components[KEY].volume == "pv" else "cv"
+        state["refunds"] = {
+            "buyer": positions_of(ids, np.array([r["distributor_id"] for r in refunds])),
+            "volume": -np.array([to_cents(r[field]) for r in refunds], dtype=np.int64),
+            "source_period_index": np.array(
+                [period_index(Period.of(r["order_commission_month"])) for r in refunds],
+                dtype=np.int64,
+            ),
+        }
     if prior_run_id is None:
         return state
     distributor, side, month, volume = _read_carry(prior_run_id)

@@ -311,7 +311,7 @@ def gather(
             ),
         }
     binary_state = binary_component_inputs(
-        plan=plan, period=period, prior_run_id=prior.pk if prior else None, ids=ids
+        plan=plan, period=period, prior_run_id=prior.pk if prior else None, ids=ids, refunds=clawed
     )
     inputs = EngineInputs(
         parent=sponsor_index,
@@ -486,7 +486,13 @@ def clawback_candidates(period: Period, closed: set[dt.date]) -> list[dict]:
     """Refund lines counting in ``period`` of order lines counted in a closed earlier period."""
     rows = list(
         clawback_refund_lines(period).values(
-            "id", "order_line_id", "distributor_id", "cv", "retail_profit", "order_commission_month"
+            "id",
+            "order_line_id",
+            "distributor_id",
+            "cv",
+            "pv",
+            "retail_profit",
+            "order_commission_month",
         )
     )
     return [r for r in rows if r["order_commission_month"] in closed]
