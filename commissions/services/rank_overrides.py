@@ -9,13 +9,18 @@ from core.periods import Period
 from genealogy.models import Distributor
 
 from ..errors import CommissionError
-from ..models import CommissionPeriod, RankOverride
+from ..models import LOCKED_STATUSES, CommissionPeriod, RankOverride
 from .periods import period_row
 from .plans import plan_version_for
 
 
 def rank_override_create(
-    *, distributor: Distributor, period: Period, rank_code: str, reason: str, by
+    *,
+    distributor: Distributor,
+    period: Period,
+    rank_code: str,
+    reason: str,
+    by,
 ) -> RankOverride:
     """Record that ``distributor`` is paid as at least ``rank_code`` in ``period`` (an empty
     code withdraws an earlier override). Refused for a closed month, an unknown rank or no
@@ -24,6 +29,17 @@ def rank_override_create(
     if not reason:
         raise CommissionError("A rank override needs a reason.")
     rank_code = (rank_code or "").strip()
+    if (
+        not CommissionPeriod.objects.filter(month=period.first_day).exists()
+        and CommissionPeriod.objects.filter(
+            month__gt=period.first_day, status__in=LOCKED_STATUSES
+        ).exists()
+    ):
+        # Its period row would be an open month behind closed ones (closing would stall).
+        raise CommissionError(
+            f"{period} has no commission period and later months are closed: only a month "
+            "that is still open can be overridden."
+        )
     row = period_row(period)
     with transaction.atomic():
         # Closing a month takes the same lock: an override cannot slip in while it closes.

@@ -212,3 +212,23 @@ def test_staff_without_mfa_cannot_add_an_override(client):
         {"distributor": ann.pk, "month": "2026-02", "rank_code": "gold", "reason": "award"},
     )
     assert not RankOverride.objects.exists()
+
+
+@pytestmark_db
+def test_a_month_before_a_closed_one_without_a_period_is_refused(monkeypatch):
+    # January 2026 closes; December 2025 never had a period row: creating one now would leave
+    # an open month behind a closed one, so the override is refused and no row is created.
+    from commissions.models import CommissionPeriod
+
+    make_plan_version(PLAN, effective_from=dt.date(2020, 1, 1))
+    clock = Clock(monkeypatch, mid_month(JANUARY))
+    ann = make_distributor(name="Ann Past")
+    buy(ann, "100", paid_at=mid_month(JANUARY))
+    calculate_and_close(JANUARY, clock)
+    december = JANUARY.previous()
+    with pytest.raises(CommissionError, match="later months are closed"):
+        rank_override_create(
+            distributor=ann, period=december, rank_code="gold", reason="x", by=None
+        )
+    assert not CommissionPeriod.objects.filter(month=december.first_day).exists()
+    rank_override_create(distributor=ann, period=FEBRUARY, rank_code="gold", reason="x", by=None)
