@@ -22,6 +22,7 @@ import re
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import DatabaseError, transaction
 from django.test import override_settings
 from django.urls import reverse
 
@@ -136,6 +137,12 @@ def test_two_months_closed_carry_is_stored_and_consumed_oldest_first(company):
     ]
     close_period(period=APRIL, now=LATER)
     assert queue(period_row(APRIL).current_run) == queue(april)
+    # A final run's queue and figures are immutable, whatever SQL touches them.
+    for rows in (BinaryCarry.objects.filter(run=april), BinaryLegFigures.objects.filter(run=april)):
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+            rows.delete()
+        with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+            rows.update(run_id=april.pk)
 
     # What April's run read: March's rows, by engine index, and April's index.
     gathered_state = binary_component_inputs(
