@@ -179,13 +179,9 @@ class EngineInputs:
         _check_range(self.parent, -1, n - 1, "parent")
         if np.any(self.parent == index):
             raise ValueError("parent: a distributor cannot be their own sponsor")
-        _check_range(self.enroller, -1, n - 1, "enroller")
-        if np.any(self.enroller == index):
-            raise ValueError("enroller: a distributor cannot be their own enroller")
-        try:
-            compute_depth(self.enroller)
-        except ValueError:
-            raise ValueError("enroller: enrollers must not form a cycle") from None
+        _check_links(
+            self.enroller, "enroller", "their own enroller", "enrollers must not form a cycle"
+        )
         _check_range(self.status, 0, 2, "status")
         _check_range(self.prior_highest_rank, 0, None, "prior_highest_rank")
         _check_range(self.prior_advancement_paid_rank, 0, None, "prior_advancement_paid_rank")
@@ -209,13 +205,12 @@ class EngineInputs:
             if np.any(ordered[1:] == ordered[:-1]):
                 raise ValueError("line_id: order line ids must be unique")
         if self.placement_parent is not None:
-            _check_range(self.placement_parent, -1, n - 1, "placement_parent")
-            if np.any(self.placement_parent == index):
-                raise ValueError("placement_parent: a distributor cannot be their own parent")
-            try:
-                compute_depth(self.placement_parent)
-            except ValueError:
-                raise ValueError("placement_parent: the placement tree has a loop") from None
+            _check_links(
+                self.placement_parent,
+                "placement_parent",
+                "their own parent",
+                "the placement tree has a loop",
+            )
             _check_range(self.placement_position, -1, None, "placement_position")
             placed_below = self.placement_parent >= 0
             if np.any(self.placement_position[placed_below] < 0):
@@ -249,6 +244,18 @@ def _as_readonly(
     view = array.astype(dtype, copy=False).view()
     view.setflags(write=False)
     return view
+
+
+def _check_links(links: npt.NDArray[np.int64], name: str, own: str, loop: str) -> None:
+    """Links between distributors: each -1 or another index, and no cycle."""
+    n = len(links)
+    _check_range(links, -1, n - 1, name)
+    if np.any(links == np.arange(n)):
+        raise ValueError(f"{name}: a distributor cannot be {own}")
+    try:
+        compute_depth(links)
+    except ValueError:
+        raise ValueError(f"{name}: {loop}") from None
 
 
 def _check_range(array: npt.NDArray[np.integer], low: int, high: int | None, name: str) -> None:
