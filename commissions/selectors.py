@@ -25,6 +25,8 @@ from genealogy.selectors import distributor_for_user, get_visible_distributor
 from orders.models import OrderLine
 
 from .binary_state import binary_line_text, carried_into
+from .engine import KINDS
+from .engine.components import REGISTRY as COMPONENTS
 from .engine.explain import FrozenForest, Upline, explain_unilevel_path, unilevel_sources
 from .engine.plan import Plan
 from .models import (
@@ -238,13 +240,33 @@ def _describe(line: CommissionLine, names: dict[int, str], *, per_source_roundin
         )
     if line.kind == LineKind.BINARY:
         return binary_line_text(line, line.run)
-    return f"Rank advancement bonus (rank {line.level})"
+    if line.kind == LineKind.RANK_ADVANCEMENT:
+        return f"Rank advancement bonus (rank {line.level})"
+    return _component_text(line)
+
+
+def _component_text(line: CommissionLine) -> str:
+    """A plan component's own words for its line (``ComponentSpec.explain``), with the
+    component's options from the run's plan version."""
+    kind = KINDS[line.kind]
+    plan = line.run.plan_version.plan
+    for key, options in plan.components.items():
+        spec = COMPONENTS[key]
+        if kind in spec.kinds and spec.explain is not None:
+            if len(spec.kinds) > 1:
+                return spec.explain(line, options, kind)  # e.g. stair-step's two kinds
+            return spec.explain(line, options)
+    return f"{LineKind(line.kind).label}: {cents_to_decimal(line.amount):,.2f}"
 
 
 def statement(distributor: Distributor, row: CommissionPeriod) -> Statement:
     run = row.current_run
     result = DistributorResult.objects.filter(run=run, distributor=distributor).first()
-    lines = list(CommissionLine.objects.filter(run=run, earner=distributor).order_by("position"))
+    lines = list(
+        CommissionLine.objects.filter(run=run, earner=distributor)
+        .select_related("run__plan_version")
+        .order_by("position")
+    )
     clawbacks = list(
         Clawback.objects.filter(period=row, earner=distributor)
         .select_related("original_period", "source__user")
