@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from commissions.engine import KINDS, run_engine
+from commissions.engine import run_engine
 from tests.commissions.engine.builders import cents, make_inputs, make_plan, totals
 
 ANN, BEN, CAL, DEE, EVE = range(5)
