@@ -6,7 +6,8 @@ is ``2.68`` and ``-2.675`` is ``-2.68``), once, where a ledger line or an order 
 written. PV and CV use the same grid and rule. Floats are refused: they are not exact.
 
 The commission engine computes in integer cents and rounds with the plan's own mode
-(``half_up``, ``half_even`` or ``toward_zero``) in ``commissions/engine/money.py``; it stays
+(``half_up``, ``half_even``, ``toward_zero`` or ``away_from_zero``) in
+``commissions/engine/money.py``; it stays
 free of everything outside itself. ``quantize`` takes the same mode names, and the tests hold
 the two to the same answers for every mode.
 
@@ -15,13 +16,18 @@ Pure Python: no Django, no project app.
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ROUNDING = ROUND_HALF_UP
 ZERO = Decimal("0.00")
 
-MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "toward_zero": ROUND_DOWN}
+MODES = {
+    "half_up": ROUND_HALF_UP,
+    "half_even": ROUND_HALF_EVEN,
+    "toward_zero": ROUND_DOWN,
+    "away_from_zero": ROUND_UP,
+}
 """The engine's rounding mode names → ``decimal`` rounding constants."""
 
 

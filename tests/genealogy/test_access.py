@@ -158,7 +158,7 @@ def build_company() -> Company:
         buy(person, "150", paid_at=OUTSIDER_PAID_AT)
     buy(otto, "40", paid_at=OUTSIDER_PAID_AT, customer=cora, profit="10")
     otto_open_order = make_order(distributor=otto, items={ProductFactory(): 1}, customer=cora)
-    make_plan_version()
+    plan_version = make_plan_version()
     # Both trees: the placement tree mirrors the sponsor tree here (house → Vera, Otto; Vera →
     # Ivan; Otto → Olga), so every placement page and JSON endpoint has outsiders to hide.
     build_placement_tree(
@@ -219,6 +219,7 @@ def build_company() -> Company:
             ("message_detail", "pk"): message.pk,
             ("message_progress", "pk"): message.pk,
             ("orders_order_refund", "pk"): otto_open_order.pk,
+            ("commissions_planversion_simulate", "pk"): plan_version.pk,
             ("auth_user_password_change", "id"): otto.user_id,
         },
         markers=markers,
