@@ -488,7 +488,9 @@ def clawback_candidates(period: Period, closed: set[dt.date]) -> list[dict]:
         clawback_refund_lines(period).values(
             "id",
             "order_line_id",
+            "order_line__order_id",
             "distributor_id",
+            "quantity",
             "cv",
             "pv",
             "retail_profit",

@@ -9,7 +9,18 @@ original base``. The lines a refund reaches, in the order they are returned:
   ``CV × rate``, scaled like its (earner, level) ledger line when the payout cap reduced it;
 * **matching**: paid on each payer's unilevel earnings, it comes back in the proportion of
   those earnings the refund undid;
-* **fast start** and **retail profit**: paid per order line, on its CV or profit.
+* **fast start** and **retail profit**: paid per order line, on its CV or profit;
+* **per-source component lines** (matrix, stair-step, generation override): the ledger keeps
+  one line per (earner, level, source), on the source's period CV; the refunded CV takes
+  back its share of that stored amount;
+* **order awards** are paid for an order that reached the award's minimum CV: once refunds
+  bring the order's CV below the minimum (or to zero), every award of the order comes back
+  (what is left of it); before that a ``per: order`` award stays whole, and a ``per: unit``
+  line of the refunded order line comes back by the refunded share of its units.
+
+Never more than was paid: each original line comes with the most that may still be taken back
+from it (``limit``: the service's sum of what its ledger group paid less what earlier refunds
+took back), and no clawback exceeds it. Clawbacks of one (earner, kind, level) are one line.
 
 Rounding, as ``money.py`` states it for the engine's own lines:
 
@@ -38,11 +49,19 @@ UNILEVEL = KIND_CODES["unilevel"]
 MATCHING = KIND_CODES["matching"]
 RETAIL_PROFIT = KIND_CODES["retail_profit"]
 FAST_START = KIND_CODES["fast_start"]
+ORDER_AWARD = KIND_CODES["order_award"]
+SOURCE_KINDS = frozenset(
+    KIND_CODES[kind] for kind in ("matrix", "stair_step", "generation_override")
+)
+"""Kinds stored per (earner, level, source), on the source's period CV."""
 
 
 @dataclass(frozen=True)
 class PaidLine:
-    """A line the original run paid: earner, kind, level, source (-1 none), base, amount."""
+    """A line the original run paid: earner, kind, level, source (-1 none), base, amount;
+    ``limit``: the most a clawback may still take back from it (what was paid on it, or on its
+    ledger group, less what earlier refunds took back; None: its amount); ``source_line``: the
+    order line of an order award line."""
 
     earner: int
     kind: int
@@ -50,14 +69,18 @@ class PaidLine:
     base: int
     amount: int
     source: int = -1
+    limit: int | None = None
+    source_line: int = -1
 
 
 @dataclass(frozen=True)
 class CappedLine:
-    """An (earner, level) unilevel ledger line: amount paid and amount before the payout cap."""
+    """An (earner, level) unilevel ledger line: amount paid, amount before the payout cap, and
+    the most a clawback may still take back from it (None: its amount)."""
 
     amount: int
     amount_before_cap: int
+    limit: int | None = None
 
 
 @dataclass(frozen=True)
@@ -76,12 +99,20 @@ class ClawbackLine:
 @dataclass(frozen=True)
 class Refund:
     """What a refund undid: refunded CV and retail profit (cents), and, when the buyer had CV
-    in the original run, that CV and the buyer's frozen uplines (nearest first)."""
+    in the original run, that CV and the buyer's frozen uplines (nearest first).
+
+    For order awards: the refunded order line, the refunded units and the line's units, and
+    the CV its order has left after every refund of it so far (None: unknown; the order then
+    still earns its award)."""
 
     cv: int
     retail_profit: int
     source_cv: int = 0
     chain: Sequence[Upline] = ()
+    order_line: int = -1
+    quantity: int = 0
+    line_quantity: int = 0
+    order_cv_after: int | None = None
 
 
 @dataclass
@@ -93,6 +124,7 @@ class _Claw:
     original_base: int
     original_amount: int
     exact: Fraction  # the amount to take back, before rounding
+    limit: int | None  # the most it may take back (what was paid, less earlier clawbacks)
 
 
 def refund_clawbacks(
@@ -102,13 +134,17 @@ def refund_clawbacks(
     unilevel_lines: Mapping[tuple[int, int], CappedLine],
     matching_lines: Iterable[PaidLine],
     order_lines: Iterable[PaidLine],
+    source_lines: Iterable[PaidLine] = (),
+    award_lines: Iterable[PaidLine] = (),
 ) -> list[ClawbackLine]:
     """The clawback lines of one refund (see the module docstring).
 
     ``unilevel_lines``: the original run's unilevel ledger lines by (earner, level);
     ``matching_lines``: its matching lines (``source`` = the payer whose earnings they
     matched); ``order_lines``: its fast start and retail profit lines of the refunded order
-    line.
+    line; ``source_lines``: its matrix, stair-step and generation override lines whose source
+    is the buyer; ``award_lines``: its order award lines of the refunded order line
+    (``per: unit``) or of the line's order (``per: order``).
     """
     mode = plan.options.rounding
     per_line = plan.options.rounding_point == "line"
@@ -120,7 +156,13 @@ def refund_clawbacks(
     claws: list[_Claw] = []
 
     def take_back(
-        earner: int, kind: int, level: int, base: Fraction, original_base: int, amount: Fraction
+        earner: int,
+        kind: int,
+        level: int,
+        base: Fraction,
+        original_base: int,
+        amount: Fraction,
+        limit: int | None,
     ) -> None:
         if original_base:
             claws.append(
@@ -132,8 +174,12 @@ def refund_clawbacks(
                     original_base,
                     round_fraction(amount, mode),
                     amount * base / original_base,
+                    limit,
                 )
             )
+
+    def rest(line: PaidLine) -> int:
+        return max(line.amount if line.limit is None else line.limit, 0)
 
     refunded_earnings: dict[int, Fraction] = {}  # payer → unilevel earnings undone
     if refund.source_cv > 0 and refund.cv > 0:
@@ -151,8 +197,11 @@ def refund_clawbacks(
             )
             line_amount = earned
             capped = unilevel_lines.get((payer.distributor_id, payer.level))
-            if capped is not None and capped.amount_before_cap:
-                line_amount = step(line_amount * capped.amount / capped.amount_before_cap)
+            limit = None
+            if capped is not None:
+                limit = max(capped.amount if capped.limit is None else capped.limit, 0)
+                if capped.amount_before_cap:
+                    line_amount = step(line_amount * capped.amount / capped.amount_before_cap)
             take_back(
                 payer.distributor_id,
                 UNILEVEL,
@@ -160,13 +209,20 @@ def refund_clawbacks(
                 refunded_base,
                 refund.source_cv,
                 line_amount,
+                limit,
             )
     if refunded_earnings:
         for line in matching_lines:
             if line.source in refunded_earnings:
                 undone = min(refunded_earnings[line.source], Fraction(line.base))
                 take_back(
-                    line.earner, line.kind, line.level, undone, line.base, Fraction(line.amount)
+                    line.earner,
+                    line.kind,
+                    line.level,
+                    undone,
+                    line.base,
+                    Fraction(line.amount),
+                    rest(line),
                 )
     for line in order_lines:
         base = refund.cv if line.kind == FAST_START else refund.retail_profit
@@ -177,6 +233,41 @@ def refund_clawbacks(
             Fraction(min(base, line.base)),
             line.base,
             Fraction(line.amount),
+            rest(line),
+        )
+    for line in source_lines:
+        if line.kind not in SOURCE_KINDS:
+            raise ValueError(f"line kind {line.kind} is not paid per source")
+        take_back(
+            line.earner,
+            line.kind,
+            line.level,
+            Fraction(min(refund.cv, line.base)),
+            line.base,
+            Fraction(line.amount),
+            rest(line),
+        )
+    award = plan.components.get("order_award")
+    for line in award_lines:
+        if award is None or line.kind != ORDER_AWARD:
+            raise ValueError("award lines need the plan's order_award component")
+        threshold = max(award.minimum_order_cv, 1)
+        if refund.order_cv_after is not None and refund.order_cv_after < threshold:
+            share = Fraction(1)
+        elif award.per == "unit" and line.source_line == refund.order_line:
+            if refund.line_quantity <= 0:
+                raise ValueError("a per-unit award refund needs the order line's units")
+            share = Fraction(min(refund.quantity, refund.line_quantity), refund.line_quantity)
+        else:
+            share = Fraction(0)
+        take_back(
+            line.earner,
+            line.kind,
+            line.level,
+            line.base * share,
+            line.base,
+            Fraction(line.amount),
+            rest(line),
         )
 
     if per_line:
@@ -190,8 +281,14 @@ def refund_clawbacks(
             split = split_fractions([claws[p].exact for p in positions], mode)
             for position, amount in zip(positions, split, strict=True):
                 amounts[position] = amount
-    return [
-        ClawbackLine(
+    merged: dict[tuple[int, int, int], ClawbackLine] = {}
+    for claw, amount in zip(claws, amounts, strict=True):
+        if claw.limit is not None:
+            amount = min(amount, claw.limit)
+        if amount <= 0:
+            continue
+        key = (claw.earner, claw.kind, claw.level)
+        line = ClawbackLine(
             claw.earner,
             claw.kind,
             claw.level,
@@ -200,6 +297,14 @@ def refund_clawbacks(
             claw.original_amount,
             -amount,
         )
-        for claw, amount in zip(claws, amounts, strict=True)
-        if amount > 0
-    ]
+        if key in merged:  # several award lines of one order to one earner and generation
+            before = merged[key]
+            line = ClawbackLine(
+                *key,
+                before.refunded_base + line.refunded_base,
+                before.original_base + line.original_base,
+                before.original_amount + line.original_amount,
+                before.amount + line.amount,
+            )
+        merged[key] = line
+    return list(merged.values())

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import defaultdict
+
+from django.db.models import Sum
+
 from core.money import to_cents
 from core.periods import Period
+from orders.models import OrderLine, RefundLine
 
-from ..engine.clawbacks import CappedLine, PaidLine, Refund, refund_clawbacks
+from ..engine.clawbacks import SOURCE_KINDS, CappedLine, PaidLine, Refund, refund_clawbacks
+from ..engine.explain import Upline
+from ..engine.plan import Plan
 from ..gather import clawback_candidates, closed_months
 from ..models import (
     Clawback,
     CommissionLine,
     CommissionPeriod,
+    CommissionRun,
     DistributorResult,
     LineKind,
 )
 from ..selectors import frozen_chain
 from .periods import period_row
+
+ORDER_LINE_KINDS = (LineKind.FAST_START, LineKind.RETAIL_PROFIT)
 
 
 def sync_clawbacks(*, period: Period) -> int:
@@ -36,74 +47,233 @@ def sync_clawbacks(*, period: Period) -> int:
             "refund_line_id", flat=True
         )
     )
-    created: list[Clawback] = []
+    by_month: dict = defaultdict(list)
     for refund in candidates:
-        if refund["id"] in done:
-            continue
-        original = CommissionPeriod.objects.get(month=refund["order_commission_month"])
-        created.extend(_clawbacks_for_refund(row, original, refund))
+        if refund["id"] not in done:
+            by_month[refund["order_commission_month"]].append(refund)
+    created: list[Clawback] = []
+    for month, refunds in sorted(by_month.items()):
+        original = CommissionPeriod.objects.get(month=month)
+        created.extend(_RunClawbacks(row, original).for_refunds(refunds))
     Clawback.objects.bulk_create(created, ignore_conflicts=True)
     return len(created)
 
 
-def _clawbacks_for_refund(
-    row: CommissionPeriod, original: CommissionPeriod, refund: dict
-) -> list[Clawback]:
-    """Read what the original run paid on the refunded order line (and its buyer's CV) and let
-    the engine work out what comes back (``engine.clawbacks``: the compression walk over the
-    frozen chain, the plan's rounding mode and rounding point)."""
-    run = original.current_run
-    plan = run.plan_version.plan
-    buyer = refund["distributor_id"]
-    source = DistributorResult.objects.filter(run=run, distributor_id=buyer).first()
-    chain = frozen_chain(run.pk, buyer, plan) if source is not None and source.cv > 0 else []
-    uplines = [upline.distributor_id for upline in chain]
-    unilevel: dict[tuple[int, int], CappedLine] = {}
-    matching: list[PaidLine] = []
-    if uplines:
-        for earner, level, amount, before_cap in CommissionLine.objects.filter(
-            run=run, kind=LineKind.UNILEVEL, earner_id__in=uplines
-        ).values_list("earner_id", "level", "amount", "amount_before_cap"):
-            unilevel.setdefault((earner, level), CappedLine(amount, before_cap))
-        matching = [
-            PaidLine(line.earner_id, line.kind, line.level, line.base, line.amount, line.source_id)
-            for line in CommissionLine.objects.filter(
-                run=run, kind=LineKind.MATCHING, source_id__in=uplines
-            )
-        ]
-    order_lines = [
-        PaidLine(line.earner_id, line.kind, line.level, line.base, line.amount)
+class _RunClawbacks:
+    """The clawbacks of a batch of refunds of one closed period's orders: what its final run
+    paid is read once for the whole batch (a few set-based queries, not a few per refund), and
+    each refund's lines are worked out by the engine (``engine.clawbacks``: the compression walk
+    over the frozen chain, the plan's rounding mode and rounding point).
+
+    Never more than was paid: a clawback is limited to what its ledger group paid less what
+    earlier clawbacks (of earlier calculations, and of this batch so far) took back from it.
+    Groups: unilevel and matching by (earner, kind, level), the ledger's own granularity; fast
+    start and retail profit by (earner, kind, level, order line); order awards by (earner,
+    kind, level, order); per-source component lines by (earner, kind, level, source).
+    """
+
+    def __init__(self, row: CommissionPeriod, original: CommissionPeriod) -> None:
+        self.row = row
+        self.original = original
+        self.run: CommissionRun = original.current_run
+        self.plan: Plan = self.run.plan_version.plan
+        self.taken: dict[tuple, int] = defaultdict(int)  # cents taken back, positive
+        self.paid: dict[tuple, int] = defaultdict(int)
+        self.order_of_line: dict[int, int] = {}
+        fields = ("earner_id", "kind", "level", "source_id", "refund_line__order_line_id")
+        for *group, order, amount in (
+            Clawback.objects.filter(original_period=original)
+            .values_list(*fields, "refund_line__order_line__order_id")
+            .annotate(total=Sum("amount"))
+            .values_list(*fields, "refund_line__order_line__order_id", "total")
+        ):
+            self.taken[self._key(*group, order)] -= amount
+
+    @staticmethod
+    def _key(
+        earner: int, kind: int, level: int, source: int | None, line: int | None, order: int | None
+    ) -> tuple:
+        """The ledger group a line or clawback of these fields belongs to (see the class)."""
+        if kind in (LineKind.UNILEVEL, LineKind.MATCHING):
+            return (earner, kind, level)
+        if kind in SOURCE_KINDS:
+            return (earner, kind, level, "source", source)
+        if kind == LineKind.ORDER_AWARD:
+            return (earner, kind, level, "order", order)
+        return (earner, kind, level, "line", line)
+
+    def _limit(self, key: tuple, paid: int) -> int:
+        return max(paid - self.taken[key], 0)
+
+    def for_refunds(self, refunds: list[dict]) -> list[Clawback]:
+        run, plan = self.run, self.plan
+        buyers = {refund["distributor_id"] for refund in refunds}
+        source_cv = dict(
+            DistributorResult.objects.filter(
+                run=run, distributor_id__in=buyers, cv__gt=0
+            ).values_list("distributor_id", "cv")
+        )
+        chains: dict[int, list[Upline]] = {
+            buyer: frozen_chain(run.pk, buyer, plan) for buyer in source_cv
+        }
+        uplines = {upline.distributor_id for chain in chains.values() for upline in chain}
+        unilevel = list(
+            CommissionLine.objects.filter(run=run, kind=LineKind.UNILEVEL, earner_id__in=uplines)
+        )
+        matching = list(
+            CommissionLine.objects.filter(run=run, kind=LineKind.MATCHING, source_id__in=uplines)
+        )
+        by_source: dict[int, list[CommissionLine]] = defaultdict(list)
+        for line in CommissionLine.objects.filter(
+            run=run, kind__in=list(SOURCE_KINDS), source_id__in=buyers
+        ):
+            by_source[line.source_id].append(line)
+        orders = self._orders(refunds) if "order_award" in plan.components else {}
+        self.order_of_line = {
+            line: order_id for order_id, order in orders.items() for line in order["lines"]
+        }
+        by_order_line: dict[int, list[CommissionLine]] = defaultdict(list)
         for line in CommissionLine.objects.filter(
             run=run,
-            source_line_id=refund["order_line_id"],
-            kind__in=[LineKind.FAST_START, LineKind.RETAIL_PROFIT],
+            source_line_id__in={refund["order_line_id"] for refund in refunds}
+            | set(self.order_of_line),
+            kind__in=[*ORDER_LINE_KINDS, LineKind.ORDER_AWARD],
+        ):
+            by_order_line[line.source_line_id].append(line)
+        # What each group paid: a matching group holds every payer's line, not only the chains'.
+        every_matching = CommissionLine.objects.filter(
+            run=run, kind=LineKind.MATCHING, earner_id__in={line.earner_id for line in matching}
         )
-    ]
-    lines = refund_clawbacks(
-        plan,
-        Refund(
-            cv=to_cents(refund["cv"]),
-            retail_profit=to_cents(refund["retail_profit"]),
-            source_cv=source.cv if source is not None else 0,
-            chain=chain,
-        ),
-        unilevel_lines=unilevel,
-        matching_lines=matching,
-        order_lines=order_lines,
-    )
-    return [
-        Clawback(
-            period=row,
-            refund_line_id=refund["id"],
-            original_period=original,
-            earner_id=line.earner,
-            kind=line.kind,
-            level=line.level,
-            source_id=buyer,
-            refunded_base=line.refunded_base,
-            original_base=line.original_base,
-            original_amount=line.original_amount,
-            amount=line.amount,
+        for line in [
+            *unilevel,
+            *every_matching,
+            *(line for lines in by_source.values() for line in lines),
+            *(line for lines in by_order_line.values() for line in lines),
+        ]:
+            self.paid[self._line_key(line)] += line.amount
+
+        created: list[Clawback] = []
+        for refund in sorted(refunds, key=lambda r: r["id"]):
+            buyer, order_id = refund["distributor_id"], refund["order_line__order_id"]
+            chain = chains.get(buyer, [])
+            chain_ids = {upline.distributor_id for upline in chain}
+            order = orders.get(order_id)
+            award_lines = by_order_line[refund["order_line_id"]]
+            cv_after = None
+            if order is not None:
+                order["cv_left"] -= to_cents(refund["cv"])
+                cv_after = order["cv_left"]
+                if cv_after < max(plan.components["order_award"].minimum_order_cv, 1):
+                    award_lines = [
+                        line for order_line in order["lines"] for line in by_order_line[order_line]
+                    ]
+            lines = refund_clawbacks(
+                plan,
+                Refund(
+                    cv=to_cents(refund["cv"]),
+                    retail_profit=to_cents(refund["retail_profit"]),
+                    source_cv=source_cv.get(buyer, 0),
+                    chain=chain,
+                    order_line=refund["order_line_id"],
+                    quantity=refund["quantity"],
+                    line_quantity=order["quantities"][refund["order_line_id"]] if order else 0,
+                    order_cv_after=cv_after,
+                ),
+                unilevel_lines={
+                    (line.earner_id, line.level): CappedLine(
+                        line.amount, line.amount_before_cap, self._rest(line)
+                    )
+                    for line in unilevel
+                    if line.earner_id in chain_ids
+                },
+                matching_lines=[
+                    self._paid(line) for line in matching if line.source_id in chain_ids
+                ],
+                order_lines=[
+                    self._paid(line)
+                    for line in by_order_line[refund["order_line_id"]]
+                    if line.kind in ORDER_LINE_KINDS
+                ],
+                source_lines=[self._paid(line) for line in by_source[buyer]],
+                award_lines=[
+                    self._paid(line) for line in award_lines if line.kind == LineKind.ORDER_AWARD
+                ],
+            )
+            for line in lines:
+                key = self._key(
+                    line.earner, line.kind, line.level, buyer, refund["order_line_id"], order_id
+                )
+                rest = max(self.paid[key] - self.taken[key], 0)
+                if -line.amount > rest:  # several lines of one group: at most the group's rest
+                    line = dataclasses.replace(line, amount=-rest)
+                if line.amount == 0:
+                    continue
+                created.append(
+                    Clawback(
+                        period=self.row,
+                        refund_line_id=refund["id"],
+                        original_period=self.original,
+                        earner_id=line.earner,
+                        kind=line.kind,
+                        level=line.level,
+                        source_id=buyer,
+                        refunded_base=line.refunded_base,
+                        original_base=line.original_base,
+                        original_amount=line.original_amount,
+                        amount=line.amount,
+                    )
+                )
+                self.taken[key] -= line.amount
+        return created
+
+    def _line_key(self, line: CommissionLine) -> tuple:
+        return self._key(
+            line.earner_id,
+            line.kind,
+            line.level,
+            line.source_id,
+            line.source_line_id,
+            self.order_of_line.get(line.source_line_id or 0),
         )
-        for line in lines
-    ]
+
+    def _rest(self, line: CommissionLine) -> int:
+        """What may still be taken back from ``line``'s group."""
+        key = self._line_key(line)
+        return max(self.paid[key] - self.taken[key], 0)
+
+    def _paid(self, line: CommissionLine) -> PaidLine:
+        """``line`` as the engine reads it, limited to what its group has left."""
+        return PaidLine(
+            line.earner_id,
+            line.kind,
+            line.level,
+            line.base,
+            line.amount,
+            line.source_id or -1,
+            self._rest(line),
+            line.source_line_id or -1,
+        )
+
+    @staticmethod
+    def _orders(refunds: list[dict]) -> dict[int, dict]:
+        """Per order of the batch: its lines, their units, and its CV net of the refunds made
+        before this batch's first (the batch subtracts its own as it goes, oldest first)."""
+        order_ids = {refund["order_line__order_id"] for refund in refunds}
+        first = min(refund["id"] for refund in refunds)
+        orders: dict[int, dict] = {
+            order: {"lines": [], "quantities": {}, "cv_left": 0} for order in order_ids
+        }
+        for line_id, order_id, quantity, cv in OrderLine.objects.filter(
+            order_id__in=order_ids
+        ).values_list("id", "order_id", "quantity", "cv"):
+            orders[order_id]["lines"].append(line_id)
+            orders[order_id]["quantities"][line_id] = quantity
+            orders[order_id]["cv_left"] += to_cents(cv)
+        for order_id, cv in (
+            RefundLine.objects.filter(order_line__order_id__in=order_ids, id__lt=first)
+            .values_list("order_line__order_id")
+            .annotate(total=Sum("cv"))
+            .values_list("order_line__order_id", "total")
+        ):
+            orders[order_id]["cv_left"] -= to_cents(cv)
+        return orders

@@ -121,3 +121,49 @@ def test_split_fractions_adds_up_to_the_rounded_total_earlier_line_first():
 
     assert parts == [2, 1]
     assert sum(parts) == round_fraction(Fraction(202, 80), "half_up")
+
+
+def test_a_clawback_never_takes_more_than_the_lines_limit():
+    # The fast start line paid 5 cents; an earlier refund took 3: 2 are left, though half of
+    # the line (2.5 → 3 half up) would be 3.
+    plan = make_plan()
+    line = PaidLine(earner=9, kind=FAST_START, level=0, base=1010, amount=5, limit=2)
+
+    half = Refund(cv=505, retail_profit=0)
+
+    lines = refund_clawbacks(plan, half, unilevel_lines={}, matching_lines=[], order_lines=[line])
+
+    assert [(claw.earner, claw.amount) for claw in lines] == [(9, -2)]
+
+
+def test_a_capped_unilevel_line_with_nothing_left_takes_nothing_back():
+    plan = make_plan()
+    spent = {(1, 1): CappedLine(amount=51, amount_before_cap=51, limit=0)}
+
+    lines = refund_clawbacks(plan, REFUND, unilevel_lines=spent, matching_lines=[], order_lines=[])
+
+    assert 1 not in {line.earner for line in lines}
+    assert {line.earner for line in lines} == {2, 3}
+
+
+STAIR_STEP = KINDS.index("stair_step")
+
+
+def test_per_source_lines_come_back_by_the_refunded_share_of_their_sources_cv():
+    # A stair-step line of 50 cents on the source's 1,000 of CV; the refund undid 400 of it.
+    plan = make_plan(
+        stair_step={"percents": {"member": 5}},
+        ranks=[{"code": "member", "name": "Member", "personal_pv": "0"}],
+    )
+    line = PaidLine(earner=4, kind=STAIR_STEP, level=1, base=1000, amount=50, source=6)
+
+    lines = refund_clawbacks(
+        plan,
+        Refund(cv=400, retail_profit=0),
+        unilevel_lines={},
+        matching_lines=[],
+        order_lines=[],
+        source_lines=[line],
+    )
+
+    assert [(claw.earner, claw.kind, -claw.amount) for claw in lines] == [(4, STAIR_STEP, 20)]
