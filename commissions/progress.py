@@ -32,6 +32,7 @@ from .calendar import CommissionCalendar, commission_calendar
 from .engine.money import PPM_PER_PERCENT
 from .engine.plan import Plan, Rank
 from .engine.ranks import counted_volume, leg_cap
+from .engine.words import volume as volume_words
 from .models import (
     CommissionRun,
     DistributorResult,
@@ -43,12 +44,6 @@ LEGS_SHOWN = 5
 
 def _to_cents(value: Decimal | None) -> int:
     return int((value or Decimal(0)) * 100)
-
-
-def _volume(cents: int) -> str:
-    """Cents → "1,200" or "1,200.50" (volume as people read it)."""
-    value = cents_to_decimal(cents)
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 
 # --- This month so far ------------------------------------------------------------------------
@@ -66,7 +61,7 @@ class Leg:
 
     @property
     def gv_display(self) -> str:
-        return _volume(self.gv)
+        return volume_words(self.gv)
 
     @property
     def is_capped(self) -> bool:
@@ -74,7 +69,7 @@ class Leg:
 
     @property
     def counts_display(self) -> str:
-        return _volume(self.gv if self.counts is None else self.counts)
+        return volume_words(self.gv if self.counts is None else self.counts)
 
 
 @dataclass(frozen=True)
@@ -102,11 +97,11 @@ class Requirement:
 
     @property
     def current_display(self) -> str:
-        return _volume(self.current) if self.is_volume else f"{self.current:,}"
+        return volume_words(self.current) if self.is_volume else f"{self.current:,}"
 
     @property
     def required_display(self) -> str:
-        return _volume(self.required) if self.is_volume else f"{self.required:,}"
+        return volume_words(self.required) if self.is_volume else f"{self.required:,}"
 
 
 @dataclass
@@ -143,19 +138,19 @@ class MonthProgress:
 
     @property
     def pv_display(self) -> str:
-        return _volume(self.pv)
+        return volume_words(self.pv)
 
     @property
     def gv_display(self) -> str:
-        return _volume(self.gv)
+        return volume_words(self.gv)
 
     @property
     def missing_pv_display(self) -> str:
-        return _volume(self.missing_pv)
+        return volume_words(self.missing_pv)
 
     @property
     def activity_pv_display(self) -> str:
-        return _volume(self.activity_pv)
+        return volume_words(self.activity_pv)
 
     @property
     def paid_as_rank_name(self) -> str:
@@ -325,7 +320,7 @@ def counted_gv(plan: Plan, rank: Rank, *, pv: int, gv: int, legs: list[Leg]) -> 
 
 
 def _needs(missing: int, unit: str, *, volume: bool) -> str:
-    amount = _volume(missing) if volume else f"{missing:,}"
+    amount = volume_words(missing) if volume else f"{missing:,}"
     return f"needs {amount} more {unit}"
 
 
@@ -363,8 +358,8 @@ def rank_requirements(
             basis = "required" if plan.options.leg_cap_basis == "required" else "your"
             cap = leg_cap(plan, rank, gv) or 0
             note = (
-                f"{_volume(counted)} of your {_volume(gv)} GV counts: at most {percent}% "
-                f"from one leg ({_volume(cap)} of the {basis} GV)"
+                f"{volume_words(counted)} of your {volume_words(gv)} GV counts: at most {percent}% "
+                f"from one leg ({volume_words(cap)} of the {basis} GV)"
             )
         requirements.append(
             Requirement(

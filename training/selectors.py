@@ -23,13 +23,13 @@ from commissions.calendar import commission_calendar
 from commissions.engine.money import PPM_PER_PERCENT
 from commissions.engine.plan import Plan, Rank
 from commissions.engine.ranks import leg_cap
+from commissions.engine.words import volume as volume_words
 from commissions.models import (
     cents_to_decimal,
 )
 from commissions.progress import (
     MonthProgress,
     Requirement,
-    _volume,
     month_progress,
     qualified_leg_count,
     rank_requirements,
@@ -398,12 +398,12 @@ def rank_rules(plan: Plan, rank: Rank) -> list[str]:
     rules = []
     if rank.personal_pv:
         rules.append(
-            f"Personal volume: at least {_volume(rank.personal_pv)} PV of your own orders "
+            f"Personal volume: at least {volume_words(rank.personal_pv)} PV of your own orders "
             "(for yourself and your retail customers) in the month."
         )
     if rank.group_volume:
         text = (
-            f"Group volume: at least {_volume(rank.group_volume)} GV in the month, from you "
+            f"Group volume: at least {volume_words(rank.group_volume)} GV in the month, from you "
             "and everyone below you."
         )
         if rank.leg_cap_ppm is not None:
@@ -411,7 +411,8 @@ def rank_rules(plan: Plan, rank: Rank) -> list[str]:
             if plan.options.leg_cap_basis == "required":
                 cap = leg_cap(plan, rank, rank.group_volume)
                 text += (
-                    f" Leg cap: at most {percent} of the required GV ({_volume(cap)} GV) counts "
+                    f" Leg cap: at most {percent} of the required GV"
+                    f" ({volume_words(cap)} GV) counts "
                     "from any one leg, so the volume must come from several legs."
                 )
             else:
@@ -507,7 +508,7 @@ def career_path(distributor: Distributor | None, *, now: dt.datetime | None = No
             )
         )
     activity = (
-        f"Every rank needs you to be active: at least {_volume(plan.activity_personal_pv)} PV "
+        f"Every rank needs you to be active: at least {volume_words(plan.activity_personal_pv)} PV "
         "of your own in the month."
         if plan.activity_personal_pv
         else ""

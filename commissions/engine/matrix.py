@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from . import words
 from .bonuses import Items, _lines_by_level, _walk_dynamic, _walk_none, _walk_skip_inactive
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
 from .money import ppm_to_percent
@@ -148,16 +149,10 @@ def explain(line: Any, options: MatrixOptions) -> str:
     """``line`` has ``level``, ``base`` (cents) and ``rate_ppm`` (a result line or row)."""
     return (
         f"matrix level {int(line.level)} of {len(options.percents_ppm)} (placement tree): "
-        f"{_percent(int(line.rate_ppm))} % of {_money(int(line.base))} CV"
+        f"{words.percent(int(line.rate_ppm))} % of {words.money(int(line.base))} CV"
     )
 
 
-def _percent(ppm: int) -> str:
-    return f"{ppm_to_percent(ppm).normalize():f}"
-
-
-def _money(cents: int) -> str:
-    return f"{Decimal(cents) / 100:,.2f}"
 
 
 SPEC = register(

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import words
 from .bonuses import Items, KindLines, _lines_by_level, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
 from .money import RAW_PER_CENT
@@ -173,23 +174,18 @@ def explain(line: Any, options: OrderAwardOptions) -> str:
         line_id = getattr(line, "source_line", -1)
     level = int(line.level)
     each = options.amounts[level - 1] if 0 < level <= len(options.amounts) else 0
-    total = _money(int(line.base))
+    total = words.money(int(line.base))
     who = "enrollee" if options.to == "enroller" else "sponsored distributor"
-    minimum = (
-        f" of at least {_money(options.minimum_order_cv)} CV" if options.minimum_order_cv else ""
-    )
+    least = options.minimum_order_cv
+    minimum = f" of at least {words.money(least)} CV" if least else ""
     if options.per == "unit" and each:
-        what = f"{int(line.base) // each} units × {_money(each)} = {total}"
+        what = f"{int(line.base) // each} units × {words.money(each)} = {total}"
     else:
         what = f"{total} for an order"
     return (
         f"order award: {what}{minimum} (order line {int(line_id)}), "
         f"generation {level} of your {who}s"
     )
-
-
-def _money(cents: int) -> str:
-    return f"{Decimal(cents) / 100:.2f}"
 
 
 register(

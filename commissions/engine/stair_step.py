@@ -57,6 +57,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import words
 from .bonuses import KindLines, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
 from .money import ppm_to_percent
@@ -299,23 +300,17 @@ def explain(line: Any, options: StairStepOptions, kind: str | int | None = None)
     named = kind if kind is not None else getattr(line, "kind", "stair_step")
     rate, base, level = int(line.rate_ppm), int(line.base), int(line.level)
     if named in ("generation_override", KIND_CODES["generation_override"]):
-        return f"generation {level} override: {_percent(rate)} % of {_money(base)} CV"
+        return f"generation {level} override: {words.percent(rate)} % of {words.money(base)} CV"
     own = options.percents_ppm[level] if 0 <= level < len(options.percents_ppm) else rate
     below = own - rate
     if below <= 0:
-        return f"stair-step: {_percent(own)} % of {_money(base)} CV"
+        return f"stair-step: {words.percent(own)} % of {words.money(base)} CV"
     return (
-        f"stair-step: {_percent(own)} % − {_percent(below)} % paid below = "
-        f"{_percent(rate)} % of {_money(base)} CV"
+        f"stair-step: {words.percent(own)} % − {words.percent(below)} % paid below = "
+        f"{words.percent(rate)} % of {words.money(base)} CV"
     )
 
 
-def _percent(ppm: int) -> str:
-    return f"{ppm_to_percent(ppm).normalize():f}"
-
-
-def _money(cents: int) -> str:
-    return f"{Decimal(cents) / 100:,.2f}"
 
 
 SPEC = register(
