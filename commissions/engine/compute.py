@@ -54,7 +54,7 @@ from .results import KIND_CODES, KINDS, EngineResult, ResultLines
 from .settle import breakage_detail, kind_breakage, settle
 from .tree import Forest
 
-ENGINE_VERSION = "1.0.0"
+ENGINE_VERSION = "1.1.0"  # 1.1: plan components, settle rules (0.00 lines, company root)
 
 IntArray = npt.NDArray[np.int64]
 CORE_KINDS = KINDS[:5]  # unilevel .. rank_advancement: computed by the core above

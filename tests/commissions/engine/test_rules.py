@@ -515,4 +515,4 @@ def test_summary_counts_ranks_and_payout_percent():
     assert result.summary["total_cv"] == cents(520)
     assert str(result.summary["payout_percent_of_cv"]) == "10.77"  # 56 / 520
     assert result.summary["paid_as_rank_counts"] == {0: 1, 1: 4}
-    assert result.engine_version == "1.0.0"
+    assert result.engine_version == "1.1.0"
