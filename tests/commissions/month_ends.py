@@ -15,6 +15,18 @@ JANUARY = Period(2026, 1)
 FEBRUARY = Period(2026, 2)
 MARCH = Period(2026, 3)
 
+# Member needs 100 PV; Gold 100 PV and 250 GV; both unlock one unilevel level.
+MEMBER_AND_GOLD = [
+    {"code": "member", "name": "Member", "personal_pv": "100", "unilevel_levels": 1},
+    {
+        "code": "gold",
+        "name": "Gold",
+        "personal_pv": "100",
+        "group_volume": "250",
+        "unilevel_levels": 1,
+    },
+]
+
 
 def mid_month(period: Period) -> dt.datetime:
     """The 10th at 15:00 UTC: inside the month in any company time zone."""

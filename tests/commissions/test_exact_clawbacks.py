@@ -15,21 +15,19 @@ from commissions.services.runs import calculate_period
 from orders.models import RefundReason
 from orders.services import order_refund
 from tests.clock import Clock
-from tests.commissions.month_ends import FEBRUARY, JANUARY, MARCH, calculate_and_close, mid_month
+from tests.commissions.month_ends import (
+    FEBRUARY,
+    JANUARY,
+    MARCH,
+    MEMBER_AND_GOLD,
+    calculate_and_close,
+    mid_month,
+)
 from tests.factories import ProductFactory, buy, make_distributor, make_order, make_plan_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-RANKS = [
-    {"code": "member", "name": "Member", "personal_pv": "100", "unilevel_levels": 1},
-    {
-        "code": "gold",
-        "name": "Gold",
-        "personal_pv": "100",
-        "group_volume": "250",
-        "unilevel_levels": 1,
-    },
-]
+RANKS = MEMBER_AND_GOLD
 
 
 def plan(**sections):

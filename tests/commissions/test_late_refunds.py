@@ -18,23 +18,14 @@ from tests.commissions.engine.builders import make_inputs, make_plan
 from tests.commissions.month_ends import (
     FEBRUARY,
     JANUARY,
+    MEMBER_AND_GOLD,
     calculate_and_close,
     mid_month,
     result_of,
 )
 from tests.factories import buy, make_distributor, make_plan_version
 
-# Member needs 100 PV; Gold 100 PV and 250 GV.
-RANKS = [
-    {"code": "member", "name": "Member", "personal_pv": "100", "unilevel_levels": 1},
-    {
-        "code": "gold",
-        "name": "Gold",
-        "personal_pv": "100",
-        "group_volume": "250",
-        "unilevel_levels": 1,
-    },
-]
+RANKS = MEMBER_AND_GOLD
 
 
 def february(late_refunds: str | None):
