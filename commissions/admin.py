@@ -32,6 +32,7 @@ from .models import (
     DistributorResult,
     Hold,
     HoldStatus,
+    PlanSimulation,
     PlanVersion,
     cents_to_decimal,
 )
@@ -120,13 +121,31 @@ class PlanVersionAdmin(admin.ModelAdmin):
     def get_urls(self):
         from django.urls import path
 
-        from .admin_simulate import simulate_view
+        from . import admin_simulate
+
+        def view(function):
+            return self.admin_site.admin_view(lambda request, pk: function(self, request, pk))
 
         return [
             path(
                 "<int:pk>/simulate/",
-                self.admin_site.admin_view(lambda request, pk: simulate_view(self, request, pk)),
+                view(admin_simulate.simulate_view),
                 name="commissions_planversion_simulate",
+            ),
+            path(
+                "simulations/<int:pk>/",
+                view(admin_simulate.simulation_view),
+                name="commissions_planversion_simulation",
+            ),
+            path(
+                "simulations/<int:pk>/progress/",
+                view(admin_simulate.simulation_progress_view),
+                name="commissions_planversion_simulation_progress",
+            ),
+            path(
+                "simulations/<int:pk>/csv/",
+                view(admin_simulate.simulation_csv_view),
+                name="commissions_planversion_simulation_csv",
             ),
             *super().get_urls(),
         ]
@@ -430,6 +449,60 @@ class CommissionRunAdmin(ReadOnlyAdmin):
             ranks,
             top,
         )
+
+
+@admin.register(PlanSimulation)
+class PlanSimulationAdmin(ReadOnlyAdmin):
+    """Plan simulations as recorded; the comparison itself is on the simulation's page."""
+
+    list_display = [
+        "__str__",
+        "status",
+        "progress",
+        "phase",
+        "paid_total",
+        "simulated_total",
+        "requested_by",
+        "requested_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["plan_version", "period", "requested_by"]
+    fields = [
+        "plan_version",
+        "period",
+        "status",
+        "progress_bar",
+        "phase",
+        "comparison",
+        "paid_total",
+        "simulated_total",
+        "error",
+        "plan_hash",
+        "requested_by",
+        "requested_at",
+        "started_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="Paid")
+    def paid_total(self, obj: PlanSimulation) -> str:
+        return (obj.result or {}).get("paid_total") or "-"
+
+    @admin.display(description="Simulated")
+    def simulated_total(self, obj: PlanSimulation) -> str:
+        return (obj.result or {}).get("simulated_total") or "-"
+
+    @admin.display(description="Progress")
+    def progress_bar(self, obj: PlanSimulation) -> str:
+        return format_html(
+            '<progress max="100" value="{}">{} %</progress> {} %', *[obj.progress] * 3
+        )
+
+    @admin.display(description="Comparison")
+    def comparison(self, obj: PlanSimulation) -> str:
+        url = reverse("admin:commissions_planversion_simulation", args=[obj.pk])
+        return format_html('<a href="{}">Open the simulation page</a>', url)
 
 
 # --- Adjustments ------------------------------------------------------------------------------

@@ -558,3 +558,73 @@ class RankOverride(models.Model):
     def __str__(self) -> str:
         what = self.rank_code or "no override"
         return f"{what} for {self.distributor_id} in {self.period:%Y-%m}"
+
+
+class SimulationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+ACTIVE_SIMULATION_STATUSES = (SimulationStatus.QUEUED, SimulationStatus.RUNNING)
+
+
+class PlanSimulation(models.Model):
+    """A staff request to simulate a plan version (a draft) over a closed month, run by a
+    Celery task (``services.simulate.simulation_run``); ``result`` holds the comparison as
+    JSON (money as decimal strings). One queued or running simulation per version and month:
+    asking again while it is going reuses it."""
+
+    plan_version = models.ForeignKey(
+        PlanVersion, on_delete=models.CASCADE, related_name="simulations"
+    )
+    period = models.ForeignKey(
+        CommissionPeriod, on_delete=models.PROTECT, related_name="simulations"
+    )
+    status = models.CharField(
+        max_length=16, choices=SimulationStatus.choices, default=SimulationStatus.QUEUED
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    phase = models.CharField(max_length=64, blank=True)
+    plan_hash = models.CharField(
+        max_length=64, blank=True, help_text="sha256 of the plan document the simulation read."
+    )
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="simulation_progress_percent"
+            ),
+            models.UniqueConstraint(
+                fields=["plan_version", "period"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_active_simulation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Simulation #{self.pk} of v{self.plan_version_id} on {self.period}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_SIMULATION_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None

@@ -11,6 +11,7 @@ from .errors import RunInProgress
 from .models import CommissionRun, RunPurpose
 from .services.periods import period_row
 from .services.runs import calculate_period, refresh_projection
+from .services.simulations import simulation_run
 
 
 @shared_task(name="commissions.calculate_run")
@@ -49,3 +50,13 @@ def refresh_projection_task() -> dict:
     except RunInProgress as busy:
         return {"skipped": str(busy)}
     return {"run": run.pk if run else None}
+
+
+@shared_task(name="commissions.simulate_plan")
+def simulate_plan_task(simulation_id: int) -> dict:
+    """Run a queued plan simulation and store its result. A redelivery after it finished (or
+    while a live worker runs it) returns at once; after a killed worker it starts over."""
+    simulation = simulation_run(simulation_id=simulation_id)
+    if simulation is None:
+        return {"simulation": simulation_id, "missing": True}
+    return {"simulation": simulation.pk, "status": simulation.status}

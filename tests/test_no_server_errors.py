@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from urllib.parse import urlencode
 
 import pytest
@@ -124,7 +125,8 @@ def rolled_back():
 
 
 def build_world() -> World:
-    from commissions.models import CommissionLine, LineKind
+    from commissions.models import CommissionLine, LineKind, PlanSimulation
+    from commissions.services.simulate import Simulation, simulation_as_json
     from compliance.models import ComplianceFlag, FlagKind
     from messaging.models import Announcement
     from messaging.services import message_send, notification_create, unsubscribe_token
@@ -162,6 +164,32 @@ def build_world() -> World:
     announcement = Announcement.objects.create(title="News", body="Read me")
     flag = ComplianceFlag.objects.create(distributor=me, period=PERIOD, kind=FlagKind.values[0])
     token = unsubscribe_token(user_id=me.user_id, kind="message")
+    simulation = PlanSimulation.objects.create(
+        plan_version=plan_version,
+        period=period,
+        status="done",
+        progress=100,
+        result=simulation_as_json(
+            Simulation(
+                period="2026-10",
+                plan_version_id=plan_version.pk,
+                plan_name="Test plan",
+                paid_run_id=period.current_run_id,
+                paid_plan_name="Test plan",
+                distributor_count=2,
+                total_cv=Decimal("0.00"),
+                paid_total=Decimal("5.00"),
+                simulated_total=Decimal("5.00"),
+                paid_percent_of_cv=None,
+                simulated_percent_of_cv=None,
+                kinds=[],
+                ranks=[],
+                winners=[],
+                losers=[],
+                people_changed=0,
+            )
+        ),
+    )
     world = World(staff=staff, me=me, member=member, outsider=outsider)
     world.ids = {
         "join": {"code": me.referral_code},
@@ -179,6 +207,10 @@ def build_world() -> World:
         "earnings_statement_csv": {"period": "2026-10"},
         "earnings_line": {"period": "2026-10", "line_id": line.pk},
         "staff_run_progress": {"run_id": period.current_run_id},
+        "commissions_planversion_simulate": {"pk": plan_version.pk},
+        "commissions_planversion_simulation": {"pk": simulation.pk},
+        "commissions_planversion_simulation_progress": {"pk": simulation.pk},
+        "commissions_planversion_simulation_csv": {"pk": simulation.pk},
         "disclosure_year": {"year": 2026},
         "disclosure_csv": {"year": 2026},
         "disclosure_print": {"year": 2026},

@@ -8,15 +8,21 @@ is read as ``gather`` reads it for that period, by calling ``gather`` itself wit
 plan, and mapped onto the frozen people by id. The engine then runs the draft plan on those
 inputs; what was paid comes from the run's ledger lines (sums in SQL).
 
-Nothing is written: no run, no result, no line. The whole read runs in a transaction that is
-rolled back, so even a row ``gather`` might create is not kept.
+Nothing is written: no run, no result, no line. The reads run in transactions that are rolled
+back, so even a row ``gather`` might create is not kept; the engine runs between them, and an
+optional progress callback hears of each phase. The admin runs this in a Celery task
+(``services.simulations``) and keeps the result as JSON (``simulation_as_json``); the
+``simulate_plan`` command calls it directly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
@@ -34,10 +40,12 @@ from ..models import (
     LOCKED_STATUSES,
     CommissionLine,
     CommissionPeriod,
+    CommissionRun,
     DistributorResult,
     LineKind,
     PlanVersion,
 )
+from .runs import Progress
 
 MOVERS = 20  # winners and losers listed
 
@@ -110,6 +118,71 @@ class Simulation:
         return self.simulated_total - self.paid_total
 
 
+def simulation_as_json(simulation: Simulation) -> dict[str, Any]:
+    """The simulation as JSON-safe values (money and percents as decimal strings, exactly)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return str(value)
+        if isinstance(value, list):
+            return [plain(item) for item in value]
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return value
+
+    return plain(simulation)
+
+
+def simulation_from_json(data: dict[str, Any]) -> Simulation:
+    """``simulation_as_json`` read back; ``KeyError``/``TypeError``/``ArithmeticError`` when
+    ``data`` is not one (a result stored in another shape)."""
+
+    def money(value: str | None) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+    def person(row: dict) -> PersonRow:
+        return PersonRow(
+            int(row["distributor_id"]),
+            int(row["number"]),
+            str(row["name"]),
+            Decimal(row["paid"]),
+            Decimal(row["simulated"]),
+        )
+
+    return Simulation(
+        period=str(data["period"]),
+        plan_version_id=int(data["plan_version_id"]),
+        plan_name=str(data["plan_name"]),
+        paid_run_id=int(data["paid_run_id"]),
+        paid_plan_name=str(data["paid_plan_name"]),
+        distributor_count=int(data["distributor_count"]),
+        total_cv=Decimal(data["total_cv"]),
+        paid_total=Decimal(data["paid_total"]),
+        simulated_total=Decimal(data["simulated_total"]),
+        paid_percent_of_cv=money(data["paid_percent_of_cv"]),
+        simulated_percent_of_cv=money(data["simulated_percent_of_cv"]),
+        kinds=[
+            KindRow(str(k["kind"]), Decimal(k["paid"]), Decimal(k["simulated"]))
+            for k in data["kinds"]
+        ],
+        ranks=[
+            RankRow(
+                int(r["rank"]),
+                str(r["paid_name"]),
+                str(r["simulated_name"]),
+                int(r["paid_people"]),
+                int(r["simulated_people"]),
+                Decimal(r["paid"]),
+                Decimal(r["simulated"]),
+            )
+            for r in data["ranks"]
+        ],
+        winners=[person(p) for p in data["winners"]],
+        losers=[person(p) for p in data["losers"]],
+        people_changed=int(data["people_changed"]),
+    )
+
+
 def closed_period_row(period: Period) -> CommissionPeriod:
     """The closed (or paid) period a simulation compares with; ``CommissionError`` otherwise."""
     row = CommissionPeriod.objects.filter(month=period.first_day).first()
@@ -120,25 +193,57 @@ def closed_period_row(period: Period) -> CommissionPeriod:
     return row
 
 
-def simulate(plan_version: PlanVersion, period: Period) -> Simulation:
+def simulate(
+    plan_version: PlanVersion, period: Period, progress: Progress | None = None
+) -> Simulation:
     """Run ``plan_version`` over closed ``period``'s frozen inputs and compare it with the
-    period's final run. Raises ``CommissionError`` when the period is not closed."""
+    period's final run. Raises ``CommissionError`` when the period is not closed.
+
+    ``progress(percent, phase)``, when given, is told of each phase (reading inputs, running
+    the engine, comparing) and of the end (100). It is called outside the rolled-back reads,
+    so what it writes is kept and seen by others at once."""
     row = closed_period_row(period)
-    with transaction.atomic():
-        simulation = _simulate(plan_version, period, row)
-        transaction.set_rollback(True)  # a read: nothing it might have written is kept
+    _report(progress, 5, PHASE_READING)
+    with _rolled_back():  # a read: nothing gather might write is kept
+        run = row.current_run
+        plan = plan_version.plan
+        frozen = _frozen_results(run.pk)
+        gathered = gather(period, plan_version=plan_version)
+        inputs = _frozen_inputs(gathered, frozen)
+    _report(progress, 40, PHASE_ENGINE)
+    result = run_engine(plan, inputs)  # pure: no database
+    _report(progress, 80, PHASE_COMPARING)
+    with _rolled_back():
+        simulation = _compare(plan_version, period, run, frozen, result)
+    _report(progress, 100, PHASE_DONE)
     return simulation
 
 
-def _simulate(version: PlanVersion, period: Period, row: CommissionPeriod) -> Simulation:
-    run = row.current_run
-    plan = version.plan
-    frozen = _frozen_results(run.pk)
-    ids = frozen["distributor_id"]
-    gathered = gather(period, plan_version=version)
-    inputs = _frozen_inputs(gathered, frozen)
-    result = run_engine(plan, inputs)
+PHASE_READING = "Reading inputs"
+PHASE_ENGINE = "Running the engine"
+PHASE_COMPARING = "Comparing with what was paid"
+PHASE_DONE = "Done"
 
+
+def _report(progress: Progress | None, percent: int, phase: str) -> None:
+    if progress is not None:
+        progress(percent, phase)
+
+
+@contextlib.contextmanager
+def _rolled_back() -> Iterator[None]:
+    """A transaction that is always rolled back (each statement still reads committed data as
+    one transaction would under READ COMMITTED: the closed run it reads never changes)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def _compare(
+    version: PlanVersion, period: Period, run: CommissionRun, frozen: dict[str, np.ndarray], result
+) -> Simulation:
+    plan = version.plan
+    ids = frozen["distributor_id"]
     paid_by_kind = _paid_by_kind(run.pk)
     paid_person = _paid_per_person(run.pk, ids)
     simulated_person = np.asarray(result.period_total, dtype=np.int64)

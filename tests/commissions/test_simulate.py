@@ -22,11 +22,13 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
+import json
 from decimal import Decimal
 
 import numpy as np
 import pytest
 from django.core.management import call_command
+from django.db import connection, connections
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -40,14 +42,40 @@ from commissions.models import (
     CommissionRun,
     DistributorResult,
     Hold,
+    PlanSimulation,
     PlanVersion,
 )
 from commissions.services.close import closable_from, close_period
 from commissions.services.runs import calculate_period
-from commissions.services.simulate import mover_indices, rank_rows, simulate
+from commissions.services.simulate import (
+    KindRow,
+    PersonRow,
+    RankRow,
+    Simulation,
+    mover_indices,
+    rank_rows,
+    simulate,
+    simulation_as_json,
+    simulation_from_json,
+)
+from commissions.services.simulations import (
+    SIMULATION_LOCK_BITS,
+    SIMULATION_LOCK_CLASS,
+    plan_document_hash,
+    simulation_request,
+)
+from commissions.tasks import simulate_plan_task
+from config.celery import app as celery_app
 from core.periods import Period
+from outbox.models import OutboxTask
 from tests.commissions.conftest import PERIOD
-from tests.factories import COMMISSION_TEST_PLAN, UserFactory, log_in_with_mfa, make_plan_version
+from tests.factories import (
+    COMMISSION_TEST_PLAN,
+    UserFactory,
+    closed_period_with_results,
+    log_in_with_mfa,
+    make_plan_version,
+)
 
 D = Decimal
 
@@ -167,11 +195,35 @@ def test_only_a_closed_month_can_be_simulated(chain):
         simulate(draft, Period(2026, 5))  # no period row at all
 
 
-# --- Admin ---------------------------------------------------------------------------------------
+# --- In the background: the request, the task, the admin pages ----------------------------------
+
+
+@pytest.fixture
+def eager_celery():
+    """Tasks run in-process right after the commit that enqueued them (the outbox's eager path);
+    the task's work is what these tests are about."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+def simulation_urls(simulation: PlanSimulation) -> dict[str, str]:
+    return {
+        name: reverse(f"admin:commissions_planversion_simulation{suffix}", args=[simulation.pk])
+        for name, suffix in (("page", ""), ("progress", "_progress"), ("csv", "_csv"))
+    }
+
+
+def closed_month_without_a_run_of_the_engine() -> tuple[PlanVersion, CommissionPeriod]:
+    """A closed month and a draft, written directly (no transaction needed: tasks enqueued
+    here are never published, the test's transaction never commits)."""
+    version = make_plan_version()
+    row = closed_period_with_results(PERIOD.first_day, {}, plan_version=version)
+    return make_plan_version(doubled_level_one(), effective_from=dt.date(2026, 4, 1)), row
 
 
 @pytest.mark.django_db(transaction=True)
-def test_admin_page_works_for_staff_with_mfa(client, chain):
+def test_admin_page_works_for_staff_with_mfa(client, chain, eager_celery):
     draft = close_march(chain)
     log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
     changelist = reverse("admin:commissions_planversion_changelist")
@@ -180,16 +232,24 @@ def test_admin_page_works_for_staff_with_mfa(client, chain):
     change = client.get(reverse("admin:commissions_planversion_change", args=[draft.pk]))
     picked = client.post(changelist, {"action": "simulate", "_selected_action": [draft.pk]})
     form = client.get(url)
-    page = client.get(url, {"period": "2026-03"})
-    download = client.get(url, {"period": "2026-03", "format": "csv"})
+    submitted = client.post(url, {"period": "2026-03"})  # the task runs after the commit
+    simulation = PlanSimulation.objects.get()
+    urls = simulation_urls(simulation)
+    page = client.get(submitted["Location"])
+    fragment = client.get(urls["progress"])
+    download = client.get(urls["csv"])
+    listed = client.get(url)
 
     assert change.status_code == 200 and f'href="{url}"' in change.content.decode()  # the button
     assert picked.status_code == 302 and picked["Location"] == url
     assert form.status_code == 200 and "2026-03" in form.content.decode()
+    assert submitted.status_code == 302 and submitted["Location"] == urls["page"]
     text = page.content.decode()
     assert page.status_code == 200
     assert "56.00" in text and "77.00" in text and "21.00" in text and "14.81" in text
     assert chain.dee.display_name in text
+    assert "hx-trigger" not in text  # done: nothing polls
+    assert fragment.status_code == 200 and "77.00" in fragment.content.decode()
     assert download["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(download.content.decode().splitlines()))
     assert rows[1] == [
@@ -200,33 +260,270 @@ def test_admin_page_works_for_staff_with_mfa(client, chain):
         "77.00",
         "21.00",
     ]
+    assert ["percent_of_cv", "2026-03", "of 520.00 CV", "10.77", "14.81", "4.04"] in rows
+    assert urls["page"] in listed.content.decode()  # the form lists this version's simulations
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_task_stores_the_result_and_progress_reaches_100(chain, eager_celery):
+    draft = close_march(chain)
+    direct = simulate(draft, PERIOD)
+
+    simulation, is_new = simulation_request(plan_version=draft, period=PERIOD)
+
+    simulation.refresh_from_db()
+    assert is_new
+    assert (simulation.status, simulation.progress, simulation.phase) == ("done", 100, "Done")
+    assert simulation.started_at <= simulation.finished_at and simulation.error == ""
+    assert simulation.plan_hash == plan_document_hash(draft)
+    assert simulation.result["paid_total"] == "56.00"  # JSON-safe: money as decimal strings
+    assert simulation.result["simulated_total"] == "77.00"
+    assert simulation_from_json(simulation.result) == direct  # the same comparison, read back
+
+
+def test_the_stored_result_is_json_and_reads_back_exactly():
+    simulation = Simulation(
+        period="2026-03",
+        plan_version_id=7,
+        plan_name="Draft",
+        paid_run_id=3,
+        paid_plan_name="",
+        distributor_count=2,
+        total_cv=D("0.00"),
+        paid_total=D("1.10"),
+        simulated_total=D("0.00"),
+        paid_percent_of_cv=None,  # no CV
+        simulated_percent_of_cv=None,
+        kinds=[KindRow("Unilevel", D("1.10"), D("0.00"))],
+        ranks=[RankRow(0, "(no rank)", "(no rank)", 2, 2, D("1.10"), D("0"))],
+        winners=[],
+        losers=[PersonRow(5, 1005, "=cmd|' /C calc'!A0", D("1.10"), D("0.00"))],
+        people_changed=1,
+    )
+
+    stored = json.loads(json.dumps(simulation_as_json(simulation)))
+
+    assert stored["paid_total"] == "1.10" and stored["losers"][0]["simulated"] == "0.00"
+    assert simulation_from_json(stored) == simulation
+    assert simulation_from_json(stored).losers[0].difference == D("-1.10")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_progress_is_reported_phase_by_phase_outside_the_rolled_back_reads(chain):
+    draft = close_march(chain)
+    heard = []
+
+    simulate(
+        draft,
+        PERIOD,
+        progress=lambda percent, phase: heard.append((percent, phase, connection.in_atomic_block)),
+    )
+
+    percents = [percent for percent, _, _ in heard]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert [phase for _, phase, _ in heard] == [
+        "Reading inputs",
+        "Running the engine",
+        "Comparing with what was paid",
+        "Done",
+    ]
+    # Outside any transaction: what the task writes is committed, and polled, at once.
+    assert not any(in_transaction for _, _, in_transaction in heard)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_task_does_nothing_once_the_simulation_is_done(chain, eager_celery):
+    draft = close_march(chain)
+    simulation, _ = simulation_request(plan_version=draft, period=PERIOD)
+    simulation.refresh_from_db()
+    # The draft is edited afterwards: a second run would find other figures.
+    PlanVersion.objects.filter(pk=draft.pk).update(document=COMMISSION_TEST_PLAN)
+
+    outcome = simulate_plan_task.apply(args=[simulation.pk]).get()
+
+    again = PlanSimulation.objects.get(pk=simulation.pk)
+    assert outcome == {"simulation": simulation.pk, "status": "done"}
+    assert again.result == simulation.result and again.result["simulated_total"] == "77.00"
+    assert again.finished_at == simulation.finished_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_simulation_is_left_to_its_live_worker_and_retaken_from_a_dead_one(chain):
+    draft = close_march(chain)
+    simulation = PlanSimulation.objects.create(
+        plan_version=draft,
+        period=CommissionPeriod.objects.get(month=PERIOD.first_day),
+        status="running",
+        progress=40,
+        phase="Running the engine",
+    )
+    worker = connections.create_connection("default")  # another worker's session
+    key = (SIMULATION_LOCK_CLASS << SIMULATION_LOCK_BITS) | simulation.pk
+    try:
+        with worker.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s::bigint)", [key])
+            assert cursor.fetchone()[0]
+
+        redelivered = simulate_plan_task.apply(args=[simulation.pk]).get()
+        alive = PlanSimulation.objects.get(pk=simulation.pk)
+    finally:
+        worker.close()  # the worker dies: its session's lock goes with it
+    retried = simulate_plan_task.apply(args=[simulation.pk]).get()
+
+    assert redelivered == {"simulation": simulation.pk, "status": "running"}
+    assert (alive.progress, alive.result) == (40, {})  # not run a second time
+    assert retried == {"simulation": simulation.pk, "status": "done"}
+    assert PlanSimulation.objects.get(pk=simulation.pk).result["simulated_total"] == "77.00"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_simulation_stores_the_message_and_the_page_shows_it(client, chain):
+    draft = make_plan_version()
+    calculate_period(period=PERIOD)  # calculated, not closed
+    simulation = PlanSimulation.objects.create(  # as if the month had looked closed
+        plan_version=draft, period=CommissionPeriod.objects.get(month=PERIOD.first_day)
+    )
+
+    outcome = simulate_plan_task.apply(args=[simulation.pk]).get()
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    urls = simulation_urls(simulation)
+    page = client.get(urls["page"])
+    fragment = client.get(urls["progress"])
+    download = client.get(urls["csv"])
+
+    failed = PlanSimulation.objects.get(pk=simulation.pk)
+    assert outcome == {"simulation": simulation.pk, "status": "failed"}
+    assert failed.error == (
+        "2026-03 is not closed: a simulation compares with a closed month's final run."
+    )
+    assert failed.finished_at is not None and failed.result == {}
+    for response in (page, fragment):
+        assert response.status_code == 200
+        assert "2026-03 is not closed" in response.content.decode()
+        assert "hx-trigger" not in response.content.decode()  # failed: polling stops
+    assert download.status_code == 404
+    # A failed simulation is not retried by a redelivery: asking again makes a new one.
+    assert simulate_plan_task.apply(args=[simulation.pk]).get()["status"] == "failed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draft_stored_before_the_rules_changed_fails_with_what_does_not_validate(
+    chain, eager_celery
+):
+    draft = close_march(chain)
+    broken = {**doubled_level_one(), "unilevel": {"percents": ["abc"]}}
+    PlanVersion.objects.filter(pk=draft.pk).update(document=broken)  # no longer valid
+
+    simulation, _ = simulation_request(plan_version=draft, period=PERIOD)
+
+    simulation.refresh_from_db()
+    assert simulation.status == "failed"
+    assert simulation.error.startswith("The plan does not validate: ")
+    assert "unilevel.percents[0]: 'abc' is not a number" in simulation.error
 
 
 @pytest.mark.django_db
-def test_admin_page_refuses_staff_without_mfa_and_everyone_else(client):
-    draft = make_plan_version()
+def test_asking_again_while_it_is_queued_reuses_the_simulation_and_the_page_polls(client):
+    draft, row = closed_month_without_a_run_of_the_engine()
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
     url = reverse("admin:commissions_planversion_simulate", args=[draft.pk])
 
-    anonymous = client.get(url)
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))  # no MFA
-    staff_without_mfa = client.get(url)
-    client.force_login(UserFactory())
-    distributor = client.get(url)
+    first = client.post(url, {"period": "2026-03"})
+    second = client.post(url, {"period": "2026-03"}, follow=True)
 
-    assert anonymous.status_code == 302 and "login" in anonymous["Location"]
-    assert staff_without_mfa.status_code == 302
-    assert staff_without_mfa["Location"] == reverse("mfa_activate_totp")  # set MFA up first
-    assert distributor.status_code == 302 and "login" in distributor["Location"]
+    simulation = PlanSimulation.objects.get()
+    urls = simulation_urls(simulation)
+    assert (simulation.status, simulation.plan_version, simulation.period) == ("queued", draft, row)
+    assert first["Location"] == urls["page"]
+    assert second.redirect_chain == [(urls["page"], 302)]
+    text = second.content.decode()
+    assert "already being simulated" in text and "Queued" in text
+    assert f'hx-get="{urls["progress"]}"' in text and 'hx-trigger="every 2s"' in text
+    assert 'src="/static/vendor/htmx/htmx.min.js"' in text
+    assert OutboxTask.objects.filter(task_name="commissions.simulate_plan").count() == 1
+    # Another month, or the same once this one is finished, is a new simulation.
+    PlanSimulation.objects.filter(pk=simulation.pk).update(status="done")
+    _, is_new = simulation_request(plan_version=draft, period=PERIOD)
+    assert is_new and PlanSimulation.objects.count() == 2
 
 
 @pytest.mark.django_db
-def test_admin_page_refuses_staff_without_the_view_permission(client):
+def test_the_form_says_when_no_month_is_closed(client):
     draft = make_plan_version()
+    CommissionPeriod.objects.create(month=PERIOD.first_day)  # open
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    url = reverse("admin:commissions_planversion_simulate", args=[draft.pk])
+
+    page = client.get(url)
+    posted = client.post(url, {"period": "2026-03"})
+
+    assert page.status_code == 200 and "No month is closed yet" in page.content.decode()
+    assert posted.status_code == 200 and not PlanSimulation.objects.exists()
+    with pytest.raises(CommissionError, match="2026-03 is not closed"):
+        simulation_request(plan_version=draft, period=PERIOD)
+
+
+@pytest.mark.django_db
+def test_admin_pages_refuse_staff_without_mfa_and_everyone_else(client):
+    draft, row = closed_month_without_a_run_of_the_engine()
+    simulation = PlanSimulation.objects.create(plan_version=draft, period=row)
+    urls = [
+        reverse("admin:commissions_planversion_simulate", args=[draft.pk]),
+        *simulation_urls(simulation).values(),
+    ]
+
+    for url in urls:
+        anonymous = client.get(url)
+        client.force_login(UserFactory(is_staff=True, is_superuser=True))  # no MFA
+        staff_without_mfa = client.get(url)
+        staff_posting = client.post(urls[0], {"period": "2026-03"})
+        client.force_login(UserFactory())
+        distributor = client.get(url)
+        client.logout()
+
+        assert anonymous.status_code == 302 and "login" in anonymous["Location"], url
+        assert staff_without_mfa.status_code == 302, url
+        assert staff_without_mfa["Location"] == reverse("mfa_activate_totp")  # set MFA up first
+        assert staff_posting.status_code == 302
+        assert staff_posting["Location"] == reverse("mfa_activate_totp")
+        assert distributor.status_code == 302 and "login" in distributor["Location"], url
+    assert PlanSimulation.objects.count() == 1  # nobody refused queued anything
+
+
+@pytest.mark.django_db
+def test_admin_pages_refuse_staff_without_the_view_permission(client):
+    draft, row = closed_month_without_a_run_of_the_engine()
+    simulation = PlanSimulation.objects.create(plan_version=draft, period=row)
     log_in_with_mfa(client, UserFactory(is_staff=True))  # staff powers, no permissions
+    form_url = reverse("admin:commissions_planversion_simulate", args=[draft.pk])
 
-    response = client.get(reverse("admin:commissions_planversion_simulate", args=[draft.pk]))
+    answers = [client.get(url).status_code for url in simulation_urls(simulation).values()]
+    answers += [client.get(form_url).status_code]
+    answers += [client.post(form_url, {"period": "2026-03"}).status_code]
 
-    assert response.status_code == 403
+    assert answers == [403] * 5
+    assert PlanSimulation.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_simulations_are_read_only_in_the_admin(client):
+    draft, row = closed_month_without_a_run_of_the_engine()
+    simulation = PlanSimulation.objects.create(plan_version=draft, period=row)
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+
+    listed = client.get(reverse("admin:commissions_plansimulation_changelist"))
+    shown = client.get(reverse("admin:commissions_plansimulation_change", args=[simulation.pk]))
+    changed = client.post(
+        reverse("admin:commissions_plansimulation_change", args=[simulation.pk]),
+        {"status": "done"},
+    )
+    added = client.get(reverse("admin:commissions_plansimulation_add"))
+
+    assert listed.status_code == 200 and str(simulation) in listed.content.decode()
+    assert shown.status_code == 200
+    assert simulation_urls(simulation)["page"] in shown.content.decode()
+    assert changed.status_code == 403 and added.status_code == 403
+    assert PlanSimulation.objects.get().status == "queued"
 
 
 # --- Command -------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """The one access rule, swept across every URL that takes a distributor number, and across
 every URL pattern of the project as staff without staff powers."""
 
+import copy
 import datetime as dt
 import random
 import re
@@ -133,13 +134,15 @@ class Company:
 
 def build_company() -> Company:
     from accounts.models import User
-    from commissions.models import CommissionLine, CommissionPeriod
+    from commissions.models import CommissionLine, CommissionPeriod, PlanSimulation
     from commissions.services.close import close_period
     from commissions.services.runs import calculate_period
+    from commissions.services.simulations import simulation_run
     from compliance.models import ComplianceFlag, FlagKind
     from messaging.models import Announcement, Message, MessageAudience
     from messaging.services import unsubscribe_token
     from tests.factories import (
+        COMMISSION_TEST_PLAN,
         CustomerFactory,
         ProductFactory,
         TrainingItemFactory,
@@ -167,6 +170,15 @@ def build_company() -> Company:
     )
     calculate_period(period=OUTSIDER_PERIOD)
     close_period(period=OUTSIDER_PERIOD)
+    # A finished simulation of a richer draft: Otto, paid more on Olga's order, is a winner.
+    draft_document = copy.deepcopy(COMMISSION_TEST_PLAN)
+    draft_document["unilevel"] = {"percents": ["10", "5", "10"]}
+    draft = make_plan_version(draft_document, effective_from=dt.date(2026, 4, 1))
+    simulation = PlanSimulation.objects.create(
+        plan_version=draft,
+        period=CommissionPeriod.objects.get(month=OUTSIDER_PERIOD.first_day),
+    )
+    simulation_run(simulation_id=simulation.pk)
     otto_line = CommissionLine.objects.filter(earner=otto).first()
     assert otto_line is not None, "the sweep needs a commission line outside the viewer's team"
     flag = ComplianceFlag.objects.create(
@@ -220,6 +232,9 @@ def build_company() -> Company:
             ("message_progress", "pk"): message.pk,
             ("orders_order_refund", "pk"): otto_open_order.pk,
             ("commissions_planversion_simulate", "pk"): plan_version.pk,
+            ("commissions_planversion_simulation", "pk"): simulation.pk,
+            ("commissions_planversion_simulation_progress", "pk"): simulation.pk,
+            ("commissions_planversion_simulation_csv", "pk"): simulation.pk,
             ("auth_user_password_change", "id"): otto.user_id,
         },
         markers=markers,
@@ -395,6 +410,9 @@ def test_staff_whose_session_passed_mfa_still_see_the_company(client):
         "order_detail",
         "customer_edit",
         "compliance_flags",
+        "admin:commissions_planversion_simulation",
+        "admin:commissions_planversion_simulation_progress",
+        "admin:commissions_planversion_simulation_csv",
     ):
         response = client.get(by_name[name].url(company))
         assert response.status_code == 200, name
