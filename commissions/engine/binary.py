@@ -17,6 +17,8 @@ Plan section
       carry: {expire_periods: 6}      # unpaired volume older than 6 periods expires
       flush_weaker_leg: false         # true: what is left on the weaker leg after pairing
                                       # is flushed (the stronger leg's rest carries)
+      clawback_periods: 12            # how long the pairing history is kept for refunds
+                                      # (default: carry.expire_periods, else 12)
 
 The plan must have ``placement: {kind: binary}``.
 
@@ -47,12 +49,42 @@ Rules (one period)
    cycles, L·N_R < R·N_L, or L < R for percent; both on a tie) is flushed; then entries whose
    age (this period − source period) ≥ ``expire_periods`` are removed and reported as expired
    (with k = 6, volume from period s may pair in periods s..s+5).
-7. **Refunds** of volume paid in an earlier period (``component_inputs["binary"]["refunds"]``):
-   each refund (buyer b, volume −v, source period s) removes up to v from the queue entry
-   (a, side, s) of every placement ancestor a of b (on the side of the path), as of this
-   period's tree. Whatever of v is no longer in that entry (it paired, or expired) is reported
-   per (owner, side) as ``refund_unmatched`` in the report; clawing back the pairing it was
-   part of is not done here (see the module's TODO at ``_apply_refunds``).
+7. **Refunds** of volume paid in an earlier period (``component_inputs["binary"]["refunds"]``),
+   served in the order given (the service passes them by refund line id), all before this
+   period's pairing. A refund (buyer b, volume −v, source period s) reaches every placement
+   ancestor a of b, on the side of the path, as of this period's tree:
+
+   a. it removes what is still queued in (a, side, s), up to v (each refund of the same entry
+      after the earlier ones). Whatever of v is no longer queued, r, is reported per (owner,
+      side) as ``refund_unmatched`` (it paired, was flushed, or expired);
+   b. of r, what is still in the **pairing history** of (a, side, s) (volume of s that a's
+      pairings consumed WITH pay, per pairing period) is taken out of it, **newest pairing
+      first** (reported as ``refund_paired``); volume that was flushed or expired paid
+      nothing, so nothing comes back for it, and neither for volume whose history is no longer
+      kept (rule 8);
+   c. each piece x taken from the pairing of period t **claws back** paid_t × x / P_side(t),
+      where paid_t is what that pairing paid a (cents; the service stores the ledger line's
+      amount, so after the payout cap) and P_side(t) the volume it consumed with pay on the
+      refunded side: exact, rounded once with the plan's rounding mode, and never more than
+      paid_t minus what earlier refunds (this period's earlier ones included) clawed back of
+      it. One clawback per (refund, ancestor, pairing period), reported in ``clawbacks``;
+   d. and **puts back** floor(P_other(t) × x / P_side(t)) of the other side's volume that the
+      same pairing consumed, newest source period first, each part with its own source period
+      (so expiry still applies: a part older than ``expire_periods`` allows is expired at
+      once), never more than that pairing's standing history holds on that side (never below
+      zero). The volume put back joins the queue before pairing, and is available this period.
+
+   A period's refunds all take from the queue (a), then from the history (b, c), then put
+   back (d): volume put back this period is not taken by this period's refunds.
+8. **Pairing history.** This period's pairing adds, per (owner, side, source period), the
+   volume it consumed with pay (oldest source first, like the queue: the paid cycles' volume is
+   the oldest of what was consumed, the cap's flushed excess the newest), and per owner what it
+   paid and consumed with pay on each side. History rows whose source period is
+   ``clawback_periods`` (h) or more periods old at the end of the period are dropped (default:
+   ``carry.expire_periods`` when set, else 12), and so are pairings no row refers to any more:
+   a refund in period t claws back the pairings of source period s while t − s ≤ h (the same
+   window in which carried volume of s may still pair, when h is the expiry), and nothing
+   after that.
 
 Lines: one per earner paid (level 0, source −1, source_line −1):
 
@@ -72,8 +104,23 @@ A dict::
       "side": int8[k],                # 0 left, 1 right
       "period_index": int64[k],       # source period of the volume
       "volume": int64[k],             # unpaired cents of volume, > 0
+      "paired": {                     # the pairing history (rule 8), sorted by
+        "owner", "side", "source_period", "period", "volume",   # (owner, side, source, period)
+      },                              # volume of source_period consumed with pay in period
+      "pairings": {                   # per (owner, period), sorted: what that pairing paid
+        "owner", "period", "paid", "left", "right", "clawed",   # (cents), consumed with pay
+      },                              # per side, and what refunds clawed back (cents)
+      "clawbacks": {...},             # this period's clawbacks (rule 7c; not read back)
       "report": {...},                # this period's figures per person (not read back)
     }
+
+``clawbacks`` has one row per (refund, ancestor, pairing period), sorted by (refund, owner,
+period): ``refund`` (row of the refunds input), ``owner``, ``side``, ``source_period``,
+``period`` (the pairing's), ``volume`` (refunded volume taken from that pairing),
+``paired_volume`` (what the pairing consumed with pay on that side), ``paid`` (what it paid,
+cents), ``amount`` (cents clawed back, ≥ 0) and ``restored`` (volume put back on the other
+side). The next period's input takes ``paired`` and ``pairings`` as they are (owners as its
+own indices; the service may leave out rows of people no longer present).
 
 Queue rows are sorted by (owner, side, period_index) and unique on that triple. ``owner`` is
 the engine index of THIS period's inputs: the service stores rows by distributor id and maps
@@ -90,7 +137,9 @@ period's input is the same dict plus, optionally:
 ``paired_right`` (volume consumed with pay), ``flushed_left``/``flushed_right`` (consumed
 without pay: cap excess and flush_weaker_leg), ``expired_left``/``expired_right``,
 ``carried_left``/``carried_right``, ``refund_unmatched_left``/``refund_unmatched_right``,
-``qualified`` (bool).
+``refund_paired_left``/``refund_paired_right`` (of the unmatched, what was found in the
+pairing history), ``restored_left``/``restored_right`` (volume put back by refunds of the other
+side), ``clawed`` (cents clawed back), ``qualified`` (bool).
 """
 
 from __future__ import annotations
@@ -102,9 +151,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .binary_refunds import apply_refunds, merge_into_queue, paired_in, pairings_in, record_pairing
 from .bonuses import KindLines, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
-from .money import PPM_PER_PERCENT, RAW_PER_CENT
+from .money import PPM_PER_PERCENT, RAW_PER_CENT, round_raw
 from .tree import Forest
 
 IntArray = npt.NDArray[np.int64]
@@ -114,6 +164,7 @@ METHODS = ("cycle", "percent")
 EXCESS = ("flush", "carry")
 VOLUMES = ("cv", "pv")
 LEFT, RIGHT = 0, 1
+DEFAULT_CLAWBACK_PERIODS = 12
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -135,6 +186,16 @@ class BinaryOptions:
     cap_excess: str | None = "flush"
     expire_periods: int | None = None
     flush_weaker_leg: bool | None = False
+    clawback_periods: int | None = None  # None: expire_periods, else DEFAULT_CLAWBACK_PERIODS
+
+    @property
+    def history_periods(self) -> int:
+        """How many periods the pairing history of a source period is kept (rule 8)."""
+        if self.clawback_periods is not None:
+            return self.clawback_periods
+        if self.expire_periods is not None:
+            return self.expire_periods
+        return DEFAULT_CLAWBACK_PERIODS
 
 
 def parse(reader: Any, value: Any, path: str) -> BinaryOptions:
@@ -149,6 +210,7 @@ def parse(reader: Any, value: Any, path: str) -> BinaryOptions:
             "cap",
             "carry",
             "flush_weaker_leg",
+            "clawback_periods",
         ),
         required=("pairing",),
     )
@@ -231,6 +293,13 @@ def parse(reader: Any, value: Any, path: str) -> BinaryOptions:
             if expire == 0:
                 reader.fail(f"{path}.carry.expire_periods", "must be at least 1")
     flush_weaker = reader.boolean(fields.get("flush_weaker_leg", False), f"{path}.flush_weaker_leg")
+    clawback_periods = None
+    if fields.get("clawback_periods") is not None:
+        clawback_periods = reader.integer(
+            fields["clawback_periods"], f"{path}.clawback_periods", maximum=1200
+        )
+        if clawback_periods == 0:
+            reader.fail(f"{path}.clawback_periods", "must be at least 1")
     return BinaryOptions(
         method=method,
         volume=volume,
@@ -246,6 +315,7 @@ def parse(reader: Any, value: Any, path: str) -> BinaryOptions:
         cap_excess=excess,
         expire_periods=expire,
         flush_weaker_leg=flush_weaker,
+        clawback_periods=clawback_periods,
     )
 
 
@@ -377,79 +447,6 @@ def _queue_in(previous: dict[str, Any], n: int) -> tuple[IntArray, IntArray, Int
     return owner, side, period, volume
 
 
-def _apply_refunds(
-    previous: dict[str, Any],
-    placement: Placement,
-    queue: tuple[IntArray, IntArray, IntArray, IntArray],
-) -> tuple[IntArray, IntArray]:
-    """Remove prior-period refunds from the queue; return (volume left per queue row,
-    refund volume per (owner, side) that was no longer in the queue, as (n, 2)).
-
-    TODO (clawback of volume that already paired): needs the per-period pairing history;
-    see the report for the rule. The unmatched volume is reported, not clawed back.
-    """
-    owner, side, period, volume = queue
-    n = placement.forest.n
-    unmatched = np.zeros((n, 2), dtype=np.int64)
-    refunds = previous.get("refunds")
-    if not refunds or len(refunds.get("buyer", ())) == 0:
-        return volume, unmatched
-    buyer = np.asarray(refunds["buyer"], dtype=np.int64)
-    amount = -np.asarray(refunds["volume"], dtype=np.int64)
-    source = np.asarray(refunds["source_period_index"], dtype=np.int64)
-    if not (len(buyer) == len(amount) == len(source)):
-        raise ValueError("binary refunds: buyer, volume and source_period_index differ in length")
-    if buyer.min() < 0 or buyer.max() >= n:
-        raise ValueError(f"binary refunds: buyer must be in 0..{n - 1}")
-    if amount.min() < 0:
-        raise ValueError("binary refunds: volume must be negative (or 0)")
-    # Every (ancestor, side, source period, amount) the refunds touch, climbing level by level.
-    keys: list[IntArray] = []
-    periods: list[IntArray] = []
-    amounts: list[IntArray] = []
-    parent = placement.forest.parent
-    current = buyer[amount > 0]
-    source, amount = source[amount > 0], amount[amount > 0]
-    while len(current):
-        up = parent[current]
-        keep = up >= 0
-        current, up, source, amount = current[keep], up[keep], source[keep], amount[keep]
-        keys.append(up * 2 + placement.position[current])
-        periods.append(source)
-        amounts.append(amount)
-        current = up
-    if not keys or sum(len(k) for k in keys) == 0:
-        return volume, unmatched
-    key = np.concatenate(keys)
-    refund_period = np.concatenate(periods)
-    refund_amount = np.concatenate(amounts)
-    low = min(int(refund_period.min()), int(period.min()) if len(period) else 0)
-    span = max(int(refund_period.max()), int(period.max()) if len(period) else 0) - low + 1
-    packed = key * span + (refund_period - low)
-    order = np.argsort(packed, kind="stable")
-    packed, refund_amount = packed[order], refund_amount[order]
-    starts = _group_starts(packed)
-    packed = packed[starts]
-    refund_amount = np.add.reduceat(refund_amount, starts) if len(starts) else refund_amount
-    queue_packed = (owner * 2 + side) * span + (period - low)  # sorted (queue order)
-    where = np.searchsorted(queue_packed, packed)
-    found = (where < len(queue_packed)) & (
-        queue_packed[np.minimum(where, max(len(queue_packed) - 1, 0))] == packed
-        if len(queue_packed)
-        else np.zeros(len(packed), dtype=bool)
-    )
-    taken = np.zeros(len(packed), dtype=np.int64)
-    volume = volume.copy()
-    if found.any():
-        rows = where[found]
-        taken[found] = np.minimum(volume[rows], refund_amount[found])
-        volume[rows] -= taken[found]
-    rest = refund_amount - taken
-    slot = packed // span
-    np.add.at(unmatched.reshape(-1), slot[rest > 0], rest[rest > 0])
-    return volume, unmatched
-
-
 def _group_starts(sorted_keys: IntArray) -> IntArray:
     if len(sorted_keys) == 0:
         return _EMPTY
@@ -548,10 +545,32 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
     new_legs = placement.leg_volume(volume_own)
 
     queue = _queue_in(previous, n)
-    kept_volume, refund_unmatched = _apply_refunds(previous, placement, queue)
-    q_owner, q_side, q_period, _ = queue
-    if len(q_period) and int(q_period.max()) >= current:
+    if len(queue[2]) and int(queue[2].max()) >= current:
         raise ValueError("binary state: queued volume from this period or later")
+    history = paired_in(previous, n)
+    if len(history.period) and int(history.period.max()) >= current:
+        raise ValueError("binary state: pairing history from this period or later")
+    mode = context.plan.options.rounding
+    refunds = apply_refunds(
+        previous.get("refunds"),
+        placement.forest.parent,
+        placement.position,
+        queue,
+        history,
+        pairings_in(previous, n),
+        mode,
+    )
+    refund_unmatched = refunds.unmatched
+    expired = np.zeros(2 * n, dtype=np.int64)
+    restored = refunds.restored
+    if options.expire_periods is not None and len(restored[0]):
+        # Volume put back older than any carried entry can be: expired at once (rule 7d).
+        too_old = current - restored[2] > options.expire_periods
+        np.add.at(expired, restored[0][too_old] * 2 + restored[1][too_old], restored[3][too_old])
+        restored = tuple(a[~too_old] for a in restored)
+    q_owner, q_side, q_period, kept_volume = merge_into_queue(
+        (queue[0], queue[1], queue[2], refunds.queue_volume), restored
+    )
     # New volume is the newest entry of its (owner, side): it goes right after that slot's
     # queued rows, so the merged rows stay sorted by (owner, side, period) without a sort.
     new_slot = np.flatnonzero(new_legs.reshape(-1) > 0)
@@ -579,13 +598,29 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
     pairing = _pair(options, available, qualified)
     consumed = pairing["consumed"].reshape(-1)
     remaining = _consume(slot, volume, starts, consumed[slot[starts]]) if len(starts) else volume
+    # What was consumed WITH pay: the oldest part of what was consumed (rule 8).
+    paired_flat = pairing["paired"].reshape(-1)
+    with_pay = (
+        volume - _consume(slot, volume, starts, paired_flat[slot[starts]])
+        if len(starts)
+        else volume
+    )
+    took = with_pay > 0
+    paired_history, pairings = record_pairing(
+        refunds.paired,
+        refunds.pairings,
+        current=current,
+        new_rows=(owner[took], side[took], period[took], with_pay[took]),
+        paid=round_raw(pairing["raw"], mode),
+        paired_sides=pairing["paired"],
+        keep_periods=options.history_periods,
+    )
 
     flushed = (pairing["consumed"] - pairing["paired"]).reshape(-1).copy()
     if options.flush_weaker_leg:
         flush_rows = pairing["weaker_side"].reshape(-1)[slot]
         np.add.at(flushed, slot[flush_rows], remaining[flush_rows])
         remaining = np.where(flush_rows, 0, remaining)
-    expired = np.zeros(2 * n, dtype=np.int64)
     if options.expire_periods is not None:
         old = (current - period >= options.expire_periods) & (remaining > 0)
         np.add.at(expired, slot[old], remaining[old])
@@ -596,7 +631,9 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
     left_over = remaining > 0
 
     lines = _lines(pairing)
-    report_people = np.flatnonzero(available.any(axis=1) | refund_unmatched.any(axis=1))
+    report_people = np.flatnonzero(
+        available.any(axis=1) | refund_unmatched.any(axis=1) | refunds.restored_by_side.any(axis=1)
+    )
     pair2 = lambda a: a.reshape(n, 2)[report_people]  # noqa: E731
     report = {
         "owner": report_people,
@@ -604,6 +641,7 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
         "right": available[report_people, 1],
         "cycles_ppm": pairing["cycles_ppm"][report_people],
         "paid": pairing["raw"][report_people],
+        "clawed": refunds.clawed[report_people],
         "qualified": qualified[report_people],
     }
     for name, values in (
@@ -612,6 +650,8 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
         ("expired", expired),
         ("carried", carried),
         ("refund_unmatched", refund_unmatched.reshape(-1)),
+        ("refund_paired", refunds.refund_paired.reshape(-1)),
+        ("restored", refunds.restored_by_side.reshape(-1)),
     ):
         both = pair2(values)
         report[f"{name}_left"], report[f"{name}_right"] = both[:, 0].copy(), both[:, 1].copy()
@@ -621,6 +661,9 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
         "side": side[left_over].astype(np.int8),
         "period_index": period[left_over],
         "volume": remaining[left_over],
+        "paired": paired_history.as_state(),
+        "pairings": pairings.as_state(),
+        "clawbacks": refunds.clawbacks,
         "report": report,
     }
     return ComponentOutput(lines={"binary": lines}, state=state)

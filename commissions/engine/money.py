@@ -110,6 +110,37 @@ def round_fraction(value: Fraction | int, mode: str) -> int:
     return -cents if value < 0 else cents
 
 
+def round_product_ratio(
+    a: npt.ArrayLike, b: npt.ArrayLike, denominator: npt.ArrayLike, mode: str
+) -> Int64Array:
+    """``a × b / denominator`` (non-negative integers, denominator > 0) rounded to an integer
+    with ``mode``, element by element, exactly: int64 while the products fit, Python integers
+    otherwise. Used where a rule takes the share ``b / denominator`` of a paid amount ``a``
+    (binary clawbacks), so it rounds as ``round_fraction`` does, vectorized."""
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {mode!r}")
+    a, b, d = (np.asarray(x, dtype=np.int64) for x in (a, b, denominator))
+    if len(a) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if a.min() < 0 or b.min() < 0 or d.min() <= 0:
+        raise ValueError("round_product_ratio takes a, b ≥ 0 and denominator > 0")
+    if int(a.max()) * int(b.max()) < 2**62:
+        product, divisor = a * b, d
+    else:  # beyond any one line's real figures: plain Python ints, element by element
+        product, divisor = a.astype(object) * b.astype(object), d.astype(object)
+    quotient = product // divisor
+    remainder = product - quotient * divisor
+    if mode == "half_up":
+        quotient = quotient + (2 * remainder >= divisor)
+    elif mode == "half_even":
+        quotient = quotient + (
+            (2 * remainder > divisor) | ((2 * remainder == divisor) & (quotient % 2 == 1))
+        )
+    elif mode == "away_from_zero":
+        quotient = quotient + (remainder > 0)
+    return np.asarray(quotient).astype(np.int64)
+
+
 def split_fractions(values: list[Fraction], mode: str) -> list[int]:
     """Round the total of non-negative exact amounts once with ``mode`` and split it over
     them like ``split_rounded_totals``: floors first, the missing cents one each to the largest

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from commissions.engine import EngineInputs, PlanValidationError, run_engine
 from commissions.engine import binary as binary_module
 from commissions.engine.binary import BinaryOptions, describe, explain, max_payout_percent
 from commissions.engine.components import ComponentContext
+from commissions.engine.money import round_fraction
 from commissions.engine.results import KIND_CODES
 from commissions.engine.tree import Forest
 
@@ -463,6 +464,18 @@ def test_plan_without_binary_is_unchanged():
 # -- reference implementation (plain Python, from the rules' words) -------------------------
 
 
+@dataclasses.dataclass
+class Reference:
+    """One period of the reference: raw pay per earner, the queue, the pairing history and
+    pairings, and the clawbacks {(refund, owner, pairing period): (volume, cents, restored)}."""
+
+    pay: dict[int, int]
+    queue: dict[tuple[int, int, int], int]
+    history: dict[tuple[int, int, int, int], int]
+    pairings: dict[tuple[int, int], list[int]]  # [paid, left, right, clawed]
+    clawbacks: dict[tuple[int, int, int], tuple[int, int, int]]
+
+
 def reference(
     options: BinaryOptions,
     pparent: list[int],
@@ -474,9 +487,14 @@ def reference(
     queue: dict[tuple[int, int, int], int],
     refunds: list[tuple[int, int, int]],
     current: int,
-) -> tuple[dict[int, int], dict[tuple[int, int, int], int]]:
-    """(raw pay per earner, new queue) for one period."""
+    history: dict[tuple[int, int, int, int], int] | None = None,
+    pairings: dict[tuple[int, int], list[int]] | None = None,
+    rounding: str = "half_up",
+) -> Reference:
+    """One period, from the rules' words (rules 1-8 of the module docstring)."""
     n = len(pparent)
+    history = {key: value for key, value in (history or {}).items() if value > 0}
+    pairings = {key: list(value) for key, value in (pairings or {}).items()}
 
     def uplines(person: int) -> list[tuple[int, int]]:
         """(ancestor, side of the path under it), nearest first."""
@@ -487,12 +505,55 @@ def reference(
         return out
 
     queue = {key: value for key, value in queue.items() if value > 0}
-    # Refunds: remove from the source period's entry of each upline's side.
-    for buyer, refunded, source in refunds:
+    # 7a. Refunds: remove from the source period's entry of each upline's side.
+    rests = []
+    for number, (buyer, refunded, source) in enumerate(refunds):
         for owner, side in uplines(buyer):
             key = (owner, side, source)
+            taken = min(queue.get(key, 0), -refunded)
             if key in queue:
-                queue[key] -= min(queue[key], -refunded)
+                queue[key] -= taken
+            rests.append((number, owner, side, source, -refunded - taken))
+    # 7b. The rest from the pairing history of (owner, side, source), newest pairing first.
+    pieces = []
+    for number, owner, side, source, rest in rests:
+        for key in sorted(
+            (k for k in history if k[:3] == (owner, side, source)), key=lambda k: -k[3]
+        ):
+            part = min(history[key], rest)
+            if part > 0:
+                history[key] -= part
+                rest -= part
+                pieces.append([number, owner, side, source, key[3], part, 0, 0])
+    # 7c. Claw back the share of each pairing, in refund order, never more than is left.
+    pieces.sort(key=lambda piece: piece[0])
+    for piece in pieces:
+        _, owner, side, _, paired_in, part, _, _ = piece
+        pairing = pairings.get((owner, paired_in))
+        if pairing is None or pairing[1 + side] == 0:
+            continue
+        paid, same, other = pairing[0], pairing[1 + side], pairing[2 - side]
+        cents = min(round_fraction(Fraction(paid * part, same), rounding), paid - pairing[3])
+        pairing[3] += cents
+        piece[6] = cents
+        piece[7] = other * part // same  # asked back, floored
+    # 7d. Put back the other side's volume of that pairing, newest source period first.
+    for piece in pieces:
+        _, owner, side, _, paired_in, _, _, wanted = piece
+        given = 0
+        for key in sorted(
+            (k for k in history if k[0] == owner and k[1] == 1 - side and k[3] == paired_in),
+            key=lambda k: -k[2],
+        ):
+            part = min(history[key], wanted - given)
+            history[key] -= part
+            given += part
+            old = options.expire_periods is not None and current - key[2] > options.expire_periods
+            if part and not old:
+                back = (owner, 1 - side, key[2])
+                queue[back] = queue.get(back, 0) + part
+        piece[7] = given
+    clawbacks = {(p[0], p[1], p[4]): (p[5], p[6], p[7]) for p in pieces}
     # Every upline's leg gets each person's volume, this period as the newest entry.
     for person in range(n):
         if volume[person] > 0:
@@ -517,6 +578,7 @@ def reference(
         left = sum(v for (o, s, _), v in queue.items() if o == person and s == 0)
         right = sum(v for (o, s, _), v in queue.items() if o == person and s == 1)
         take = [0, 0]
+        with_pay = [0, 0]
         raw = 0
         if qualified[person]:
             if options.method == "percent":
@@ -529,6 +591,7 @@ def reference(
                 raw = paid_volume * options.percent_ppm
                 used = weaker if options.cap_excess == "flush" else paid_volume
                 take = [used, used]
+                with_pay = [paid_volume, paid_volume]
             else:
                 size = (options.cycle_left, options.cycle_right)
                 if options.fractional:
@@ -552,15 +615,24 @@ def reference(
                 raw = int(paid_cycles * options.cycle_amount * 10**6)
                 used_cycles = cycles if options.cap_excess == "flush" else paid_cycles
                 take = [_ceil(used_cycles * size[0]), _ceil(used_cycles * size[1])]
+                with_pay = [_ceil(paid_cycles * size[0]), _ceil(paid_cycles * size[1])]
         if raw > 0:
             pay[person] = raw
-        # Consume oldest first on each side.
+        if any(with_pay):
+            # 8. The pairing: what it paid (rounded as its line) and consumed with pay.
+            cents = round_fraction(Fraction(raw, 10**6), rounding)
+            pairings[(person, current)] = [cents, with_pay[0], with_pay[1], 0]
+        # Consume oldest first on each side; the paid part is the oldest.
         for side in (0, 1):
-            remaining = take[side]
+            remaining, paid_left = take[side], with_pay[side]
             for key in sorted(k for k in queue if k[0] == person and k[1] == side):
                 used = min(queue[key], remaining)
                 queue[key] -= used
                 remaining -= used
+                paid_part = min(used, paid_left)
+                paid_left -= paid_part
+                if paid_part:
+                    history[(person, side, key[2], current)] = paid_part
         if options.flush_weaker_leg and qualified[person]:
             if options.method == "percent":
                 weaker_sides = [s for s, v in ((0, left), (1, right)) if v == min(left, right)]
@@ -575,11 +647,29 @@ def reference(
         for key in list(queue):
             if current - key[2] >= options.expire_periods:
                 queue[key] = 0
-    return pay, {key: value for key, value in queue.items() if value > 0}
+    keep = options.history_periods
+    history = {k: v for k, v in history.items() if v > 0 and current - k[2] < keep}
+    pairings = {
+        k: v for k, v in pairings.items() if any(h[0] == k[0] and h[3] == k[1] for h in history)
+    }
+    return Reference(
+        pay, {key: value for key, value in queue.items() if value > 0}, history, pairings, clawbacks
+    )
 
 
 def _ceil(value: Fraction) -> int:
     return -((-value.numerator) // value.denominator)
+
+
+def refund(draw, n: int, pvs: list[list[int]], period: int) -> tuple[int, int, int]:
+    """(buyer, −volume, source period) of a refund in ``period``: anyone, any amount; or
+    (mostly) a part or all of what someone bought in an earlier period."""
+    source = draw(st.integers(0, period - 1))
+    bought = [person for person in range(n) if pvs[source][person] > 0]
+    if bought and draw(st.integers(0, 3)):
+        buyer = draw(st.sampled_from(bought))
+        return buyer, -draw(st.integers(1, pvs[source][buyer] // 100)) * 100, source
+    return draw(st.integers(0, n - 1)), -draw(st.integers(1, 800)) * 100, source
 
 
 @st.composite
@@ -601,22 +691,13 @@ def scenarios(draw):
             pparent.append(owner)
             position.append(side)
     enroller = [-1] + [draw(st.integers(-1, person - 1)) for person in range(1, n)]
-    periods = draw(st.integers(1, 3))
+    periods = draw(st.integers(1, 4))
     pvs = [
         [draw(st.sampled_from([0, 50, 100, 150, 300, 450, 1000])) * 100 for _ in range(n)]
         for _ in range(periods)
     ]
     refunds = [
-        [
-            (
-                draw(st.integers(0, n - 1)),
-                -draw(st.integers(1, 800)) * 100,
-                draw(st.integers(0, max(p - 1, 0))),
-            )
-            for _ in range(draw(st.integers(0, 2)))
-        ]
-        if p
-        else []
+        [refund(draw, n, pvs, p) for _ in range(draw(st.integers(0, 3)))] if p else []
         for p in range(periods)
     ]
     method = draw(st.sampled_from(["cycle", "percent"]))
@@ -637,6 +718,8 @@ def scenarios(draw):
         section["cap"] = {**cap, "excess": draw(st.sampled_from(["flush", "carry"]))}
     if draw(st.booleans()):
         section["carry"] = {"expire_periods": draw(st.integers(1, 2))}
+    if draw(st.booleans()):
+        section["clawback_periods"] = draw(st.integers(1, 3))
     section["flush_weaker_leg"] = draw(st.booleans())
     qualification: dict[str, Any] = {}
     if draw(st.booleans()):
@@ -646,18 +729,68 @@ def scenarios(draw):
     if qualification:
         section["qualification"] = qualification
     ranks = [[draw(st.integers(0, 1)) for _ in range(n)] for _ in range(periods)]
-    return pparent, position, enroller, pvs, refunds, section, ranks
+    rounding = draw(st.sampled_from(["half_up", "half_even", "toward_zero", "away_from_zero"]))
+    return pparent, position, enroller, pvs, refunds, section, ranks, rounding
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def history_of(state) -> dict[tuple[int, int, int, int], int]:
+    paired = state["paired"]
+    return {
+        (int(o), int(s), int(f), int(p)): int(v)
+        for o, s, f, p, v in zip(
+            paired["owner"],
+            paired["side"],
+            paired["source_period"],
+            paired["period"],
+            paired["volume"],
+            strict=True,
+        )
+    }
+
+
+def pairings_of(state) -> dict[tuple[int, int], list[int]]:
+    rows = state["pairings"]
+    return {
+        (int(o), int(p)): [int(a), int(b), int(c), int(d)]
+        for o, p, a, b, c, d in zip(
+            rows["owner"],
+            rows["period"],
+            rows["paid"],
+            rows["left"],
+            rows["right"],
+            rows["clawed"],
+            strict=True,
+        )
+    }
+
+
+def clawbacks_of(state) -> dict[tuple[int, int, int], tuple[int, int, int]]:
+    rows = state["clawbacks"]
+    return {
+        (int(r), int(o), int(p)): (int(v), int(a), int(b))
+        for r, o, p, v, a, b in zip(
+            rows["refund"],
+            rows["owner"],
+            rows["period"],
+            rows["volume"],
+            rows["amount"],
+            rows["restored"],
+            strict=True,
+        )
+    }
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_numpy_matches_the_reference(scenario):
-    pparent, position, enroller, pvs, refunds, section, ranks = scenario
-    plan = binary_plan(**section)
+    pparent, position, enroller, pvs, refunds, section, ranks, rounding = scenario
+    plan = make_plan(options={"rounding": rounding}, placement={"kind": "binary"}, binary=section)
     options = plan.components["binary"]
     n = len(pparent)
     state: dict[str, Any] | None = None
     queue: dict[tuple[int, int, int], int] = {}
+    history: dict[tuple[int, int, int, int], int] = {}
+    pairings: dict[tuple[int, int], list[int]] = {}
     for period, pv in enumerate(pvs):
         inputs = EngineInputs(
             parent=np.array(pparent, dtype=np.int64),
@@ -702,7 +835,7 @@ def test_numpy_matches_the_reference(scenario):
         output = binary_module.compute(options, context)
         lines = output.lines["binary"]
         got_pay = {int(e): int(r) for e, r in zip(lines.earner, lines.raw, strict=True)}
-        want_pay, queue = reference(
+        want = reference(
             options,
             pparent,
             position,
@@ -713,8 +846,22 @@ def test_numpy_matches_the_reference(scenario):
             queue,
             refunds[period] if state is not None else [],
             period,
+            history,
+            pairings,
+            rounding,
         )
+        queue, history, pairings = want.queue, want.history, want.pairings
         state = output.state
-        assert got_pay == want_pay
+        assert got_pay == want.pay
         assert queue_of(state) == queue
+        assert history_of(state) == history
+        assert pairings_of(state) == pairings
+        assert clawbacks_of(state) == want.clawbacks
+        if any(amount for _, amount, _ in want.clawbacks.values()):
+            event("a refund clawed back a pairing")
+        if any(restored for _, _, restored in want.clawbacks.values()):
+            event("a refund put volume back")
         assert list(lines.earner) == sorted(lines.earner)
+        # Never more clawed back than a pairing paid, never a negative history.
+        for paid, _left, _right, clawed in pairings.values():
+            assert 0 <= clawed <= paid
