@@ -136,6 +136,7 @@ def refund_clawbacks(
     order_lines: Iterable[PaidLine],
     source_lines: Iterable[PaidLine] = (),
     award_lines: Iterable[PaidLine] = (),
+    unilevel_lines_complete: bool = False,
 ) -> list[ClawbackLine]:
     """The clawback lines of one refund (see the module docstring).
 
@@ -191,12 +192,14 @@ def refund_clawbacks(
             rate = plan.unilevel_ppm[payer.level - 1]
             if payer.distributor_id is None or rate == 0:
                 continue
+            capped = unilevel_lines.get((payer.distributor_id, payer.level))
+            if capped is None and unilevel_lines_complete:
+                continue  # paid nothing at this level: nothing comes back, nor of its matching
             earned = step(Fraction(refund.source_cv * rate, RAW_PER_CENT))
             refunded_earnings[payer.distributor_id] = step(
                 earned * refunded_base / refund.source_cv
             )
             line_amount = earned
-            capped = unilevel_lines.get((payer.distributor_id, payer.level))
             limit = None
             if capped is not None:
                 limit = max(capped.amount if capped.limit is None else capped.limit, 0)

@@ -195,6 +195,7 @@ class _RunClawbacks:
                     if line.kind in ORDER_LINE_KINDS
                 ],
                 source_lines=[self._paid(line) for line in by_source[buyer]],
+                unilevel_lines_complete=True,
                 award_lines=[
                     self._paid(line) for line in award_lines if line.kind == LineKind.ORDER_AWARD
                 ],

@@ -167,3 +167,25 @@ def test_per_source_lines_come_back_by_the_refunded_share_of_their_sources_cv():
     )
 
     assert [(claw.earner, claw.kind, -claw.amount) for claw in lines] == [(4, STAIR_STEP, 20)]
+
+
+def test_with_complete_unilevel_lines_a_payer_without_a_line_gives_nothing_back():
+    # Uplines 1 and 3 have their lines; 2 was paid nothing at level 2 (the company's root, or
+    # a line that rounded to 0.00): no unilevel back from 2, nor matching on 2's earnings.
+    plan = make_plan()
+    paid = {
+        (1, 1): CappedLine(amount=51, amount_before_cap=51),
+        (3, 3): CappedLine(amount=101, amount_before_cap=101),
+    }
+
+    lines = refund_clawbacks(
+        plan,
+        REFUND,
+        unilevel_lines=paid,
+        matching_lines=MATCHING_LINES,
+        order_lines=[],
+        unilevel_lines_complete=True,
+    )
+
+    taken = {(line.earner, line.kind, line.level): -line.amount for line in lines}
+    assert taken == {(1, UNILEVEL, 1): 26, (3, UNILEVEL, 3): 51, (7, MATCHING, 1): 1}
