@@ -466,6 +466,7 @@ class PlanSimulationAdmin(ReadOnlyAdmin):
         "requested_at",
     ]
     list_filter = ["status"]
+    search_fields = ["plan_version__name", "requested_by__email"]
     list_select_related = ["plan_version", "period", "requested_by"]
     fields = [
         "plan_version",

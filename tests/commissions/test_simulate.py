@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -332,10 +333,12 @@ def test_progress_is_reported_phase_by_phase_outside_the_rolled_back_reads(chain
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_retried_task_does_nothing_once_the_simulation_is_done(chain, eager_celery):
+def test_a_retried_task_does_nothing_once_the_simulation_is_done(client, chain, eager_celery):
     draft = close_march(chain)
     simulation, _ = simulation_request(plan_version=draft, period=PERIOD)
     simulation.refresh_from_db()
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    fresh = client.get(simulation_urls(simulation)["page"]).content.decode()
     # The draft is edited afterwards: a second run would find other figures.
     PlanVersion.objects.filter(pk=draft.pk).update(document=COMMISSION_TEST_PLAN)
 
@@ -345,6 +348,10 @@ def test_a_retried_task_does_nothing_once_the_simulation_is_done(chain, eager_ce
     assert outcome == {"simulation": simulation.pk, "status": "done"}
     assert again.result == simulation.result and again.result["simulated_total"] == "77.00"
     assert again.finished_at == simulation.finished_at
+    # The page says its figures are for the draft as it was.
+    stale = client.get(simulation_urls(simulation)["page"]).content.decode()
+    assert "edited after this simulation" not in fresh
+    assert "edited after this simulation" in stale and "77.00" in stale
 
 
 @pytest.mark.django_db(transaction=True)
@@ -445,6 +452,36 @@ def test_asking_again_while_it_is_queued_reuses_the_simulation_and_the_page_poll
     PlanSimulation.objects.filter(pk=simulation.pk).update(status="done")
     _, is_new = simulation_request(plan_version=draft, period=PERIOD)
     assert is_new and PlanSimulation.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_the_lists_of_simulations_read_a_fixed_number_of_queries(client):
+    draft, row = closed_month_without_a_run_of_the_engine()
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
+    pages = [
+        reverse("admin:commissions_planversion_simulate", args=[draft.pk]),
+        reverse("admin:commissions_plansimulation_changelist"),
+    ]
+
+    def queries() -> list[int]:
+        counts = []
+        for url in pages:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200
+            counts.append(len(captured))
+        return counts
+
+    PlanSimulation.objects.create(
+        plan_version=draft, period=row, status="done", requested_by=UserFactory()
+    )
+    with_one = queries()
+    for _ in range(5):
+        PlanSimulation.objects.create(
+            plan_version=draft, period=row, status="failed", requested_by=UserFactory()
+        )
+    with_six = queries()
+
+    assert with_six == with_one
 
 
 @pytest.mark.django_db
