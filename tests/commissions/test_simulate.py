@@ -355,8 +355,9 @@ def test_a_retried_task_does_nothing_once_the_simulation_is_done(client, chain, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_running_simulation_is_left_to_its_live_worker_and_retaken_from_a_dead_one(chain):
+def test_a_running_simulation_is_left_to_its_live_worker_and_retaken_from_a_dead_one(client, chain):
     draft = close_march(chain)
+    log_in_with_mfa(client, UserFactory(is_staff=True, is_superuser=True))
     simulation = PlanSimulation.objects.create(
         plan_version=draft,
         period=CommissionPeriod.objects.get(month=PERIOD.first_day),
@@ -373,12 +374,15 @@ def test_a_running_simulation_is_left_to_its_live_worker_and_retaken_from_a_dead
 
         redelivered = simulate_plan_task.apply(args=[simulation.pk]).get()
         alive = PlanSimulation.objects.get(pk=simulation.pk)
+        fragment = client.get(simulation_urls(simulation)["progress"]).content.decode()
     finally:
         worker.close()  # the worker dies: its session's lock goes with it
     retried = simulate_plan_task.apply(args=[simulation.pk]).get()
 
     assert redelivered == {"simulation": simulation.pk, "status": "running"}
     assert (alive.progress, alive.result) == (40, {})  # not run a second time
+    assert "Running the engine</strong>: 40 %" in fragment and 'value="40"' in fragment
+    assert 'hx-trigger="every 2s"' in fragment  # still going: the fragment polls on
     assert retried == {"simulation": simulation.pk, "status": "done"}
     assert PlanSimulation.objects.get(pk=simulation.pk).result["simulated_total"] == "77.00"
 
