@@ -94,7 +94,8 @@ def use_database(name: str, stdout, *, fresh: bool = False) -> None:
     migrated when missing; `fresh` drops it first (small sizes: a run adds thousands of
     people, which would no longer be the size asked for)."""
     connection.close()
-    with connection.cursor() as cursor:
+    # The maintenance database (as Django's test runner does): the configured one need not exist.
+    with connection._nodb_cursor() as cursor:
         if fresh:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
