@@ -10,17 +10,19 @@ Two ways, both falling back to batched ORM work on other databases (SQLite in ``
   (a field count, then a length and a big-endian value per field) that numpy builds and parses
   in one vectorized step. Only integer and boolean columns (money is int64 cents).
 
-Plus the sequence and statistics upkeep that goes with bulk writes.
+Plus the sequence and statistics upkeep that goes with bulk writes, and one snapshot for a check
+that reads a large table in several statements (``consistent_snapshot``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
-from django.db import connection, models
+from django.db import connection, models, transaction
 
 
 def _text(value) -> str:
@@ -267,3 +269,20 @@ def read_columns(sql: str, params: dict | Sequence, types: Sequence[str]) -> lis
         rows[f"v{index}"].astype(np.bool_ if kind == "bool" else np.int64)
         for index, kind in enumerate(types)
     ]
+
+
+@contextlib.contextmanager
+def consistent_snapshot() -> Iterator[None]:
+    """Run the block's reads in one read-only snapshot (PostgreSQL REPEATABLE READ), so a check
+    that reads a table and then rows that refer to it (a tree, then its waiting count rows)
+    never sees a write that committed between the two. Inside an open transaction (a test, a
+    caller's own atomic block) the caller's transaction is used as it is. SQLite's transactions
+    are serializable already."""
+    if connection.in_atomic_block or connection.vendor != "postgresql":
+        with transaction.atomic():
+            yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield

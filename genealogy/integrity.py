@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core.bulk import consistent_snapshot
+
 from .downline_counts import waiting_below
 from .labels import SPONSOR_TREE, check_labels
 from .models import COMPANY_TREE_ID, Distributor
@@ -91,6 +93,13 @@ def read_tree(now: dt.datetime | None = None) -> dict[str, np.ndarray]:
 
 
 def check_tree(now: dt.datetime | None = None) -> IntegrityReport:
+    """Check the sponsor tree; the tree and its waiting count rows are read in one snapshot, so
+    a placement or a count fold committing meanwhile is never reported as a problem."""
+    with consistent_snapshot():
+        return _check_tree(now)
+
+
+def _check_tree(now: dt.datetime | None) -> IntegrityReport:
     started = time.monotonic()
     tree = read_tree(now)
     ids = tree["id"]

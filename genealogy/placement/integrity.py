@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.bulk import read_columns
+from core.bulk import consistent_snapshot, read_columns
 
 from ..downline_counts import waiting_below
 from ..integrity import EXAMPLES, Problem, _numbers
@@ -81,6 +81,12 @@ def _outer_tops(index_up: np.ndarray) -> np.ndarray:
 
 
 def check_placement_tree(policy: PlacementPolicy | None = None) -> PlacementReport:
+    """Check the placement tree, read in one snapshot (as ``integrity.check_tree``)."""
+    with consistent_snapshot():
+        return _check_placement_tree(policy)
+
+
+def _check_placement_tree(policy: PlacementPolicy | None) -> PlacementReport:
     started = time.monotonic()
     policy = policy or policy_at()
     report = PlacementReport(kind=policy.kind)
