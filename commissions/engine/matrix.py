@@ -14,7 +14,8 @@ Rules (per period, tree as of the period's close, ``inputs.placement_parent``):
 * Level k of a source is paid on the k-th placement upline of the source, its placement
   parent being level 1, at ``percents[k - 1]`` of the source's CV. Width and depth are those of
   the placement tree itself: a W-wide tree has at most W children per person, and levels
-  beyond ``len(percents)`` pay nothing.
+  beyond ``len(percents)`` pay nothing. A matrix ``depth`` D allows at most D levels (more
+  could never pay: the plan is refused).
 * Who unlocks a level: an active distributor (the core's activity rule) unlocks every level
   when ``levels_by_rank`` is absent; with it, an active distributor paid as rank r unlocks the
   levels listed for r, or for the highest listed rank below r (0 below the lowest listed rank
@@ -70,6 +71,13 @@ def parse(reader: Any, value: Any, path: str) -> MatrixOptions:
     percents = reader.percent_list(fields.get("percents", []), f"{path}.percents")
     if "percents" in fields and not percents:
         reader.fail(f"{path}.percents", "must list at least one level")
+    depth = reader.placement_depth if reader.placement_kind == "matrix" else None
+    if depth is not None and len(percents) > depth:
+        reader.fail(
+            f"{path}.percents",
+            f"lists {len(percents)} levels, but the matrix is {depth} deep (placement.depth): "
+            f"levels beyond {depth} can never pay",
+        )
     compression = (
         reader.choice(fields.get("compression", "none"), f"{path}.compression", COMPRESSIONS)
         or "none"
@@ -151,8 +159,6 @@ def explain(line: Any, options: MatrixOptions) -> str:
         f"matrix level {int(line.level)} of {len(options.percents_ppm)} (placement tree): "
         f"{words.percent(int(line.rate_ppm))} % of {words.money(int(line.base))} CV"
     )
-
-
 
 
 SPEC = register(

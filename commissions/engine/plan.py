@@ -486,11 +486,11 @@ class _PlanReader:
         )
 
         self.rank_codes = {rank.code: number for number, rank in enumerate(ranks, start=1)}
-        self.placement_kind = (
-            str(top.get("placement", {}).get("kind", "none"))
-            if isinstance(top.get("placement"), Mapping)
-            else "none"
-        )
+        placement = top.get("placement") if isinstance(top.get("placement"), Mapping) else {}
+        self.placement_kind = str(placement.get("kind", "none"))
+        # A matrix's depth, when the document gives a whole number (genealogy checks the rest).
+        depth = placement.get("depth")
+        self.placement_depth = depth if isinstance(depth, int) and depth > 0 else None
         parsed_components = {
             key: components.REGISTRY[key].parse(self, top[key], key)
             for key in components.REGISTRY

@@ -27,11 +27,12 @@ MATRIX = KINDS.index("matrix")
 
 
 def plan_doc(ranks: list[dict[str, Any]] | None = None, **matrix: Any) -> dict[str, Any]:
-    """A plan paying only the matrix (unilevel at 0 %): 10 %, 5 %, 2 % on a 3-wide matrix."""
+    """A plan paying only the matrix (unilevel at 0 %): 10 %, 5 %, 2 % on a 3-wide matrix (up
+    to 7 deep: the tests list up to 7 levels)."""
     doc = copy.deepcopy(BASE_PLAN)
     doc["ranks"] = ranks or [{"code": "member", "personal_pv": "100"}]
     doc["unilevel"] = {"percents": ["0"]}
-    doc["placement"] = {"kind": "matrix", "width": 3, "depth": 3}
+    doc["placement"] = {"kind": "matrix", "width": 3, "depth": 7}
     doc["matrix"] = {"percents": ["10", "5", "2"], **matrix}
     return doc
 
@@ -192,6 +193,11 @@ def test_a_plan_without_the_section_computes_as_before_with_a_placement_tree():
             "must be ≥ the levels of the lower rank 'member' (3)",
         ),
         ({"matrix": {"percent": ["1"]}}, "matrix.percent", "did you mean 'percents'"),
+        (
+            {"matrix": {"percents": ["1"] * 8}},
+            "matrix.percents",
+            "lists 8 levels, but the matrix is 7 deep",
+        ),
     ],
 )
 def test_bad_sections_are_refused_with_their_path(change, path, words):
@@ -208,6 +214,13 @@ def test_bad_sections_are_refused_with_their_path(change, path, words):
     with pytest.raises(PlanValidationError) as caught:
         parse_plan(doc)
     assert any(p == path and words in m for p, m in caught.value.errors), caught.value.errors
+
+
+def test_a_matrix_without_a_depth_takes_any_number_of_levels():
+    doc = plan_doc()
+    doc["placement"] = {"kind": "matrix", "width": 3}
+    doc["matrix"]["percents"] = ["1"] * 12
+    assert len(parse_plan(doc).components["matrix"].percents_ppm) == 12
 
 
 def test_a_binary_placement_tree_is_accepted():
