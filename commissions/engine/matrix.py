@@ -84,38 +84,13 @@ def parse(reader: Any, value: Any, path: str) -> MatrixOptions:
     )
     levels_by_rank = None
     if "levels_by_rank" in fields:
-        levels_by_rank = _levels_by_rank(
-            reader, fields["levels_by_rank"], f"{path}.levels_by_rank", len(percents)
+        levels_by_rank = reader.by_rank(
+            fields["levels_by_rank"],
+            f"{path}.levels_by_rank",
+            lambda value, where: reader.integer(value, where, maximum=len(percents)),
+            what="levels",
         )
     return MatrixOptions(percents, compression, levels_by_rank)
-
-
-def _levels_by_rank(reader: Any, value: Any, path: str, levels: int) -> tuple[int, ...]:
-    """Levels per rank number 0..R from {rank code: levels}; unlisted ranks take the highest
-    listed rank below them (0 below all)."""
-    codes: dict[str, int] = reader.rank_codes
-    listed: dict[int, int] = {}
-    fields = reader.mapping(value, path, tuple(codes))
-    for code, count in fields.items():
-        if code not in codes:
-            continue  # reported by mapping()
-        parsed = reader.integer(count, f"{path}.{code}", maximum=levels)
-        if parsed is not None:
-            listed[codes[code]] = parsed
-    table = [0]
-    previous_code = None
-    for code, number in sorted(codes.items(), key=lambda item: item[1]):
-        if number in listed:
-            if listed[number] < table[-1]:
-                reader.fail(
-                    f"{path}.{code}",
-                    f"must be ≥ the levels of the lower rank {previous_code!r} ({table[-1]})",
-                )
-            previous_code = code
-            table.append(max(listed[number], table[-1]))
-        else:
-            table.append(table[-1])
-    return tuple(table)
 
 
 def unlocked_levels(options: MatrixOptions, context: ComponentContext) -> np.ndarray:

@@ -99,7 +99,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -401,6 +401,40 @@ class _PlanReader:
             self.fail(path, "must be non-empty text")
             return None
         return value
+
+    def by_rank(
+        self,
+        value: Any,
+        path: str,
+        read: Callable[[Any, str], int | None],
+        *,
+        what: str,
+        show: Callable[[int], str] = str,
+    ) -> tuple[int, ...]:
+        """A figure per rank number 0..R from ``{rank code: figure}`` (each read by ``read``):
+        ranks not listed take the highest listed rank below them (0 below all of them and for
+        "no rank"), and a higher rank must not ask for less (``what`` and ``show`` word it)."""
+        codes: dict[str, int] = self.rank_codes
+        listed: dict[int, int] = {}
+        for code, raw in self.mapping(value, path, tuple(codes)).items():
+            if code in codes:  # unknown codes: reported by mapping()
+                parsed = read(raw, f"{path}.{code}")
+                if parsed is not None:
+                    listed[codes[code]] = parsed
+        table = [0]
+        lower = None
+        for code, number in sorted(codes.items(), key=lambda item: item[1]):
+            if number in listed:
+                if listed[number] < table[-1]:
+                    self.fail(
+                        f"{path}.{code}",
+                        f"must be ≥ the {what} of the lower rank {lower!r} ({show(table[-1])})",
+                    )
+                lower = code
+                table.append(max(listed[number], table[-1]))
+            else:
+                table.append(table[-1])
+        return tuple(table)
 
     def percent_list(self, value: Any, path: str) -> tuple[int, ...]:
         if not isinstance(value, list | tuple):

@@ -84,9 +84,17 @@ def parse(reader: Any, value: Any, path: str) -> StairStepOptions:
         required=("percents",),
     )
     codes: dict[str, int] = reader.rank_codes
-    table = [0]
+    table: tuple[int, ...] = (0,)
     if "percents" in fields:
-        table = _percents_by_rank(reader, fields["percents"], f"{path}.percents", codes)
+        if isinstance(fields["percents"], dict) and not fields["percents"]:
+            reader.fail(f"{path}.percents", "must give a percent for at least one rank")
+        table = reader.by_rank(
+            fields["percents"],
+            f"{path}.percents",
+            reader.percent,
+            what="percent",
+            show=lambda ppm: f"{ppm_to_percent(ppm)} %",
+        )
     breakaway = None
     if "breakaway_rank" in fields:
         code = fields["breakaway_rank"]
@@ -109,33 +117,6 @@ def parse(reader: Any, value: Any, path: str) -> StairStepOptions:
             )
     volume = reader.choice(fields.get("volume", "cv"), f"{path}.volume", VOLUMES) or "cv"
     return StairStepOptions(tuple(table), breakaway, generations, volume)
-
-
-def _percents_by_rank(reader: Any, value: Any, path: str, codes: dict[str, int]) -> list[int]:
-    fields = reader.mapping(value, path, tuple(codes))
-    if isinstance(value, dict) and not value:
-        reader.fail(path, "must give a percent for at least one rank")
-    listed: dict[int, int] = {}
-    for code, percent in fields.items():
-        if code in codes:
-            ppm = reader.percent(percent, f"{path}.{code}")
-            if ppm is not None:
-                listed[codes[code]] = ppm
-    table = [0]
-    lower = None
-    for code, number in sorted(codes.items(), key=lambda item: item[1]):
-        if number in listed:
-            if listed[number] < table[-1]:
-                reader.fail(
-                    f"{path}.{code}",
-                    f"must be ≥ the percent of the lower rank {lower!r} "
-                    f"({ppm_to_percent(table[-1])} %)",
-                )
-            lower = code
-            table.append(max(listed[number], table[-1]))
-        else:
-            table.append(table[-1])
-    return table
 
 
 def compute(options: StairStepOptions, context: ComponentContext) -> ComponentOutput:
@@ -309,8 +290,6 @@ def explain(line: Any, options: StairStepOptions, kind: str | int | None = None)
         f"stair-step: {words.percent(own)} % − {words.percent(below)} % paid below = "
         f"{words.percent(rate)} % of {words.money(base)} CV"
     )
-
-
 
 
 SPEC = register(
