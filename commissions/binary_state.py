@@ -4,16 +4,20 @@ The engine's binary component (``commissions.engine.binary``, whose docstring de
 dict) hands each period's unpaired leg volume on as a queue of (owner, side, source period,
 volume) entries, and reports each person's leg figures. Here:
 
-* ``write_binary_state``: a calculation run's queue becomes ``BinaryCarry`` rows and its report
-  ``BinaryLegFigures`` rows, by COPY with the run's results (a retried run first deletes its
-  own rows, ``delete_binary_rows``); closing the period makes them final with the run;
+* ``write_binary_state``: a calculation run's queue becomes ``BinaryCarry`` rows, its pairing
+  history ``BinaryPairedVolume`` and ``BinaryPairing`` rows (what each pairing consumed and
+  paid: the ledger line's amount, after the payout cap) and its report ``BinaryLegFigures``
+  rows, by COPY with the run's results (a retried run first deletes its own rows,
+  ``delete_binary_rows``); closing the period makes them final with the run;
 * ``binary_component_inputs``: the next period's ``component_inputs["binary"]``, read from
   the previous period's current run (the run whose balances carry in), owners mapped from
   distributor ids to the new period's engine indices; rows of people no longer in the
   period's arrays are dropped;
 * ``carried_into``: what each leg of one person carries into a period (the placement tree
   page's "carried" figure);
-* ``binary_line_text``: the statement's words for a binary line, from the stored report.
+* ``binary_line_text``: the statement's words for a binary line, from the stored report;
+  ``binary_clawback_text`` the words of a binary clawback (``commissions.binary_clawbacks``
+  writes those, before the refund period's run).
 
 Periods are numbered as months, ``year × 12 + month − 1`` (``period_index``): the engine only
 compares and subtracts them (expiry is by age in periods).
@@ -34,7 +38,17 @@ from genealogy.history import positions_of
 
 from .calendar import commission_calendar
 from .engine.binary import describe, explain
-from .models import BinaryCarry, BinaryLegFigures, CommissionLine, CommissionRun, PlanVersion
+from .engine.results import KIND_CODES
+from .models import (
+    BinaryCarry,
+    BinaryLegFigures,
+    BinaryPairedVolume,
+    BinaryPairing,
+    Clawback,
+    CommissionLine,
+    CommissionRun,
+    PlanVersion,
+)
 
 KEY = "binary"
 FIGURES = (
@@ -85,10 +99,15 @@ def binary_component_inputs(
     clawback candidates: ``distributor_id``, ``cv``, ``pv``, ``order_commission_month``); they
     take their volume back out of the queue entries of that source month (the engine's rule 7).
     Refunds of orders from a month still open reduce this period's own volume instead (gather),
-    so they are not passed twice."""
+    so they are not passed twice. They are passed by refund line id (``refunds_in_order``): the
+    engine serves them in that order, so a refund keeps its clawbacks when later ones arrive.
+
+    The prior run's pairing history (``paired``, ``pairings``) comes along, owners mapped the
+    same way."""
     if not uses_binary(plan):
         return None
     state: dict[str, Any] = {"current_period": period_index(period)}
+    refunds = refunds_in_order(refunds or [])
     if refunds:
         field = "pv" if plan.components[KEY].volume == "pv" else "cv"
         state["refunds"] = {
@@ -111,7 +130,83 @@ def binary_component_inputs(
         period_index=month[kept],
         volume=volume[kept],
     )
+    distributor, side, source, paired_month, volume = _read_history(
+        "commissions_binarypairedvolume",
+        "side, source_period, paired_period, volume",
+        prior_run_id,
+        5,
+    )
+    owner = positions_of(ids, distributor)
+    kept = owner >= 0
+    state["paired"] = {
+        "owner": owner[kept],
+        "side": side[kept].astype(np.int8),
+        "source_period": source[kept],
+        "period": paired_month[kept],
+        "volume": volume[kept],
+    }
+    distributor, paired_month, paid, left, right, clawed = _read_history(
+        "commissions_binarypairing",
+        "paired_period, paid, paired_left, paired_right, clawed",
+        prior_run_id,
+        6,
+    )
+    owner = positions_of(ids, distributor)
+    kept = owner >= 0
+    state["pairings"] = {
+        "owner": owner[kept],
+        "period": paired_month[kept],
+        "paid": paid[kept],
+        "left": left[kept],
+        "right": right[kept],
+        "clawed": clawed[kept],
+    }
     return state
+
+
+def refunds_in_order(refunds: list[dict]) -> list[dict]:
+    """The refund lines in the order the engine serves them: by refund line id."""
+    return sorted(refunds, key=lambda refund: refund["id"])
+
+
+_DATE_COLUMNS = ("source_period", "paired_period")
+_HISTORY_MODELS = {
+    "commissions_binarypairedvolume": BinaryPairedVolume,
+    "commissions_binarypairing": BinaryPairing,
+}
+
+
+def _read_history(table: str, columns: str, run_id: int, count: int) -> list[np.ndarray]:
+    """distributor id and ``columns`` of a run's history rows, sorted by distributor and
+    then by the columns; month columns as period indices."""
+    names = [name.strip() for name in columns.split(",")]
+    if connection.vendor == "postgresql":
+        select = ", ".join(
+            f"CAST(EXTRACT(YEAR FROM {name}) * 12 + EXTRACT(MONTH FROM {name}) - 1 AS bigint)"
+            if name in _DATE_COLUMNS
+            else f"CAST({name} AS bigint)"
+            for name in names
+        )
+        order = ", ".join(["distributor_id", *names[: count - 2]])
+        return read_columns(
+            f"SELECT CAST(distributor_id AS bigint), {select} FROM {table} "  # noqa: S608
+            f"WHERE run_id = %(run)s ORDER BY {order}",  # fixed names
+            {"run": run_id},
+            ["int8"] * count,
+        )
+    rows = list(
+        _HISTORY_MODELS[table]
+        .objects.filter(run_id=run_id)
+        .order_by("distributor_id", *names[: count - 2])
+        .values_list("distributor_id", *names)
+    )
+    out = [np.array([r[0] for r in rows], dtype=np.int64)]
+    for position, name in enumerate(names, start=1):
+        values = [r[position] for r in rows]
+        if name in _DATE_COLUMNS:
+            values = [period_index(Period.of(v)) for v in values]
+        out.append(np.array(values, dtype=np.int64))
+    return out
 
 
 def _read_carry(run_id: int) -> list[np.ndarray]:
@@ -145,6 +240,8 @@ def _read_carry(run_id: int) -> list[np.ndarray]:
 def delete_binary_rows(run_ids: list[int]) -> None:
     BinaryCarry.objects.filter(run_id__in=run_ids).delete()
     BinaryLegFigures.objects.filter(run_id__in=run_ids).delete()
+    BinaryPairedVolume.objects.filter(run_id__in=run_ids).delete()
+    BinaryPairing.objects.filter(run_id__in=run_ids).delete()
 
 
 def write_binary_state(run: CommissionRun, ids: np.ndarray, result) -> dict[str, int]:
@@ -173,7 +270,66 @@ def write_binary_state(run: CommissionRun, ids: np.ndarray, result) -> dict[str,
     for name in FIGURES:
         columns[name] = np.asarray(report[name], dtype=np.int64)
     figures = copy_columns(BinaryLegFigures, columns) if len(people) else 0
-    return {"binary_carry": carried, "binary_figures": figures}
+    counts = {"binary_carry": carried, "binary_figures": figures}
+    counts.update(_write_history(run, ids, state, result))
+    return counts
+
+
+def _write_history(run: CommissionRun, ids: np.ndarray, state: dict, result) -> dict[str, int]:
+    """The pairing history rows (COPY); this period's pairings paid what their ledger lines
+    say (after the payout cap; nothing for the company's own root)."""
+    paired = state.get("paired") or {}
+    owner = np.asarray(paired.get("owner", []), dtype=np.int64)
+    counts = {"binary_paired": 0, "binary_pairings": 0}
+    if len(owner):
+        counts["binary_paired"] = copy_columns(
+            BinaryPairedVolume,
+            {
+                "run_id": np.full(len(owner), run.pk, dtype=np.int64),
+                "distributor_id": ids[owner],
+                "side": np.asarray(paired["side"], dtype=np.int16),
+                "source_period": _pg_dates(np.asarray(paired["source_period"], dtype=np.int64)),
+                "paired_period": _pg_dates(np.asarray(paired["period"], dtype=np.int64)),
+                "volume": np.asarray(paired["volume"], dtype=np.int64),
+            },
+        )
+    pairings = state.get("pairings") or {}
+    owner = np.asarray(pairings.get("owner", []), dtype=np.int64)
+    if len(owner):
+        month = np.asarray(pairings["period"], dtype=np.int64)
+        paid = np.asarray(pairings["paid"], dtype=np.int64).copy()
+        new = month == int(state["period"])
+        lines = result.lines
+        is_binary = np.asarray(lines.kind) == KIND_CODES[KEY]
+        ledger = np.zeros(len(ids), dtype=np.int64)
+        np.add.at(ledger, np.asarray(lines.earner)[is_binary], np.asarray(lines.amount)[is_binary])
+        paid[new] = ledger[owner[new]]
+        counts["binary_pairings"] = copy_columns(
+            BinaryPairing,
+            {
+                "run_id": np.full(len(owner), run.pk, dtype=np.int64),
+                "distributor_id": ids[owner],
+                "paired_period": _pg_dates(month),
+                "paid": paid,
+                "paired_left": np.asarray(pairings["left"], dtype=np.int64),
+                "paired_right": np.asarray(pairings["right"], dtype=np.int64),
+                "clawed": np.minimum(np.asarray(pairings["clawed"], dtype=np.int64), paid),
+            },
+        )
+    return counts
+
+
+def _pg_dates(months: np.ndarray):
+    """Month indices as the first days of their months: int4 days since 2000-01-01 for
+    PostgreSQL's binary COPY, dates elsewhere."""
+    unique_months, inverse = np.unique(months, return_inverse=True)
+    firsts = [index_first_day(int(i)) for i in unique_months]
+    if connection.vendor != "postgresql":
+        return np.array(firsts, dtype=object)[inverse] if len(months) else np.array([])
+    days = (np.array(firsts, dtype="datetime64[D]") - np.datetime64(_PG_DATE_EPOCH, "D")).astype(
+        np.int32
+    )
+    return days[inverse]
 
 
 def _write_carry(
@@ -256,3 +412,39 @@ def binary_line_text(line: CommissionLine, run: CommissionRun) -> str:
     report = {"owner": np.zeros(1, dtype=np.int64)}
     report.update({name: np.array([value]) for name, value in row.items()})
     return describe(0, {"report": report}, options)
+
+
+def binary_clawback_text(clawback: Clawback, unit: str = "CV") -> str:
+    """The statement's words for a binary clawback (``commissions.binary_clawbacks``): what
+    came back and why, e.g. "binary: refund of 120 CV on the left (volume of 2026-09) that
+    paired in 2026-10 takes back 120/900 of the 75.00 that pairing paid; 120 CV put back on
+    the right". ``clawback.binary`` is its detail row."""
+    detail = getattr(clawback, "binary", None)
+    paired_in = f"{clawback.original_period.month:%Y-%m}"
+    refunded = f"{_volume(clawback.refunded_base)} {unit}"
+    if detail is None:
+        side_words, source, put_back = "", "", ""
+    else:
+        side, other = ("left", "right") if detail.side == 0 else ("right", "left")
+        side_words = f" on the {side}"
+        source = f" (volume of {detail.source_period:%Y-%m})"
+        put_back = (
+            f"; {_volume(detail.restored)} {unit} put back on the {other}"
+            if detail.restored
+            else ""
+        )
+    return (
+        f"binary: refund of {refunded}{side_words}{source} that paired in {paired_in} takes "
+        f"back {_volume(clawback.refunded_base)}/{_volume(clawback.original_base)} of the "
+        f"{_money(clawback.original_amount)} that pairing paid{put_back}"
+    )
+
+
+def _volume(cents: int) -> str:
+    whole, part = divmod(int(cents), 100)
+    return f"{whole:,}" if part == 0 else f"{whole:,}.{part:02d}"
+
+
+def _money(cents: int) -> str:
+    whole, part = divmod(int(cents), 100)
+    return f"{whole:,}.{part:02d}"

@@ -525,6 +525,93 @@ class BinaryLegFigures(models.Model):
         return f"binary figures of {self.distributor_id} in run {self.run_id}"
 
 
+class BinaryPairedVolume(models.Model):
+    """One row of a run's binary pairing history (the engine's ``paired`` state): volume of
+    one source month on one leg that the distributor's pairing of ``paired_period`` consumed
+    with pay, still standing after the run. A later refund of that month's volume finds here
+    the pairing it took part in (``commissions.engine.binary``, rules 7 and 8). Each run writes
+    the whole standing history (COPY, like ``BinaryCarry``); rows older than the plan's
+    ``clawback_periods`` are no longer written."""
+
+    run = copied_reference(CommissionRun, related_name="binary_paired")
+    distributor = copied_reference("genealogy.Distributor")
+    side = models.SmallIntegerField(choices=BinarySide.choices)
+    source_period = models.DateField(help_text="First day of the month the volume came from.")
+    paired_period = models.DateField(help_text="First day of the month it paired in.")
+    volume = models.BigIntegerField(help_text="Volume still standing in that pairing, cents.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "distributor", "side", "source_period", "paired_period"],
+                name="one_binary_paired_row",
+            ),
+            models.CheckConstraint(condition=Q(volume__gt=0), name="binary_paired_positive"),
+            models.CheckConstraint(condition=Q(side__in=[0, 1]), name="binary_paired_side"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.distributor_id} {self.get_side_display()} {self.volume} from "
+            f"{self.source_period:%Y-%m} paired in {self.paired_period:%Y-%m}"
+        )
+
+
+class BinaryPairing(models.Model):
+    """What one distributor's binary pairing of ``paired_period`` paid (the ledger line's
+    amount, cents: after the payout cap), the volume it consumed with pay on each leg, and what
+    refunds have clawed back of it as of the run (the engine's ``pairings`` state). Written by
+    COPY with the pairing history; kept while a history row refers to it."""
+
+    run = copied_reference(CommissionRun, related_name="binary_pairings")
+    distributor = copied_reference("genealogy.Distributor")
+    paired_period = models.DateField(help_text="First day of the month of the pairing.")
+    paid = models.BigIntegerField(help_text="Cents the pairing paid.")
+    paired_left = models.BigIntegerField(help_text="Left volume consumed with pay, cents.")
+    paired_right = models.BigIntegerField(help_text="Right volume consumed with pay, cents.")
+    clawed = models.BigIntegerField(help_text="Cents clawed back of it so far.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "distributor", "paired_period"], name="one_binary_pairing_row"
+            ),
+            models.CheckConstraint(
+                condition=Q(clawed__gte=0) & Q(clawed__lte=F("paid")),
+                name="binary_pairing_clawed_within_paid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"binary pairing of {self.distributor_id} in {self.paired_period:%Y-%m}"
+
+
+class BinaryClawback(models.Model):
+    """The binary side of a ``Clawback`` row (kind binary): which leg the refunded volume was
+    on, the month it came from, and the other leg's volume the refund put back into the carry
+    queue. The clawback's ``original_period`` is the month of the pairing, its ``level`` the
+    months between the volume's month and that pairing, ``refunded_base`` the refunded volume
+    taken out of the pairing, ``original_base`` what the pairing consumed on that leg and
+    ``original_amount`` what it paid. Written with the clawback, in the refund's period."""
+
+    clawback = models.OneToOneField(
+        Clawback, on_delete=models.PROTECT, primary_key=True, related_name="binary"
+    )
+    period = models.ForeignKey(CommissionPeriod, on_delete=models.PROTECT, related_name="+")
+    side = models.SmallIntegerField(choices=BinarySide.choices)
+    source_period = models.DateField(help_text="First day of the month the volume came from.")
+    restored = models.BigIntegerField(help_text="Other leg's volume put back, cents.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(side__in=[0, 1]), name="binary_clawback_side"),
+            models.CheckConstraint(condition=Q(restored__gte=0), name="binary_clawback_restored"),
+        ]
+
+    def __str__(self) -> str:
+        return f"binary detail of clawback {self.clawback_id}"
+
+
 class RankOverride(models.Model):
     """A staff decision that a distributor is paid as at least ``rank_code`` in one month, with
     the reason (shown on their statement). Append-only (PostgreSQL refuses UPDATE and DELETE):

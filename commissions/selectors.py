@@ -24,7 +24,7 @@ from genealogy.models import Distributor
 from genealogy.selectors import distributor_for_user, get_visible_distributor
 from orders.models import OrderLine
 
-from .binary_state import binary_line_text, carried_into
+from .binary_state import binary_clawback_text, binary_line_text, carried_into
 from .engine import KINDS
 from .engine.components import REGISTRY as COMPONENTS
 from .engine.explain import FrozenForest, Upline, explain_unilevel_path, unilevel_sources
@@ -245,6 +245,12 @@ def _describe(line: CommissionLine, names: dict[int, str], *, per_source_roundin
     return _component_text(line)
 
 
+def _binary_unit(run: CommissionRun | None) -> str:
+    plan = run.plan_version.plan if run is not None and run.plan_version is not None else None
+    binary = plan.components.get("binary") if plan is not None else None
+    return (binary.volume or "cv").upper() if binary is not None else "CV"
+
+
 def _component_text(line: CommissionLine) -> str:
     """A plan component's own words for its line (``ComponentSpec.explain``), with the
     component's options from the run's plan version."""
@@ -269,9 +275,13 @@ def statement(distributor: Distributor, row: CommissionPeriod) -> Statement:
     )
     clawbacks = list(
         Clawback.objects.filter(period=row, earner=distributor)
-        .select_related("original_period", "source__user")
+        .select_related("original_period", "source__user", "binary")
         .order_by("id")
     )
+    for claw in clawbacks:  # a binary clawback says which leg and pairing (binary_state)
+        claw.description = (
+            binary_clawback_text(claw, _binary_unit(run)) if claw.kind == LineKind.BINARY else ""
+        )
     adjustments = list(
         Adjustment.objects.filter(
             period=row, distributor=distributor, status=AdjustmentStatus.APPROVED

@@ -447,6 +447,27 @@ def _queue_in(previous: dict[str, Any], n: int) -> tuple[IntArray, IntArray, Int
     return owner, side, period, volume
 
 
+def refund_clawbacks(
+    state: dict[str, Any], parent: npt.ArrayLike, position: npt.ArrayLike, mode: str
+) -> dict[str, IntArray]:
+    """The clawbacks (rule 7c, the state's ``clawbacks`` format) that the refunds in ``state``
+    (a ``component_inputs["binary"]`` dict) make over this placement tree, exactly as
+    ``compute`` makes them: the service writes them as ledger lines before the period's run,
+    whose ``compute`` then applies the same refunds to the queue and history."""
+    n = len(np.asarray(parent))
+    placement = Placement.build(parent, position, n)
+    outcome = apply_refunds(
+        state.get("refunds"),
+        placement.forest.parent,
+        placement.position,
+        _queue_in(state, n),
+        paired_in(state, n),
+        pairings_in(state, n),
+        mode,
+    )
+    return outcome.clawbacks
+
+
 def _group_starts(sorted_keys: IntArray) -> IntArray:
     if len(sorted_keys) == 0:
         return _EMPTY

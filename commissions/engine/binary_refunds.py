@@ -319,7 +319,17 @@ def apply_refunds(
     # 2. The rest comes out of the volume of (owner, side, source) that paired, newest pairing
     # first.
     paired_volume = paired.volume.copy()
-    by_source = _sorted_by(paired.owner * 2 + paired.side, paired.source, -paired.period)
+    # Only the history of the owners the refunds reach is sorted (a small part of it).
+    reached = np.zeros(n, dtype=bool)
+    reached[reach_owner] = True
+    touched = np.flatnonzero(reached[paired.owner])
+    by_source = touched[
+        _sorted_by(
+            (paired.owner * 2 + paired.side)[touched],
+            paired.source[touched],
+            -paired.period[touched],
+        )
+    ]
     history_key = (paired.owner * 2 + paired.side)[by_source] * span + (
         paired.source[by_source] - low
     )
@@ -376,7 +386,13 @@ def apply_refunds(
     np.add.at(clawed, piece_owner, allowed)
 
     # 4. Put back the other side's volume of the same pairing, newest source period first.
-    by_pairing = _sorted_by(paired.owner * 2 + paired.side, paired.period, -paired.source)
+    by_pairing = touched[
+        _sorted_by(
+            (paired.owner * 2 + paired.side)[touched],
+            paired.period[touched],
+            -paired.source[touched],
+        )
+    ]
     pairing_side_key = (paired.owner * 2 + paired.side)[by_pairing] * span + (
         paired.period[by_pairing] - low
     )

@@ -36,6 +36,9 @@ from commissions.demo import DEMO_PLANS, demo_plan_path
 from commissions.models import (
     BinaryCarry,
     BinaryLegFigures,
+    BinaryPairedVolume,
+    BinaryPairing,
+    Clawback,
     CommissionLine,
     CommissionPeriod,
     LineKind,
@@ -57,6 +60,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 MARCH, APRIL, MAY = Period(2026, 3), Period(2026, 4), Period(2026, 5)
 IN_MARCH = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
 IN_APRIL = dt.datetime(2026, 4, 10, 15, 0, tzinfo=dt.UTC)
+IN_MAY = dt.datetime(2026, 5, 12, 15, 0, tzinfo=dt.UTC)
 LATER = dt.datetime(2026, 6, 20, 12, 0, tzinfo=dt.UTC)  # both months closable
 
 BINARY_PLAN = {
@@ -172,18 +176,104 @@ def test_a_refund_of_a_closed_months_order_takes_its_volume_out_of_the_queue(com
     april = calculate_period(period=APRIL)
     # The refund takes 740 from March's entry on every placement ancestor's side of Dee:
     # Ben's left March 740 → 0; Ann's left March 240 → 0, and the other 500 had already paired
-    # in March (reported as unmatched; the pairing is not clawed back here).
-    # April: Ann left 100 (Dee), right 600 (Cal) → min(100 // 300, 600 // 300) = 0 cycles.
+    # in March (reported as unmatched): it claws back its share of that pairing and puts back
+    # 500 of the right's March volume (see the next test).
+    # April: Ann left 100 (Dee), right 500 (March) + 600 (Cal) → min(100 // 300, ...) = 0 cycles.
     assert binary_lines(april) == []
     april_first = APRIL.first_day
     assert queue(april) == [
         (ann.pk, 0, april_first, 10_000),
+        (ann.pk, 1, MARCH.first_day, 50_000),
         (ann.pk, 1, april_first, 60_000),
         (ben.pk, 0, april_first, 10_000),
     ]
     figures = BinaryLegFigures.objects.get(run=april, distributor=ann)
-    assert (figures.left, figures.right, figures.refund_unmatched_left) == (10_000, 60_000, 50_000)
+    assert (figures.left, figures.right, figures.refund_unmatched_left) == (10_000, 110_000, 50_000)
     assert BinaryLegFigures.objects.get(run=april, distributor=ben).refund_unmatched_left == 0
+
+
+def test_refunds_of_paired_volume_in_later_months_claw_back_the_pairing_and_no_more(company):
+    """March pays Ann 3 cycles (75.00) on 900/900 of March volume (see the first test). Dee's
+    740 is refunded in April after March closed, Ben's 400 in May after April closed."""
+    ann, ben, cal, dee = company
+    march = calculate_period(period=MARCH)
+    close_period(period=MARCH, now=LATER)
+    # Given: the March pairing and its history are stored with the run.
+    assert list(
+        BinaryPairing.objects.filter(run=march).values_list(
+            "distributor_id", "paired_period", "paid", "paired_left", "paired_right", "clawed"
+        )
+    ) == [(ann.pk, MARCH.first_day, 7_500, 90_000, 90_000, 0)]
+    assert sorted(
+        BinaryPairedVolume.objects.filter(run=march).values_list("side", "source_period", "volume")
+    ) == [(0, MARCH.first_day, 90_000), (1, MARCH.first_day, 90_000)]
+
+    # When: Dee's March order (740 CV) is returned in April.
+    order = dee.orders.get()
+    order_refund(
+        order=order, quantities={order.lines.get().pk: 1}, reason=RefundReason.RETURN, now=IN_APRIL
+    )
+    buy(cal, "600", paid_at=IN_APRIL)
+    april = calculate_period(period=APRIL)
+    # Then: Ann's left March queue held 240 of it; the other 500 paired in March: 75.00 × 500 /
+    # 900 = 41.666… → 41.67 comes back, and 900 × 500 / 900 = 500 of the right's March volume
+    # is put back into the queue (as March volume).
+    (claw,) = Clawback.objects.filter(period__month=APRIL.first_day, kind=LineKind.BINARY)
+    assert (claw.earner_id, claw.source_id, claw.level, claw.original_period.month) == (
+        ann.pk,
+        dee.pk,
+        0,
+        MARCH.first_day,
+    )
+    assert (claw.refunded_base, claw.original_base, claw.original_amount, claw.amount) == (
+        50_000,
+        90_000,
+        7_500,
+        -4_167,
+    )
+    assert (claw.binary.side, claw.binary.source_period, claw.binary.restored) == (
+        0,
+        MARCH.first_day,
+        50_000,
+    )
+    # It is a ledger line of April like the unilevel clawbacks of the same refund.
+    april_claws = Clawback.objects.filter(period__month=APRIL.first_day)
+    assert april.summary["adjustments_and_clawbacks"] == sum(c.amount for c in april_claws)
+    assert {c.kind for c in april_claws} >= {LineKind.BINARY, LineKind.UNILEVEL}
+    april_queue = queue(april)
+    assert (ann.pk, 1, MARCH.first_day, 50_000) in april_queue
+    assert list(BinaryPairing.objects.filter(run=april).values_list("paid", "clawed")) == [
+        (7_500, 4_167)
+    ]
+    data = statement(ann, CommissionPeriod.objects.get(month=APRIL.first_day))
+    assert [c.description for c in data.clawbacks if c.kind == LineKind.BINARY] == [
+        "binary: refund of 500 CV on the left (volume of 2026-03) that paired in 2026-03 takes "
+        "back 500/900 of the 75.00 that pairing paid; 500 CV put back on the right"
+    ]
+    # A recalculation of April makes no second clawback and the same queue.
+    again = calculate_period(period=APRIL)
+    assert Clawback.objects.filter(kind=LineKind.BINARY).count() == 1
+    assert queue(again) == april_queue
+    close_period(period=APRIL, now=LATER)
+    with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
+        BinaryPairing.objects.filter(run=again).update(clawed=0)
+
+    # When: Ben's March order (400 CV) is returned in May.
+    order = ben.orders.get()
+    order_refund(
+        order=order, quantities={order.lines.get().pk: 1}, reason=RefundReason.RETURN, now=IN_MAY
+    )
+    may = calculate_period(period=MAY)
+    # Then: Ann's March pairing still holds 400 of the left: 75.00 × 400 / 900 = 33.333… →
+    # 33.33, exactly what is left of the 75.00 (41.67 + 33.33 = 75.00); the right's last 400
+    # of the pairing is put back (March volume 500 + 400 = 900).
+    claws = Clawback.objects.filter(kind=LineKind.BINARY, earner=ann).order_by("id")
+    assert [c.amount for c in claws] == [-4_167, -3_333]
+    assert sum(c.amount for c in claws) == -7_500
+    assert (ann.pk, 1, MARCH.first_day, 90_000) in queue(may)
+    # The pairing is fully undone: no history is left of it.
+    assert not BinaryPairedVolume.objects.filter(run=may, distributor=ann).exists()
+    assert not BinaryPairing.objects.filter(run=may, distributor=ann).exists()
 
 
 def test_a_recalculated_open_month_replaces_its_own_rows(company):

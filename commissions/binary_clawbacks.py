@@ -1,0 +1,107 @@
+"""Binary clawbacks: a refund, in an open period, of volume from a closed period that already
+paired takes back its share of that pairing (``commissions.engine.binary``, rule 7).
+
+``sync_binary_clawbacks`` runs where ``sync_clawbacks`` runs (at the start of a calculation and
+before a close is verified), so the clawbacks are ledger lines of the refund's period that the
+run's gather reads like the others (``Clawback`` rows, kind binary, with a ``BinaryClawback``
+detail). They are worked out by the engine's own ``refund_clawbacks`` over the same inputs the
+period's run hands the binary component: the placement tree as of the period's moment, the
+previous period's carry queue and pairing history, and the period's refund lines by id; the
+run's ``compute`` then applies the same refunds to the queue and history (the volume put back,
+what each pairing has had clawed back), so the two agree.
+
+One ``Clawback`` per (refund line, earner, kind binary, level): ``level`` is the number of
+months between the refunded volume's month and the pairing it is taken from
+(``original_period``), so a refund whose volume paired in several months has one line per
+pairing. Like the other clawbacks, a refund line's rows are made once: later calculations of
+the period leave them alone (and the engine serves refunds by id, so later refunds do not
+change what earlier ones take back).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from django.db import transaction
+
+from core.periods import Period
+from genealogy.history import positions_of, tree_as_of
+from genealogy.models import Placement, TreeKind
+
+from .binary_state import binary_component_inputs, index_first_day, refunds_in_order, uses_binary
+from .engine.binary import refund_clawbacks
+from .gather import clawback_candidates, closed_months, previous_run, tree_moment
+from .models import BinaryClawback, Clawback, CommissionPeriod, LineKind
+from .services.periods import period_row
+from .services.plans import plan_version_for
+
+
+def sync_binary_clawbacks(*, period: Period) -> int:
+    """Create the binary clawback lines of the period's refunds of closed periods' volume
+    that already paired; returns the rows created. Idempotent."""
+    row = period_row(period)
+    if row.is_locked or not Placement.objects.exists():
+        return 0
+    plan = plan_version_for(period).plan
+    if not uses_binary(plan):
+        return 0
+    candidates = refunds_in_order(clawback_candidates(period, closed_months()))
+    prior = previous_run(period)
+    if not candidates or prior is None:
+        return 0
+    tree = tree_as_of(TreeKind.PLACEMENT, tree_moment(period))
+    ids = tree.ids
+    parent = positions_of(ids, np.where(tree.present, tree.parent_ids, -1))
+    position = np.where(parent >= 0, tree.position, -1)
+    state = binary_component_inputs(
+        plan=plan, period=period, prior_run_id=prior.pk, ids=ids, refunds=candidates
+    )
+    claws = refund_clawbacks(state, parent, position, plan.options.rounding)
+    taking = np.flatnonzero(claws["amount"] > 0)
+    if len(taking) == 0:
+        return 0
+    done = set(
+        Clawback.objects.filter(
+            kind=LineKind.BINARY, refund_line_id__in=[c["id"] for c in candidates]
+        ).values_list("refund_line_id", "earner_id", "level")
+    )
+    months = {index_first_day(int(m)) for m in claws["period"][taking]}
+    periods = {p.month: p for p in CommissionPeriod.objects.filter(month__in=months)}
+    clawbacks: list[Clawback] = []
+    details: list[BinaryClawback] = []
+    for i in taking.tolist():
+        refund = candidates[int(claws["refund"][i])]
+        earner = int(ids[claws["owner"][i]])
+        level = int(claws["period"][i] - claws["source_period"][i])
+        if (refund["id"], earner, level) in done:
+            continue
+        clawbacks.append(
+            Clawback(
+                period=row,
+                refund_line_id=refund["id"],
+                original_period=periods[index_first_day(int(claws["period"][i]))],
+                earner_id=earner,
+                kind=LineKind.BINARY,
+                level=level,
+                source_id=refund["distributor_id"],
+                refunded_base=int(claws["volume"][i]),
+                original_base=int(claws["paired_volume"][i]),
+                original_amount=int(claws["paid"][i]),
+                amount=-int(claws["amount"][i]),
+            )
+        )
+        details.append(
+            BinaryClawback(
+                period=row,
+                side=int(claws["side"][i]),
+                source_period=index_first_day(int(claws["source_period"][i])),
+                restored=int(claws["restored"][i]),
+            )
+        )
+    if not clawbacks:
+        return 0
+    with transaction.atomic():
+        created = Clawback.objects.bulk_create(clawbacks)
+        for clawback, detail in zip(created, details, strict=True):
+            detail.clawback = clawback
+        BinaryClawback.objects.bulk_create(details)
+    return len(created)
