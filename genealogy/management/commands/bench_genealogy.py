@@ -12,7 +12,7 @@ At each size it measures sign-ups, sign-up → placed-tree latency under sustain
 waiting people (median, rows written), the team pages at the house, a middle node and a leaf,
 moving a leg of about 1,000 people there and back, a full renumber, check_genealogy, and 100
 concurrent sign-ups under one sponsor; then the placement tree's figures
-(`genealogy.bench_placement`, when present). With two sizes or more it ends with a table of
+(`genealogy.bench_placement`). With two sizes or more it ends with a table of
 both and the ratios of the largest to the smallest. The people it signs up stay (placed).
 
 Tasks never reach the real broker: the command points Celery at an in-memory transport and
@@ -45,6 +45,7 @@ from core.arguments import non_negative_int, positive_int, positive_number
 from core.bulk import autovacuum_is_off, vacuum_and_analyze
 from core.csv import safe_csv_writer
 from genealogy import selectors
+from genealogy.bench_placement import run_placement_bench
 from genealogy.demo import FIRST_NAMES, LAST_NAMES, build_sponsor_links, seed_company
 from genealogy.downline_counts import FOLD_WINDOW_SECONDS
 from genealogy.imports import COLUMNS as IMPORT_COLUMNS
@@ -195,10 +196,6 @@ class Command(BaseCommand):
         ):
             vacuum_and_analyze(User, Distributor)
             phase()
-        try:
-            from genealogy.bench_placement import run_placement_bench
-        except ImportError:
-            return
         vacuum_and_analyze(User, Distributor)
         run_placement_bench(self.stdout, size)
 
