@@ -192,7 +192,9 @@ def test_a_refund_of_a_closed_months_order_takes_its_volume_out_of_the_queue(com
     assert BinaryLegFigures.objects.get(run=april, distributor=ben).refund_unmatched_left == 0
 
 
-def test_refunds_of_paired_volume_in_later_months_claw_back_the_pairing_and_no_more(company):
+def test_refunds_of_paired_volume_in_later_months_claw_back_the_pairing_and_no_more(
+    company, client
+):
     """March pays Ann 3 cycles (75.00) on 900/900 of March volume (see the first test). Dee's
     740 is refunded in April after March closed, Ben's 400 in May after April closed."""
     ann, ben, cal, dee = company
@@ -257,6 +259,9 @@ def test_refunds_of_paired_volume_in_later_months_claw_back_the_pairing_and_no_m
     close_period(period=APRIL, now=LATER)
     with pytest.raises(DatabaseError, match="immutable"), transaction.atomic():
         BinaryPairing.objects.filter(run=again).update(clawed=0)
+    client.force_login(ann.user)  # the closed month's statement page says it too
+    page = client.get(reverse("earnings_statement", args=[str(APRIL)])).content.decode()
+    assert "Clawback: binary: refund of 500 CV on the left (volume of 2026-03)" in page
 
     # When: Ben's March order (400 CV) is returned in May.
     order = ben.orders.get()
