@@ -35,6 +35,24 @@ from .services.periods import period_row
 from .services.plans import plan_version_for
 
 
+def _buyers(candidates: list[dict]) -> np.ndarray:
+    return np.array([c["distributor_id"] for c in candidates], dtype=np.int64)
+
+
+def _ancestors(parent: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """Every placement ancestor (index) of ``people``, once: only their queue and history
+    rows are read."""
+    reached = np.zeros(len(parent), dtype=bool)
+    current = people[people >= 0]
+    while len(current):
+        current = parent[current]
+        current = current[current >= 0]
+        current = current[~reached[current]]  # a shared upline is climbed once
+        current = np.unique(current)
+        reached[current] = True
+    return np.flatnonzero(reached)
+
+
 def sync_binary_clawbacks(*, period: Period) -> int:
     """Create the binary clawback lines of the period's refunds of closed periods' volume
     that already paired; returns the rows created. Idempotent."""
@@ -53,7 +71,12 @@ def sync_binary_clawbacks(*, period: Period) -> int:
     parent = positions_of(ids, np.where(tree.present, tree.parent_ids, -1))
     position = np.where(parent >= 0, tree.position, -1)
     state = binary_component_inputs(
-        plan=plan, period=period, prior_run_id=prior.pk, ids=ids, refunds=candidates
+        plan=plan,
+        period=period,
+        prior_run_id=prior.pk,
+        ids=ids,
+        refunds=candidates,
+        owners=ids[_ancestors(parent, positions_of(ids, _buyers(candidates)))],
     )
     claws = refund_clawbacks(state, parent, position, plan.options.rounding)
     taking = np.flatnonzero(claws["amount"] > 0)

@@ -90,6 +90,7 @@ def binary_component_inputs(
     prior_run_id: int | None,
     ids: np.ndarray,
     refunds: list[dict] | None = None,
+    owners: np.ndarray | None = None,
 ) -> dict[str, Any] | None:
     """``component_inputs["binary"]`` for ``period`` (None when the plan has no binary
     section): the prior run's queue with owners as indices into ``ids`` (sorted), sorted by
@@ -103,7 +104,8 @@ def binary_component_inputs(
     engine serves them in that order, so a refund keeps its clawbacks when later ones arrive.
 
     The prior run's pairing history (``paired``, ``pairings``) comes along, owners mapped the
-    same way."""
+    same way. ``owners`` (distributor ids): read only their queue and history rows (what the
+    refunds' clawbacks need, ``commissions.binary_clawbacks``)."""
     if not uses_binary(plan):
         return None
     state: dict[str, Any] = {"current_period": period_index(period)}
@@ -120,7 +122,7 @@ def binary_component_inputs(
         }
     if prior_run_id is None:
         return state
-    distributor, side, month, volume = _read_carry(prior_run_id)
+    distributor, side, month, volume = _read_carry(prior_run_id, owners)
     owner = positions_of(ids, distributor)
     kept = owner >= 0
     # Rows come sorted by (distributor, side, month) and ``ids`` is sorted: owners stay sorted.
@@ -135,6 +137,7 @@ def binary_component_inputs(
         "side, source_period, paired_period, volume",
         prior_run_id,
         5,
+        owners,
     )
     owner = positions_of(ids, distributor)
     kept = owner >= 0
@@ -150,6 +153,7 @@ def binary_component_inputs(
         "paired_period, paid, paired_left, paired_right, clawed",
         prior_run_id,
         6,
+        owners,
     )
     owner = positions_of(ids, distributor)
     kept = owner >= 0
@@ -176,9 +180,11 @@ _HISTORY_MODELS = {
 }
 
 
-def _read_history(table: str, columns: str, run_id: int, count: int) -> list[np.ndarray]:
-    """distributor id and ``columns`` of a run's history rows, sorted by distributor and
-    then by the columns; month columns as period indices."""
+def _read_history(
+    table: str, columns: str, run_id: int, count: int, owners: np.ndarray | None = None
+) -> list[np.ndarray]:
+    """distributor id and ``columns`` of a run's history rows (of ``owners`` only, when
+    given), sorted by distributor and then by the columns; month columns as period indices."""
     names = [name.strip() for name in columns.split(",")]
     if connection.vendor == "postgresql":
         select = ", ".join(
@@ -188,17 +194,20 @@ def _read_history(table: str, columns: str, run_id: int, count: int) -> list[np.
             for name in names
         )
         order = ", ".join(["distributor_id", *names[: count - 2]])
+        only, params = _owner_filter(owners)
         return read_columns(
             f"SELECT CAST(distributor_id AS bigint), {select} FROM {table} "  # noqa: S608
-            f"WHERE run_id = %(run)s ORDER BY {order}",  # fixed names
-            {"run": run_id},
+            f"WHERE run_id = %(run)s{only} ORDER BY {order}",  # fixed names
+            {"run": run_id, **params},
             ["int8"] * count,
         )
+    queryset = _HISTORY_MODELS[table].objects.filter(run_id=run_id)
+    if owners is not None:
+        queryset = queryset.filter(distributor_id__in=[int(o) for o in owners])
     rows = list(
-        _HISTORY_MODELS[table]
-        .objects.filter(run_id=run_id)
-        .order_by("distributor_id", *names[: count - 2])
-        .values_list("distributor_id", *names)
+        queryset.order_by("distributor_id", *names[: count - 2]).values_list(
+            "distributor_id", *names
+        )
     )
     out = [np.array([r[0] for r in rows], dtype=np.int64)]
     for position, name in enumerate(names, start=1):
@@ -209,25 +218,36 @@ def _read_history(table: str, columns: str, run_id: int, count: int) -> list[np.
     return out
 
 
-def _read_carry(run_id: int) -> list[np.ndarray]:
-    """distributor id, side, source month index and volume of a run's queue, sorted."""
+def _owner_filter(owners: np.ndarray | None) -> tuple[str, dict[str, Any]]:
+    if owners is None:
+        return "", {}
+    return " AND distributor_id = ANY(%(owners)s)", {"owners": [int(o) for o in owners]}
+
+
+def _read_carry(run_id: int, owners: np.ndarray | None = None) -> list[np.ndarray]:
+    """distributor id, side, source month index and volume of a run's queue (of ``owners``
+    only, when given), sorted."""
     if connection.vendor == "postgresql":
+        only, params = _owner_filter(owners)
         return read_columns(
-            """
+            f"""
             SELECT CAST(distributor_id AS bigint), CAST(side AS bigint),
                 CAST(EXTRACT(YEAR FROM source_period) * 12 + EXTRACT(MONTH FROM source_period) - 1
                     AS bigint),
                 CAST(volume AS bigint)
-            FROM commissions_binarycarry WHERE run_id = %(run)s
+            FROM commissions_binarycarry WHERE run_id = %(run)s{only}
             ORDER BY distributor_id, side, source_period
-            """,
-            {"run": run_id},
+            """,  # noqa: S608 - fixed text
+            {"run": run_id, **params},
             ["int8"] * 4,
         )
+    queryset = BinaryCarry.objects.filter(run_id=run_id)
+    if owners is not None:
+        queryset = queryset.filter(distributor_id__in=[int(o) for o in owners])
     rows = list(
-        BinaryCarry.objects.filter(run_id=run_id)
-        .order_by("distributor_id", "side", "source_period")
-        .values_list("distributor_id", "side", "source_period", "volume")
+        queryset.order_by("distributor_id", "side", "source_period").values_list(
+            "distributor_id", "side", "source_period", "volume"
+        )
     )
     return [
         np.array([r[0] for r in rows], dtype=np.int64),
