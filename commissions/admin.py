@@ -14,11 +14,11 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.access import has_staff_powers
-from core.admin import SafeAutocompleteAdmin
 from core.paging import LargeTablePaginator
 from core.periods import Period
 from core.review_admin import decide_each
 
+from .admin_base import AddedByServiceAdmin
 from .calendar import calendar_changed
 from .engine import PlanValidationError
 from .errors import CommissionError
@@ -535,7 +535,7 @@ class DecisionForm(ActionForm):
 
 
 @admin.register(Adjustment)
-class AdjustmentAdmin(SafeAutocompleteAdmin):
+class AdjustmentAdmin(AddedByServiceAdmin):
     form = AdjustmentForm
     action_form = DecisionForm
     list_display = [
@@ -555,24 +555,15 @@ class AdjustmentAdmin(SafeAutocompleteAdmin):
     def amount_display(self, obj: Adjustment) -> str:
         return _money(obj.amount)
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and has_staff_powers(request.user)
+    refused = (CommissionError, InvalidOperation)
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        try:
-            created = adjustment_create(
-                distributor=form.cleaned_data["distributor"],
-                amount=form.cleaned_data["amount_decimal"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-            )
-        except (CommissionError, InvalidOperation) as error:
-            messages.error(request, str(error))
-            return
-        obj.pk = created.pk
+    def add_through_service(self, request, form) -> Adjustment:
+        created = adjustment_create(
+            distributor=form.cleaned_data["distributor"],
+            amount=form.cleaned_data["amount_decimal"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
         person = form.cleaned_data["distributor"]
         label = f"#{person.number} {person.display_name}"
         if created.status == AdjustmentStatus.PENDING:
@@ -588,18 +579,7 @@ class AdjustmentAdmin(SafeAutocompleteAdmin):
             )
         else:
             messages.success(request, f"Adjustment of {_money(created.amount)} for {label} added.")
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is None:  # the service refused it: nothing was added
-            return None
-        return super().log_addition(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        """A refused adjustment goes back to the form with the service's message only; a saved
-        one shows the message naming the person (not the admin's generic "added")."""
-        if obj.pk is None:
-            return HttpResponseRedirect(request.get_full_path())
-        return HttpResponseRedirect(reverse("admin:commissions_adjustment_changelist"))
+        return created
 
     def _decide(self, request, queryset, service) -> None:
         note = request.POST.get("note", "")
@@ -630,7 +610,7 @@ class HoldForm(forms.ModelForm):
 
 
 @admin.register(Hold)
-class HoldAdmin(SafeAutocompleteAdmin):
+class HoldAdmin(AddedByServiceAdmin):
     form = HoldForm
     action_form = DecisionForm
     list_display = ["__str__", "status", "placed_by", "placed_at", "ended_by", "ended_at"]
@@ -638,35 +618,15 @@ class HoldAdmin(SafeAutocompleteAdmin):
     autocomplete_fields = ["distributor"]  # by number or name, never by internal id
     actions = ["release", "forfeit"]
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and has_staff_powers(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        try:
-            hold = hold_place(
-                distributor=form.cleaned_data["distributor"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-            )
-        except CommissionError as error:
-            messages.error(request, str(error))
-            return
-        obj.pk = hold.pk
+    def add_through_service(self, request, form) -> Hold:
+        hold = hold_place(
+            distributor=form.cleaned_data["distributor"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
         person = form.cleaned_data["distributor"]
         messages.success(request, f"Payouts of #{person.number} {person.display_name} are on hold.")
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is None:  # the service refused it: nothing was added
-            return None
-        return super().log_addition(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if obj.pk is None:
-            return HttpResponseRedirect(request.get_full_path())
-        return HttpResponseRedirect(reverse("admin:commissions_hold_changelist"))
+        return hold
 
     def _end(self, request, queryset, service) -> None:
         reason = request.POST.get("note", "")

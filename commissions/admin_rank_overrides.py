@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import HttpResponseRedirect
-from django.urls import reverse
 
-from accounts.access import has_staff_powers
-from core.admin import SafeAutocompleteAdmin
 from core.periods import Period
 
-from .errors import CommissionError
+from .admin_base import AddedByServiceAdmin
 from .models import RankOverride
 from .services.rank_overrides import rank_override_create
 
@@ -37,35 +33,21 @@ class RankOverrideForm(forms.ModelForm):
 
 
 @admin.register(RankOverride)
-class RankOverrideAdmin(SafeAutocompleteAdmin):
+class RankOverrideAdmin(AddedByServiceAdmin):
     form = RankOverrideForm
     list_display = ["__str__", "period", "rank_code", "reason", "by", "created_at"]
     list_filter = ["period"]
     search_fields = ["=distributor__number"]
     autocomplete_fields = ["distributor"]  # by number or name, never by internal id
 
-    def has_add_permission(self, request) -> bool:
-        return has_staff_powers(request.user) and super().has_add_permission(request)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return obj is None and has_staff_powers(request.user)
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-    def save_model(self, request, obj, form, change) -> None:
-        try:
-            created = rank_override_create(
-                distributor=form.cleaned_data["distributor"],
-                period=form.cleaned_data["month"],
-                rank_code=form.cleaned_data["rank_code"],
-                reason=form.cleaned_data["reason"],
-                by=request.user,
-            )
-        except CommissionError as error:
-            messages.error(request, str(error))
-            return
-        obj.pk, obj.period, obj.created_at = created.pk, created.period, created.created_at
+    def add_through_service(self, request, form) -> RankOverride:
+        created = rank_override_create(
+            distributor=form.cleaned_data["distributor"],
+            period=form.cleaned_data["month"],
+            rank_code=form.cleaned_data["rank_code"],
+            reason=form.cleaned_data["reason"],
+            by=request.user,
+        )
         person = form.cleaned_data["distributor"]
         what = f"paid as at least {created.rank_code}" if created.rank_code else "not overridden"
         messages.success(
@@ -73,13 +55,4 @@ class RankOverrideAdmin(SafeAutocompleteAdmin):
             f"#{person.number} {person.display_name} is {what} in {form.cleaned_data['month']} "
             "from the month's next calculation.",
         )
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is None:  # the service refused it: nothing was added
-            return None
-        return super().log_addition(request, obj, message)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if obj.pk is None:
-            return HttpResponseRedirect(request.get_full_path())
-        return HttpResponseRedirect(reverse("admin:commissions_rankoverride_changelist"))
+        return created
