@@ -1,14 +1,14 @@
 """Binary clawbacks: a refund, in an open period, of volume from a closed period that already
 paired takes back its share of that pairing (``commissions.engine.binary``, rule 7).
 
-``sync_binary_clawbacks`` runs where ``sync_clawbacks`` runs (at the start of a calculation and
-before a close is verified), so the clawbacks are ledger lines of the refund's period that the
-run's gather reads like the others (``Clawback`` rows, kind binary, with a ``BinaryClawback``
-detail). They are worked out by the engine's own ``refund_clawbacks`` over the same inputs the
-period's run hands the binary component: the placement tree as of the period's moment, the
-previous period's carry queue and pairing history, and the period's refund lines by id; the
-run's ``compute`` then applies the same refunds to the queue and history (the volume put back,
-what each pairing has had clawed back), so the two agree.
+``sync_binary_clawbacks`` runs as part of ``services.clawbacks.sync_clawbacks`` (at the start of
+a calculation and before a close is verified), so the clawbacks are ledger lines of the refund's
+period that the run's gather reads like the others (``Clawback`` rows, kind binary, with a
+``BinaryClawback`` detail). They are worked out by the engine's own ``refund_clawbacks`` over
+the same inputs the period's run hands the binary component: the placement tree as of the
+period's moment, the previous period's carry queue and pairing history, and the period's refund
+lines by id; the run's ``compute`` then applies the same refunds to the queue and history (the
+volume put back, what each pairing has had clawed back), so the two agree.
 
 One ``Clawback`` per (refund line, earner, kind binary, level): ``level`` is the number of
 months between the refunded volume's month and the pairing it is taken from

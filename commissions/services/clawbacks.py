@@ -11,6 +11,7 @@ from core.money import to_cents
 from core.periods import Period
 from orders.models import OrderLine, RefundLine
 
+from ..binary_clawbacks import sync_binary_clawbacks
 from ..engine.clawbacks import SOURCE_KINDS, CappedLine, PaidLine, Refund, refund_clawbacks
 from ..engine.explain import Upline
 from ..engine.plan import Plan
@@ -30,11 +31,17 @@ ORDER_LINE_KINDS = (LineKind.FAST_START, LineKind.RETAIL_PROFIT)
 
 
 def sync_clawbacks(*, period: Period) -> int:
-    """Create the clawback lines of every refund in ``period`` of a closed period's order.
+    """Create the clawback lines of every refund in ``period`` of a closed period's order: the
+    ledger lines' here, the binary pairings' in ``binary_clawbacks``.
 
     Idempotent: one row per (refund line, earner, kind, level), guarded by a unique constraint;
-    run as part of every calculation of the period. Returns the rows created.
+    run as part of every calculation of the period and before its close is verified. Returns
+    the rows created.
     """
+    return _sync_line_clawbacks(period) + sync_binary_clawbacks(period=period)
+
+
+def _sync_line_clawbacks(period: Period) -> int:
     row = period_row(period)
     if row.is_locked:
         return 0
@@ -43,9 +50,9 @@ def sync_clawbacks(*, period: Period) -> int:
     if not candidates:
         return 0
     done = set(
-        Clawback.objects.filter(refund_line_id__in=[c["id"] for c in candidates]).values_list(
-            "refund_line_id", flat=True
-        )
+        Clawback.objects.filter(refund_line_id__in=[c["id"] for c in candidates])
+        .exclude(kind=LineKind.BINARY)  # the binary sync's own rows
+        .values_list("refund_line_id", flat=True)
     )
     by_month: dict = defaultdict(list)
     for refund in candidates:

@@ -17,7 +17,6 @@ from core.money import cents_to_decimal, to_cents
 from core.periods import Period
 from genealogy.models import Distributor
 
-from ..binary_clawbacks import sync_binary_clawbacks
 from ..errors import CommissionError
 from ..gather import gather, previous_run
 from ..models import (
@@ -80,7 +79,6 @@ def close_period(
             )
         if verify_inputs:
             sync_clawbacks(period=period)
-            sync_binary_clawbacks(period=period)
         with transaction.atomic(durable=True):
             # Locked before the inputs are verified: a payment counting in this month holds the
             # row FOR SHARE (``locked_months_from``), so it is either in the inputs compared

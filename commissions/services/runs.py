@@ -24,7 +24,6 @@ from django.utils import timezone
 from core.bulk import copy_columns
 from core.periods import Period
 
-from ..binary_clawbacks import sync_binary_clawbacks
 from ..binary_state import delete_binary_rows, write_binary_state
 from ..calendar import calendar_changed
 from ..engine import run_engine
@@ -157,7 +156,6 @@ def _calculate_locked(
         _set_progress(run, 5, "Reading inputs", progress)
         if purpose == RunPurpose.CALCULATION:
             sync_clawbacks(period=period)
-            sync_binary_clawbacks(period=period)
         as_of = as_of or timezone.now()
         gathered = gathered or gather(period)
         timings.update(gathered.timings)
