@@ -48,7 +48,7 @@ Rules (one period)
 6. **After pairing**: with ``flush_weaker_leg`` the rest of the weaker leg (the one limiting the
    cycles, L·N_R < R·N_L, or L < R for percent; both on a tie) is flushed; then entries whose
    age (this period − source period) ≥ ``expire_periods`` are removed and reported as expired
-   (with k = 6, volume from period s may pair in periods s..s+5).
+   (with k = 6, volume from period s may still pair in s + 6 and is removed after that pairing).
 7. **Refunds** of volume paid in an earlier period (``component_inputs["binary"]["refunds"]``),
    served in the order given (the service passes them by refund line id), all before this
    period's pairing. A refund (buyer b, volume −v, source period s) reaches every placement
