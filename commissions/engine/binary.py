@@ -151,6 +151,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from . import words
 from .binary_refunds import apply_refunds, merge_into_queue, paired_in, pairings_in, record_pairing
 from .bonuses import KindLines, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
@@ -724,16 +725,6 @@ def max_payout_percent(options: BinaryOptions) -> Decimal | None:
     return Decimal(int(options.cycle_amount or 0)) * 100 / Decimal(smallest)
 
 
-def _volume(cents: int) -> str:
-    whole, part = divmod(int(cents), 100)
-    return f"{whole:,}" if part == 0 else f"{whole:,}.{part:02d}"
-
-
-def _money(cents: int) -> str:
-    whole, part = divmod(int(cents), 100)
-    return f"{whole:,}.{part:02d}"
-
-
 def _cycles(cycles_ppm: int) -> str:
     whole, part = divmod(int(cycles_ppm), RAW_PER_CENT)
     if part == 0:
@@ -747,15 +738,15 @@ def explain(line: Any, options: BinaryOptions) -> str:
     base, rate = int(line.base), int(line.rate_ppm)
     if options.method == "percent":
         percent = Decimal(rate) / PPM_PER_PERCENT
-        return f"binary: {percent.normalize():f} % of the weaker leg's {_volume(base)} {unit}"
+        return f"binary: {percent.normalize():f} % of the weaker leg's {words.volume(base)} {unit}"
     amount = int(options.cycle_amount or 1)
     # Whole cycles: base = cycles × A at 100 %; fractional: base = A × cycles_ppm at 1 ppm.
     cycles_ppm = base // amount * RAW_PER_CENT if rate == RAW_PER_CENT else base // amount
     count = _cycles(cycles_ppm)
     word = "pair" if cycles_ppm == RAW_PER_CENT else "pairs"
     return (
-        f"binary: {count} {word} of {_volume(options.cycle_left or 0)}/"
-        f"{_volume(options.cycle_right or 0)} {unit} at {_money(amount)} each"
+        f"binary: {count} {word} of {words.volume(options.cycle_left or 0)}/"
+        f"{words.volume(options.cycle_right or 0)} {unit} at {words.money(amount)} each"
     )
 
 
@@ -770,24 +761,24 @@ def describe(person_index: int, result_state: dict[str, Any], options: BinaryOpt
     figures = {key: int(np.asarray(value)[row]) for key, value in report.items() if key != "owner"}
     if options.method == "percent":
         percent = Decimal(int(options.percent_ppm or 0)) / PPM_PER_PERCENT
-        head = (
-            f"binary: {percent.normalize():f} % of {_volume(figures['paired_left'])} {unit} paired"
-        )
+        paired = words.volume(figures["paired_left"])
+        head = f"binary: {percent.normalize():f} % of {paired} {unit} paired"
     else:
         cycles = figures["cycles_ppm"]
         word = "pair" if cycles == RAW_PER_CENT else "pairs"
         head = (
-            f"binary: {_cycles(cycles)} {word} of {_volume(options.cycle_left or 0)}/"
-            f"{_volume(options.cycle_right or 0)} {unit}"
+            f"binary: {_cycles(cycles)} {word} of {words.volume(options.cycle_left or 0)}/"
+            f"{words.volume(options.cycle_right or 0)} {unit}"
         )
     if not figures["qualified"]:
         head += " (not qualified: volume carried)"
     parts = [head]
     for side in ("left", "right"):
-        text = f"{side} {_volume(figures[side])} → {_volume(figures[f'carried_{side}'])} carried"
+        carried = words.volume(figures[f"carried_{side}"])
+        text = f"{side} {words.volume(figures[side])} → {carried} carried"
         lost = figures[f"flushed_{side}"] + figures[f"expired_{side}"]
         if lost:
-            text += f", {_volume(lost)} flushed"
+            text += f", {words.volume(lost)} flushed"
         parts.append(text)
     return ", ".join(parts)
 
