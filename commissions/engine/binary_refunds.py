@@ -22,8 +22,8 @@ Every step is a set operation over sorted integer keys:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass, fields, replace
+from typing import Any, Self
 
 import numpy as np
 import numpy.typing as npt
@@ -34,8 +34,16 @@ IntArray = npt.NDArray[np.int64]
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
+class _Columns:
+    """Parallel arrays of one table, one row per index."""
+
+    def take(self, rows: npt.NDArray[Any]) -> Self:
+        """Those rows of every column."""
+        return type(self)(*(getattr(self, column.name)[rows] for column in fields(self)))
+
+
 @dataclass(frozen=True)
-class Paired:
+class Paired(_Columns):
     """Volume consumed with pay and still standing, per (owner, side, source period, pairing
     period), sorted by that key (unique)."""
 
@@ -49,15 +57,6 @@ class Paired:
     def empty(cls) -> Paired:
         return cls(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
 
-    def take(self, rows: npt.NDArray[Any]) -> Paired:
-        return Paired(
-            self.owner[rows],
-            self.side[rows],
-            self.source[rows],
-            self.period[rows],
-            self.volume[rows],
-        )
-
     def as_state(self) -> dict[str, Any]:
         return {
             "owner": self.owner,
@@ -69,7 +68,7 @@ class Paired:
 
 
 @dataclass(frozen=True)
-class Pairings:
+class Pairings(_Columns):
     """What each owner's pairing of a period paid (cents) and consumed with pay on each side
     (cents of volume), and what later refunds clawed back of it (cents), sorted by (owner,
     period) (unique)."""
@@ -84,16 +83,6 @@ class Pairings:
     @classmethod
     def empty(cls) -> Pairings:
         return cls(_EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY, _EMPTY)
-
-    def take(self, rows: npt.NDArray[Any]) -> Pairings:
-        return Pairings(
-            self.owner[rows],
-            self.period[rows],
-            self.paid[rows],
-            self.left[rows],
-            self.right[rows],
-            self.clawed[rows],
-        )
 
     def as_state(self) -> dict[str, Any]:
         return {
