@@ -204,7 +204,7 @@ def gather(
     # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
     closed = closed_months()
     clawed = clawback_candidates(period, closed)
-    lines = period_line_arrays(period, **lines_needed(plan))
+    lines = period_line_arrays(period)
     line_cv = lines.cv.copy()
     line_profit = lines.retail_profit.copy()
     # Same-period refunds take their line's CV and profit back before fast start and retail.
@@ -480,21 +480,6 @@ def _period_extras(row: CommissionPeriod) -> list[tuple[int, int]]:
     return [(a["distributor_id"], int(a["total"])) for a in adjustments] + [
         (c["earner_id"], int(c["total"])) for c in clawbacks
     ]
-
-
-def lines_needed(plan: Plan) -> dict:
-    """Which of the period's order lines the plan's rules read (``period_line_arrays``'s
-    filter): every line for the order-time upline and for order awards; else only the lines with
-    retail profit (when the plan pays it) and those fast start may pay (buyers who joined within
-    its days). The per-person volumes come from the summaries either way."""
-    if plan.options.upline == "order_time" or "order_award" in plan.components:
-        return {}
-    fast_start = plan.fast_start_ppm or any(plan.fast_start_generations_ppm)
-    return {
-        "only": True,
-        "retail_profit": plan.retail_profit_enabled,
-        "joined_within": plan.fast_start_days if fast_start else None,
-    }
 
 
 def clawback_candidates(period: Period, closed: set[dt.date]) -> list[dict]:

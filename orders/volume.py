@@ -298,16 +298,8 @@ SELECT id, distributor_id, (cv * 100)::bigint, (retail_profit * 100)::bigint,
     ((paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
     (purpose = 'retail')::int::bigint,
     (EXTRACT(EPOCH FROM paid_at) * 1000000)::bigint
-FROM orders_orderline ol WHERE commission_month = %(month)s{only}
+FROM orders_orderline WHERE commission_month = %(month)s
 """
-# The lines a plan without line-level upline rules reads: those with retail profit, and those of
-# buyers who joined fewer than `days` days before the line was paid (a superset of fast start's
-# window: the engine applies the exact rule).
-_ONLY_SQL = """ AND (
-    (%(retail)s AND ol.retail_profit > 0)
-    OR (%(days)s::int IS NOT NULL AND EXISTS (
-        SELECT 1 FROM genealogy_distributor d WHERE d.id = ol.distributor_id
-        AND d.joined_on > (ol.paid_at AT TIME ZONE %(zone)s)::date - %(days)s::int)))"""
 
 
 @dataclass(frozen=True)
@@ -324,54 +316,18 @@ class LineArrays:
     paid_us: np.ndarray  # the moment paid, microseconds since 1970-01-01 UTC (the tree as of it)
 
 
-def period_line_arrays(
-    period: Period,
-    *,
-    only: bool = False,
-    retail_profit: bool = False,
-    joined_within: int | None = None,
-) -> LineArrays:
-    """The period's order lines; with ``only``, just those with retail profit (``retail_profit``)
-    and those whose buyer joined fewer than ``joined_within`` days before the line was paid
-    (nothing when neither is asked for): what a commission run needs when no rule of its plan
-    reads every line."""
-    if only and not retail_profit and joined_within is None:
-        none = np.zeros(0, dtype=np.int64)
-        return LineArrays(none, none, none, none, none.astype(np.int32), none.astype(bool), none)
+def period_line_arrays(period: Period) -> LineArrays:
     if connection.vendor == "postgresql":
-        params = {
-            "month": period.first_day,
-            "zone": str(period.start.tzinfo),
-            "retail": retail_profit,
-            "days": joined_within,
-        }
-        sql = _LINES_SQL.format(only=_ONLY_SQL if only else "")
-        columns = read_columns(sql, params, ["int8"] * 7)
+        params = {"month": period.first_day, "zone": str(period.start.tzinfo)}
+        columns = read_columns(_LINES_SQL, params, ["int8"] * 7)
     else:
-        lines = OrderLine.objects.filter(commission_month=period.first_day)
         rows = list(
-            lines.values_list(
-                "id",
-                "distributor_id",
-                "cv",
-                "retail_profit",
-                "paid_at",
-                "purpose",
-                "distributor__joined_on",
+            OrderLine.objects.filter(commission_month=period.first_day).values_list(
+                "id", "distributor_id", "cv", "retail_profit", "paid_at", "purpose"
             )
         )
-        zone = period.start.tzinfo
-        if only:
-            rows = [
-                r
-                for r in rows
-                if (retail_profit and r[3] > 0)
-                or (
-                    joined_within is not None
-                    and (r[4].astimezone(zone).date() - r[6]).days < joined_within
-                )
-            ]
         epoch = dt.date(1970, 1, 1)
+        zone = period.start.tzinfo
         columns = [
             np.array([r[0] for r in rows], dtype=np.int64),
             np.array([r[1] for r in rows], dtype=np.int64),
