@@ -350,6 +350,15 @@ class Clawback(models.Model):
     def __str__(self) -> str:
         return f"Clawback {cents_to_decimal(self.amount)} from {self.earner_id}"
 
+    @property
+    def was_limited(self) -> bool:
+        """Less than the refunded share of the line (even rounded down): the never-more-than-
+        paid limit took the rest, as earlier refunds had already taken it back."""
+        if self.original_base <= 0:
+            return False
+        share = self.original_amount * self.refunded_base // self.original_base
+        return -self.amount < share
+
 
 class AdjustmentStatus(models.TextChoices):
     PENDING = "pending", "Waiting for approval"

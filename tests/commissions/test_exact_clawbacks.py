@@ -178,3 +178,13 @@ def test_a_per_unit_award_comes_back_by_the_refunded_units(ann_and_ben):
     calculate_period(period=FEBRUARY)
     # Then one unit's award comes back
     assert taken(ann, LineKind.ORDER_AWARD) == [-200]
+
+
+@pytest.mark.parametrize(
+    ("amount", "limited"),
+    [(-250, False), (-249, True), (-100, True), (0, True)],
+)
+def test_a_clawback_says_when_the_limit_cut_it(amount, limited):
+    # Half of a 5.00 line is 2.50: less than that was cut by what earlier refunds took.
+    claw = Clawback(original_amount=500, refunded_base=100, original_base=200, amount=amount)
+    assert claw.was_limited is limited
