@@ -668,7 +668,7 @@ ACTIVE_SIMULATION_STATUSES = (SimulationStatus.QUEUED, SimulationStatus.RUNNING)
 
 class PlanSimulation(models.Model):
     """A staff request to simulate a plan version (a draft) over a closed month, run by a
-    Celery task (``services.simulate.simulation_run``); ``result`` holds the comparison as
+    Celery task (``services.simulations.simulation_run``); ``result`` holds the comparison as
     JSON (money as decimal strings). One queued or running simulation per version and month:
     asking again while it is going reuses it."""
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import connection
 
+from core.locks import try_advisory_lock
 from core.periods import Period
 
 from ..errors import RunInProgress
@@ -69,28 +70,18 @@ def open_period(now: dt.datetime | None = None) -> CommissionPeriod:
 @contextlib.contextmanager
 def period_lock(period: Period, *, lock_class: int = RUN_LOCK_CLASS) -> Iterator[None]:
     """Hold the period's session advisory lock, or refuse at once (PostgreSQL only)."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    key = period.year * 100 + period.month
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [lock_class, key])
-        granted = cursor.fetchone()[0]
-    if not granted:
-        running = (
-            CommissionRun.objects.filter(
-                period__month=period.first_day, status__in=[RunStatus.RUNNING]
+    with try_advisory_lock(lock_class, period.year * 100 + period.month) as granted:
+        if not granted:
+            running = (
+                CommissionRun.objects.filter(
+                    period__month=period.first_day, status__in=[RunStatus.RUNNING]
+                )
+                .order_by("-id")
+                .first()
             )
-            .order_by("-id")
-            .first()
-        )
-        detail = f" (run #{running.pk}, {running.progress} %)" if running else ""
-        raise RunInProgress(
-            f"Commissions for {period} are being calculated or closed right now{detail}: "
-            "wait for that to finish, then try again."
-        )
-    try:
+            detail = f" (run #{running.pk}, {running.progress} %)" if running else ""
+            raise RunInProgress(
+                f"Commissions for {period} are being calculated or closed right now{detail}: "
+                "wait for that to finish, then try again."
+            )
         yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [lock_class, key])

@@ -15,15 +15,14 @@ for the worker's log.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-from collections.abc import Iterator
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from core.locks import try_advisory_lock
 from core.periods import Period
 
 from ..engine import PlanValidationError
@@ -39,7 +38,6 @@ from .simulate import closed_period_row, simulate, simulation_as_json
 # Advisory lock key: this namespace in the high bits, the simulation id below (the one-bigint
 # form, whose keys never meet the (class, yyyymm) pairs of runs and closes).
 SIMULATION_LOCK_CLASS = 0x1ADE
-SIMULATION_LOCK_BITS = 48
 ERROR_LENGTH = 2000
 
 
@@ -94,7 +92,7 @@ def simulation_run(*, simulation_id: int) -> PlanSimulation | None:
         raise CommissionError(
             "simulation_run reports progress as it goes: call it outside a transaction"
         )
-    with _simulation_lock(simulation_id) as granted:
+    with try_advisory_lock(SIMULATION_LOCK_CLASS, simulation_id) as granted:
         simulation = (
             PlanSimulation.objects.select_related("plan_version", "period")
             .filter(pk=simulation_id)
@@ -157,22 +155,3 @@ def simulation_fail(*, simulation_id: int, error: str) -> PlanSimulation:
         finished_at=timezone.now(),
     )
     return PlanSimulation.objects.get(pk=simulation_id)
-
-
-@contextlib.contextmanager
-def _simulation_lock(simulation_id: int) -> Iterator[bool]:
-    """The simulation's session advisory lock, tried (never waited for); yields whether it was
-    granted. It goes with the connection, so a killed worker's lock is free again."""
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    key = (SIMULATION_LOCK_CLASS << SIMULATION_LOCK_BITS) | simulation_id
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s::bigint)", [key])
-        granted = cursor.fetchone()[0]
-    try:
-        yield granted
-    finally:
-        if granted:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s::bigint)", [key])

@@ -60,7 +60,6 @@ from commissions.services.simulate import (
     simulation_from_json,
 )
 from commissions.services.simulations import (
-    SIMULATION_LOCK_BITS,
     SIMULATION_LOCK_CLASS,
     plan_document_hash,
     simulation_request,
@@ -366,10 +365,11 @@ def test_a_running_simulation_is_left_to_its_live_worker_and_retaken_from_a_dead
         phase="Running the engine",
     )
     worker = connections.create_connection("default")  # another worker's session
-    key = (SIMULATION_LOCK_CLASS << SIMULATION_LOCK_BITS) | simulation.pk
     try:
         with worker.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_lock(%s::bigint)", [key])
+            cursor.execute(
+                "SELECT pg_try_advisory_lock(%s, %s)", [SIMULATION_LOCK_CLASS, simulation.pk]
+            )
             assert cursor.fetchone()[0]
 
         redelivered = simulate_plan_task.apply(args=[simulation.pk]).get()
