@@ -73,25 +73,43 @@ def highest_ranks(distributor_ids: list[int]) -> dict[int, int]:
 
 def frozen_chain(run_id: int, distributor_id: int, plan: Plan) -> list[Upline]:
     """The uplines of ``distributor_id`` in a run's frozen tree, nearest first."""
+    return frozen_chains(run_id, [distributor_id], plan).get(distributor_id, [])
+
+
+def frozen_chains(run_id: int, distributor_ids, plan: Plan) -> dict[int, list[Upline]]:
+    """The uplines of each of ``distributor_ids`` in a run's frozen tree, nearest first: one
+    recursive query for all of them (a refund batch asks for every buyer's chain)."""
+    starts = sorted({int(d) for d in distributor_ids})
+    if not starts:
+        return {}
     unlocked = plan.rank_table("unilevel_levels")
-    sql = """
-        WITH RECURSIVE up(distributor_id, parent_id, is_active, paid_as_rank, depth) AS (
-            SELECT r.distributor_id, r.parent_id, r.is_active, r.paid_as_rank, 0
+    condition, params = (
+        ("= ANY(%s)", [starts])
+        if connection.vendor == "postgresql"
+        else (f"IN ({', '.join(['%s'] * len(starts))})", starts)
+    )
+    sql = f"""
+        WITH RECURSIVE up(start, distributor_id, parent_id, is_active, paid_as_rank, depth) AS (
+            SELECT r.distributor_id, r.distributor_id, r.parent_id, r.is_active,
+                   r.paid_as_rank, 0
             FROM commissions_distributorresult r
-            WHERE r.run_id = %s AND r.distributor_id = %s
+            WHERE r.run_id = %s AND r.distributor_id {condition}
             UNION ALL
-            SELECT r.distributor_id, r.parent_id, r.is_active, r.paid_as_rank, up.depth + 1
+            SELECT up.start, r.distributor_id, r.parent_id, r.is_active, r.paid_as_rank,
+                   up.depth + 1
             FROM commissions_distributorresult r JOIN up ON r.distributor_id = up.parent_id
             WHERE r.run_id = %s
         )
-        SELECT distributor_id, is_active, paid_as_rank FROM up WHERE depth > 0 ORDER BY depth
-    """
+        SELECT start, distributor_id, is_active, paid_as_rank FROM up WHERE depth > 0
+        ORDER BY start, depth
+    """  # noqa: S608 - the condition is built from placeholders only
     with connection.cursor() as cursor:
-        cursor.execute(sql, [run_id, distributor_id, run_id])
+        cursor.execute(sql, [run_id, *params, run_id])
         rows = cursor.fetchall()
-    return [
-        Upline(int(person), bool(active), int(unlocked[int(rank)])) for person, active, rank in rows
-    ]
+    chains: dict[int, list[Upline]] = {start: [] for start in starts}
+    for start, person, active, rank in rows:
+        chains[int(start)].append(Upline(int(person), bool(active), int(unlocked[int(rank)])))
+    return chains
 
 
 def statement_owner(user, number: str | None) -> Distributor:

@@ -24,7 +24,7 @@ from ..models import (
     DistributorResult,
     LineKind,
 )
-from ..selectors import frozen_chain
+from ..selectors import frozen_chains
 from .periods import period_row
 
 ORDER_LINE_KINDS = (LineKind.FAST_START, LineKind.RETAIL_PROFIT)
@@ -120,9 +120,7 @@ class _RunClawbacks:
                 run=run, distributor_id__in=buyers, cv__gt=0
             ).values_list("distributor_id", "cv")
         )
-        chains: dict[int, list[Upline]] = {
-            buyer: frozen_chain(run.pk, buyer, plan) for buyer in source_cv
-        }
+        chains: dict[int, list[Upline]] = frozen_chains(run.pk, source_cv, plan)
         uplines = {upline.distributor_id for chain in chains.values() for upline in chain}
         unilevel = list(
             CommissionLine.objects.filter(run=run, kind=LineKind.UNILEVEL, earner_id__in=uplines)
