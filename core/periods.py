@@ -117,3 +117,91 @@ class Period:
     @property
     def label(self) -> str:
         return self.first_day.strftime("%B %Y")
+
+
+WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True, order=True)
+class Week:
+    """A pay week: seven calendar days from ``first_day`` (a ``week_starts`` weekday, 0 =
+    Monday), midnight to midnight on the company's wall clock, so a week with a daylight-saving
+    change is 167 or 169 hours long. Weeks run across month and year ends; day steps go through
+    ``dateutil.relativedelta``. Same interface as ``Period`` where a schedule needs it."""
+
+    first_day: dt.date
+
+    @classmethod
+    def starting(cls, day: dt.date, week_starts: int = 0) -> Week:
+        """The week (starting on weekday ``week_starts``) that ``day`` falls in."""
+        if not 0 <= week_starts <= 6:
+            raise ValueError(f"week_starts is a weekday number 0..6, not {week_starts}")
+        back = (day.weekday() - week_starts) % 7
+        return cls(day - relativedelta(days=back))
+
+    @classmethod
+    def containing(cls, moment: dt.datetime, week_starts: int = 0) -> Week:
+        return cls.starting(moment.astimezone(company_zone()).date(), week_starts)
+
+    @classmethod
+    def current(cls, now: dt.datetime | None = None, week_starts: int = 0) -> Week:
+        return cls.containing(now or timezone.now(), week_starts)
+
+    @classmethod
+    def parse(cls, text: str, week_starts: int = 0) -> Week:
+        """A week written as its first day, ``YYYY-MM-DD`` (which must be a ``week_starts``)."""
+        try:
+            day = dt.date.fromisoformat((text or "").strip())
+        except ValueError:
+            raise ValueError(
+                f"a week is written as its first day YYYY-MM-DD, not {text!r}"
+            ) from None
+        if day.weekday() != week_starts:
+            raise ValueError(
+                f"{day} is a {WEEKDAY_NAMES[day.weekday()]}: pay weeks start on a "
+                f"{WEEKDAY_NAMES[week_starts]}"
+            )
+        return cls(day)
+
+    @property
+    def week_starts(self) -> int:
+        return self.first_day.weekday()
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.first_day + relativedelta(days=6)
+
+    @property
+    def start(self) -> dt.datetime:
+        return dt.datetime.combine(self.first_day, dt.time(), tzinfo=company_zone())
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.next().start
+
+    def shifted(self, weeks: int) -> Week:
+        return Week(self.first_day + relativedelta(weeks=weeks))
+
+    def next(self) -> Week:
+        return self.shifted(1)
+
+    def previous(self) -> Week:
+        return self.shifted(-1)
+
+    def last(self, count: int) -> list[Week]:
+        """The ``count`` weeks ending with this one, oldest first."""
+        if count < 1:
+            raise ValueError(f"a window has at least one week, not {count}")
+        return [self.shifted(-back) for back in range(count - 1, -1, -1)]
+
+    def __str__(self) -> str:
+        return f"week of {self.first_day.isoformat()}"
+
+    @property
+    def label(self) -> str:
+        last = self.last_day
+        if last.year != self.first_day.year:
+            return f"{self.first_day:%-d %b %Y} – {last:%-d %b %Y}"
+        if last.month != self.first_day.month:
+            return f"{self.first_day:%-d %b} – {last:%-d %b %Y}"
+        return f"{self.first_day:%-d} – {last:%-d %b %Y}"
