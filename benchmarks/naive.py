@@ -32,7 +32,7 @@ from core.periods import Period
 from genealogy.models import Distributor, DistributorStatus
 from orders.models import OrderLine, RefundLine
 
-MILLION = 1_000_000
+RATE_ONE = 100_000_000  # 100 % in rate units (1e-8 of 1); raw = cents × rate, 1e-8 cent
 KIND_NAMES = ("unilevel", "matching", "retail_profit", "fast_start", "rank_advancement")
 
 
@@ -41,8 +41,8 @@ def _cents(value) -> int:
 
 
 def _round(raw: int, mode: str) -> int:
-    """raw (cents × ppm) → cents."""
-    return int(quantize(Decimal(raw) / MILLION, Decimal(1), mode=mode))
+    """raw (cents × rate units, 1e-8 cent) → cents."""
+    return int(quantize(Decimal(raw) / RATE_ONE, Decimal(1), mode=mode))
 
 
 def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None) -> dict[str, Any]:
@@ -116,10 +116,10 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
             active_enrollees[enroller[p]] += 1
 
     def counted(person: int, rank) -> int:
-        if rank.leg_cap_ppm is None:
+        if rank.leg_cap_rate is None:
             return gv[person]
         base = rank.group_volume if options.leg_cap_basis == "required" else gv[person]
-        cap = rank.leg_cap_ppm * base // MILLION
+        cap = rank.leg_cap_rate * base // RATE_ONE
         own = min(pv[person], cap) if options.leg_cap_includes_personal else pv[person]
         return own + sum(min(gv[child], cap) for child in children[person])
 
@@ -182,7 +182,7 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
         if cv[source] <= 0:
             continue
         upline = parent[source]
-        for level, rate in enumerate(plan.unilevel_ppm, start=1):
+        for level, rate in enumerate(plan.unilevel_rates, start=1):
             if options.compression == "none":
                 if upline is None:
                     break
@@ -213,7 +213,7 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
         if unilevel_total[source] <= 0:
             continue
         upline = enroller[source]
-        for generation, rate in enumerate(plan.matching_ppm, start=1):
+        for generation, rate in enumerate(plan.matching_rates, start=1):
             if upline is None:
                 break
             if active[upline] and generations[upline] >= generation and rate:
@@ -230,17 +230,17 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
         profit = max(0, _cents(line.retail_profit) - _cents(back["profit"]))
         seller = line.distributor_id
         if plan.retail_profit_enabled and profit > 0 and status[seller] == "active":
-            add(seller, 2, 0, seller, line.pk, profit, MILLION)
+            add(seller, 2, 0, seller, line.pk, profit, RATE_ONE)
         days_in = (line.paid_at.astimezone(period.start.tzinfo).date() - joined[seller]).days
         sponsor = enroller[seller]
         if (
-            plan.fast_start_ppm
+            plan.fast_start_rate
             and line_cv > 0
             and sponsor is not None
             and 0 <= days_in < plan.fast_start_days
             and active[sponsor]
         ):
-            add(sponsor, 3, 0, seller, line.pk, line_cv, plan.fast_start_ppm)
+            add(sponsor, 3, 0, seller, line.pk, line_cv, plan.fast_start_rate)
     # Advancement bonuses.
     for person in ids:
         start = prior_paid[person]
@@ -258,7 +258,7 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
                         "source": None,
                         "source_line": None,
                         "base": bonus,
-                        "rate": MILLION,
+                        "rate": RATE_ONE,
                         "amount": bonus,
                     }
                 )
@@ -269,8 +269,8 @@ def naive_period(period: Period, plan: Plan, *, prior_run_id: int | None = None)
     for line in lines:
         line["paid"] = line["amount"]
     total_cv = sum(cv.values())
-    if plan.payout_cap_ppm is not None:
-        cap = plan.payout_cap_ppm * total_cv // MILLION
+    if plan.payout_cap_rate is not None:
+        cap = plan.payout_cap_rate * total_cv // RATE_ONE
         if sum(x["amount"] for x in lines) > cap:
             protected = {KIND_NAMES.index(k) for k in plan.protected_kinds}
             if plan.payout_cap_method == "all_pro_rata":

@@ -34,6 +34,7 @@ from .models import (
     HoldStatus,
     PlanSimulation,
     PlanVersion,
+    Schedule,
     cents_to_decimal,
 )
 from .services.adjustments import (
@@ -46,7 +47,7 @@ from .services.adjustments import (
     hold_place,
     hold_release,
 )
-from .services.close import close_period, export_payouts
+from .services.close import close_period, export_row_payouts
 from .services.plans import (
     parse_plan_source,
     plan_verdict,
@@ -54,6 +55,7 @@ from .services.plans import (
     plan_version_update,
 )
 from .services.runs import run_request
+from .services.weeks import close_week
 
 
 def _money(cents) -> str:
@@ -244,6 +246,7 @@ class PlanVersionAdmin(admin.ModelAdmin):
 class CommissionPeriodAdmin(ReadOnlyAdmin):
     list_display = [
         "__str__",
+        "schedule",
         "status",
         "run_link",
         "total_paid",
@@ -251,9 +254,10 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
         "closed_at",
         "paid_at",
     ]
-    list_filter = ["status"]
+    list_filter = ["schedule", "status"]
     actions = ["calculate", "close", "export"]
     fields = [
+        "schedule",
         "month",
         "status",
         "run_link",
@@ -291,13 +295,16 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
         return f"{obj.current_run.summary.get('payout_percent_of_cv') or '-'} %"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("current_run")
+        # Months and pay weeks alike (``objects`` holds the months only).
+        return CommissionPeriod.every_schedule.select_related("current_run").order_by(
+            "schedule", "-month"
+        )
 
     @admin.action(description="Calculate (preview; can be re-run)")
     def calculate(self, request, queryset) -> None:
         for row in queryset:
             try:
-                run = run_request(period=row.period, by=request.user)
+                run = run_request(period=row.period, row=row, by=request.user)
             except CommissionError as error:
                 messages.error(request, str(error))
             else:
@@ -307,7 +314,10 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
     def close(self, request, queryset) -> None:
         for row in queryset.order_by("month"):
             try:
-                close_period(period=row.period, by=request.user)
+                if row.schedule == Schedule.WEEKLY:
+                    close_week(week=row.period, by=request.user)
+                else:
+                    close_period(period=row.period, by=request.user)
             except CommissionError as error:
                 messages.error(request, f"{row}: {error}")
             else:
@@ -320,7 +330,7 @@ class CommissionPeriodAdmin(ReadOnlyAdmin):
             return None
         row = queryset.get()
         try:
-            data = export_payouts(period=row.period, by=request.user)
+            data = export_row_payouts(row, by=request.user)
         except CommissionError as error:
             messages.error(request, str(error))
             return None
@@ -660,7 +670,7 @@ class CommissionLineAdmin(ReadOnlyAdmin):
         "source_id",
         "source_line_id",
         "base",
-        "rate_ppm",
+        "rate_percent",
         "amount_before_cap",
         "amount",
     ]

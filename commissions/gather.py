@@ -33,6 +33,7 @@ from orders.volume_summaries import summary_totals
 from .binary_state import binary_component_inputs
 from .engine import ENGINE_VERSION, EngineInputs
 from .engine.plan import Plan
+from .engine.schedules import MONTHLY, plan_for_schedule
 from .errors import CommissionError
 from .gather_extras import company_flags, order_line_extras
 from .models import (
@@ -80,6 +81,8 @@ class Gathered:
     placement_position: np.ndarray | None = None
     input_hash: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    # A week's run: the refund lines its volume is net of (``gather_week``).
+    netted_refund_lines: list[int] = field(default_factory=list)
 
 
 def _day(value: dt.date) -> int:
@@ -182,7 +185,7 @@ def gather(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     version = plan_version or plan_version_for(period)
-    plan = version.plan
+    plan = plan_for_schedule(version.plan, MONTHLY)  # a month pays no weekly kind
     row = period_row(period)
     moment = tree_moment(period, now)
     with_placement = Placement.objects.exists()
@@ -435,6 +438,9 @@ def input_hash(gathered: Gathered) -> str:
     if inputs.line_parent_at_order is not None:
         arrays.append(inputs.line_parent_at_order)
     arrays += [inputs.is_company, inputs.line_units, inputs.line_order_id]  # (settle, awards)
+    for weekly in (inputs.activity_pv, inputs.given_paid_as_rank):  # a week's (gather_week)
+        if weekly is not None:
+            arrays.append(weekly)
     for array in arrays:
         data = np.ascontiguousarray(array)
         digest.update(str(data.dtype).encode() + len(data).to_bytes(8, "little"))

@@ -20,9 +20,10 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from core.money import cents_to_decimal
-from core.periods import Period
+from core.periods import Period, Week
 
 from .engine import KINDS
+from .engine.money import rate_from_ppm, rate_to_percent
 
 
 class LineKind(models.IntegerChoices):
@@ -111,10 +112,33 @@ class PeriodStatus(models.TextChoices):
 LOCKED_STATUSES = (PeriodStatus.CLOSED, PeriodStatus.PAID)
 
 
-class CommissionPeriod(models.Model):
-    """One calendar month: open → calculated → closed → paid."""
+class Schedule(models.TextChoices):
+    """The pay schedules (``engine/schedules.py``): monthly, and weekly for the kinds a plan
+    pays every week."""
 
-    month = models.DateField(unique=True, help_text="First day of the month.")
+    MONTHLY = "monthly", "Monthly"
+    WEEKLY = "weekly", "Weekly"
+
+
+class MonthlyPeriods(models.Manager):
+    """The monthly periods: what every page, run, close and report of a month reads."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(schedule=Schedule.MONTHLY)
+
+
+class CommissionPeriod(models.Model):
+    """One pay period of a schedule: a calendar month, or a pay week (``core.periods.Week``);
+    open → calculated → closed → paid.
+
+    ``objects`` holds the monthly periods only, so nothing written for months can pick up a
+    week by mistake; ``every_schedule`` holds both (the weekly services and the admin use it).
+    """
+
+    schedule = models.CharField(
+        max_length=8, choices=Schedule.choices, default=Schedule.MONTHLY, db_default="monthly"
+    )
+    month = models.DateField(help_text="First day of the period: the month's 1st, or the week's.")
     status = models.CharField(
         max_length=16, choices=PeriodStatus.choices, default=PeriodStatus.OPEN
     )
@@ -135,10 +159,18 @@ class CommissionPeriod(models.Model):
     export_sha256 = models.CharField(max_length=64, blank=True)
     export_total = models.BigIntegerField(null=True, blank=True, help_text="Cents exported.")
 
+    every_schedule = models.Manager()
+    objects = MonthlyPeriods()
+
     class Meta:
         ordering = ["-month"]
+        default_manager_name = "objects"
+        base_manager_name = "every_schedule"
         constraints = [
-            models.CheckConstraint(condition=Q(month__day=1), name="period_is_a_month"),
+            models.UniqueConstraint(fields=["schedule", "month"], name="one_period_per_start"),
+            models.CheckConstraint(
+                condition=Q(schedule="weekly") | Q(month__day=1), name="period_is_a_month"
+            ),
             models.CheckConstraint(
                 condition=~Q(status__in=LOCKED_STATUSES)
                 | Q(current_run__isnull=False, closed_at__isnull=False),
@@ -150,7 +182,9 @@ class CommissionPeriod(models.Model):
         return str(self.period)
 
     @property
-    def period(self) -> Period:
+    def period(self) -> Period | Week:
+        if self.schedule == Schedule.WEEKLY:
+            return Week(self.month)
         return Period(self.month.year, self.month.month)
 
     @property
@@ -279,7 +313,12 @@ class DistributorResult(models.Model):
 class CommissionLine(models.Model):
     """A ledger line of a run (cents). Unilevel is stored per (earner, level): ``source`` is
     empty and ``base`` is the CV of every source paying that level; the per-source detail is
-    re-derived from the frozen results (``commissions.engine.explain``)."""
+    re-derived from the frozen results (``commissions.engine.explain``).
+
+    The rate is in one of two units, never both (posted lines are never rewritten): lines of
+    runs before engine 1.2.0 have ``rate_ppm`` (parts per million of 1, four decimals of a
+    percent), newer lines ``rate_units`` (1e-8 of 1, six decimals). Read it through ``rate``
+    (rate units either way) or ``rate_percent``."""
 
     run = copied_reference(CommissionRun, related_name="lines")
     earner = copied_reference("genealogy.Distributor")
@@ -288,7 +327,14 @@ class CommissionLine(models.Model):
     source = copied_reference("genealogy.Distributor", null=True)
     source_line = copied_reference("orders.OrderLine", null=True)
     base = models.BigIntegerField()
-    rate_ppm = models.IntegerField()
+    rate_ppm = models.IntegerField(
+        null=True,
+        help_text="Rate in parts per million of 1 (lines of runs before engine 1.2.0), else empty.",
+    )
+    rate_units = models.IntegerField(
+        null=True,
+        help_text="Rate in 1e-8 of 1, 100 % = 100,000,000 (lines from engine 1.2.0), else empty.",
+    )
     amount_before_cap = models.BigIntegerField()
     amount = models.BigIntegerField()
     position = models.IntegerField(help_text="Order of the line within the run.")
@@ -305,13 +351,37 @@ class CommissionLine(models.Model):
                 name="line_by_order_line_idx",
             ),
         ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_ppm__isnull=True, rate_units__isnull=False)
+                | Q(rate_ppm__isnull=False, rate_units__isnull=True),
+                name="line_rate_in_one_unit",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {cents_to_decimal(self.amount)}"
 
     @property
+    def rate(self) -> int:
+        """The rate in rate units (1e-8 of 1, ``engine.money``), whichever unit it was posted in."""
+        return line_rate(self.rate_ppm, self.rate_units)
+
+    @property
     def rate_percent(self) -> Decimal:
-        return Decimal(self.rate_ppm) / 10_000
+        """The rate as a percent, exact: ``Decimal("3.333333")``, ``Decimal("5")``."""
+        return rate_to_percent(self.rate)
+
+
+def line_rate(rate_ppm: int | None, rate_units: int | None) -> int:
+    """A ledger line's rate in rate units from its two columns (``.values()`` readers)."""
+    return rate_units if rate_units is not None else rate_from_ppm(rate_ppm or 0)
+
+
+def line_rate_percent(rate_ppm: int | None, rate_units: int | None) -> Decimal:
+    """A ledger line's rate as an exact percent from its two columns: 5 % is ``Decimal("5")``,
+    whether posted as 50_000 ppm or 5_000_000 rate units."""
+    return rate_to_percent(line_rate(rate_ppm, rate_units))
 
 
 class Clawback(models.Model):
@@ -504,14 +574,17 @@ class BinaryCarry(models.Model):
 class BinaryLegFigures(models.Model):
     """One person's binary figures in one calculation run (the component's report): the leg
     volume available before pairing, what paired, was flushed, expired and carried (cents of
-    volume), cycles paid (millionths) and the pay (1e-6 cent). Statements explain the binary
-    line from it. Written by COPY with the run's results."""
+    volume), cycles paid (millionths) and the pay before the payout cap (cents from engine
+    1.2.0; the raw pay in 1e-6 cent in earlier runs, whose rows are never rewritten). Statements
+    explain the binary line from it. Written by COPY with the run's results."""
 
     run = copied_reference(CommissionRun, related_name="binary_figures")
     distributor = copied_reference("genealogy.Distributor")
     qualified = models.BooleanField()
     cycles_ppm = models.BigIntegerField()
-    paid = models.BigIntegerField(help_text="Raw pay, 1e-6 cent.")
+    paid = models.BigIntegerField(
+        help_text="Pay before the payout cap: cents from engine 1.2.0 (raw 1e-6 cent before)."
+    )
     left = models.BigIntegerField()
     right = models.BigIntegerField()
     paired_left = models.BigIntegerField()

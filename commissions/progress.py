@@ -29,7 +29,7 @@ from genealogy.models import COMPANY_TREE_ID, Distributor, DistributorStatus
 from orders.volume import distributor_volume, moved_lines_sql
 
 from .calendar import CommissionCalendar, commission_calendar
-from .engine.money import PPM_PER_PERCENT
+from .engine.money import rate_to_percent
 from .engine.plan import Plan, Rank
 from .engine.ranks import counted_volume, leg_cap
 from .engine.words import volume as volume_words
@@ -353,8 +353,8 @@ def rank_requirements(
         counted = counted_gv(plan, rank, pv=pv, gv=gv, legs=legs)
         missing = rank.group_volume - counted
         note = ""
-        if rank.leg_cap_ppm is not None:
-            percent = f"{(Decimal(rank.leg_cap_ppm) / PPM_PER_PERCENT).normalize():f}"
+        if rank.leg_cap_rate is not None:
+            percent = f"{rate_to_percent(rank.leg_cap_rate).normalize():f}"
             basis = "required" if plan.options.leg_cap_basis == "required" else "your"
             cap = leg_cap(plan, rank, gv) or 0
             note = (

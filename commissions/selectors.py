@@ -28,6 +28,7 @@ from .binary_state import binary_clawback_text, binary_line_text, carried_into
 from .engine import KINDS
 from .engine.components import REGISTRY as COMPONENTS
 from .engine.explain import FrozenForest, Upline, explain_unilevel_path, unilevel_sources
+from .engine.money import rate_to_percent
 from .engine.plan import Plan
 from .models import (
     LOCKED_STATUSES,
@@ -479,7 +480,7 @@ def explain_unilevel_line(line: CommissionLine, *, page: object = 1) -> LineExpl
             earner_id=line.earner_id,
             level=line.level,
             compression=plan.options.compression,
-            levels=len(plan.unilevel_ppm),
+            levels=len(plan.unilevel_rates),
         )
         skipped_people = {
             d.pk: d.display_name
@@ -503,7 +504,7 @@ def explain_unilevel_line(line: CommissionLine, *, page: object = 1) -> LineExpl
                 number=person.number,
                 level=int(sources.level[position]),
                 base=cents_to_decimal(int(sources.base[position])),
-                rate=Decimal(int(sources.rate_ppm[position])) / 10_000,
+                rate=rate_to_percent(int(sources.rate[position])),
                 amount=cents_to_decimal(int(sources.amount[position])),
                 skipped=notes,
             )
@@ -554,7 +555,7 @@ def statement_csv_rows(data: Statement) -> Iterator[list]:
             sources.source.tolist(),
             sources.level.tolist(),
             sources.base.tolist(),
-            sources.rate_ppm.tolist(),
+            sources.rate.tolist(),
             sources.amount.tolist(),
             strict=True,
         ):
@@ -573,7 +574,7 @@ def statement_csv_rows(data: Statement) -> Iterator[list]:
             listed = 0
             for source, base, rate, amount in per_level.get(line.level, []):
                 number, name = names.get(source, ("", ""))
-                percent = Decimal(rate) / 10_000
+                percent = rate_to_percent(rate)
                 yield [
                     period,
                     kind,

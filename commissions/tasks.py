@@ -7,11 +7,13 @@ from django.utils import timezone
 
 from core.periods import Period
 
-from .errors import RunInProgress
-from .models import CommissionRun, RunPurpose
+from .errors import CommissionError, RunInProgress
+from .gather_week import week_row
+from .models import CommissionRun, RunPurpose, Schedule
 from .services.periods import period_row
 from .services.runs import calculate_period, refresh_projection
 from .services.simulations import simulation_run
+from .services.weeks import calculate_week, current_week
 
 
 @shared_task(name="commissions.calculate_run")
@@ -20,9 +22,12 @@ def calculate_run_task(run_id: int) -> dict:
     deletes its own partial rows and starts over; a concurrent run is refused, not waited for."""
     run = CommissionRun.objects.select_related("period").get(pk=run_id)
     try:
-        run = calculate_period(
-            period=run.period.period, purpose=run.purpose, run=run, by=run.requested_by
-        )
+        if run.period.schedule == Schedule.WEEKLY:
+            run = calculate_week(week=run.period.period, run=run, by=run.requested_by)
+        else:
+            run = calculate_period(
+                period=run.period.period, purpose=run.purpose, run=run, by=run.requested_by
+            )
     except RunInProgress as refused:
         CommissionRun.objects.filter(pk=run_id, status="queued").update(
             status="failed", error=str(refused)
@@ -40,6 +45,24 @@ def calculate_previous_month_task() -> dict:
         return {"period": str(period), "skipped": "closed"}
     run = calculate_period(period=period, purpose=RunPurpose.CALCULATION)
     return {"period": str(period), "run": run.pk}
+
+
+@shared_task(name="commissions.calculate_previous_week")
+def calculate_previous_week_task() -> dict:
+    """Beat, daily: calculate the pay week that just ended, once (staff review and close it).
+    Nothing to do when the plan in force pays nothing weekly."""
+    try:
+        week = current_week(timezone.now()).previous()
+    except CommissionError as nothing:
+        return {"skipped": str(nothing)}
+    row = week_row(week)
+    if row.is_locked or row.current_run_id is not None:
+        return {"week": str(week), "skipped": "already calculated"}
+    try:
+        run = calculate_week(week=week)
+    except (RunInProgress, CommissionError) as refused:
+        return {"week": str(week), "skipped": str(refused)}
+    return {"week": str(week), "run": run.pk}
 
 
 @shared_task(name="commissions.refresh_projection")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from decimal import Decimal
 
 from allauth.account.models import EmailAddress
 from django.contrib.sessions.models import Session
@@ -42,6 +41,7 @@ from commissions.models import (
     CommissionLine,
     CommissionPeriod,
     DistributorResult,
+    line_rate_percent,
 )
 from compliance.models import ErasureRequest, ErasureStatus
 from core.csv import safe_dict_writer
@@ -170,7 +170,7 @@ def personal_data(user: User) -> dict[str, list[dict]]:
     for line in (
         CommissionLine.objects.filter(run_id__in=list(runs), earner=distributor)
         .order_by("run_id", "position")
-        .values("run_id", "kind", "level", "base", "rate_ppm", "amount")
+        .values("run_id", "kind", "level", "base", "rate_ppm", "rate_units", "amount")
     ):
         data["statement_lines"].append(
             {
@@ -178,7 +178,7 @@ def personal_data(user: User) -> dict[str, list[dict]]:
                 "kind": line["kind"],
                 "level": line["level"],
                 "base": _cents(line["base"]),
-                "rate_percent": str(Decimal(line["rate_ppm"]) / 10_000),
+                "rate_percent": str(line_rate_percent(line["rate_ppm"], line["rate_units"])),
                 "amount": _cents(line["amount"]),
             }
         )

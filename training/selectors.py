@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts.access import has_staff_powers
 from commissions.calendar import commission_calendar
-from commissions.engine.money import PPM_PER_PERCENT
+from commissions.engine import words
 from commissions.engine.plan import Plan, Rank
 from commissions.engine.ranks import leg_cap
 from commissions.engine.words import volume as volume_words
@@ -385,8 +385,9 @@ class CareerPath:
     activity_rule: str = ""
 
 
-def _percent(ppm: int) -> str:
-    return f"{(ppm / PPM_PER_PERCENT):g}%" if ppm else "0%"
+def _percent(rate: int) -> str:
+    """A rate (rate units) as "5%", "3.333333%": every decimal it has, none added."""
+    return f"{words.percent(rate)}%" if rate else "0%"
 
 
 def _money(cents: int) -> str:
@@ -406,8 +407,8 @@ def rank_rules(plan: Plan, rank: Rank) -> list[str]:
             f"Group volume: at least {volume_words(rank.group_volume)} GV in the month, from you "
             "and everyone below you."
         )
-        if rank.leg_cap_ppm is not None:
-            percent = _percent(rank.leg_cap_ppm)
+        if rank.leg_cap_rate is not None:
+            percent = _percent(rank.leg_cap_rate)
             if plan.options.leg_cap_basis == "required":
                 cap = leg_cap(plan, rank, rank.group_volume)
                 text += (
@@ -442,8 +443,8 @@ def rank_unlocks(plan: Plan, rank: Rank) -> list[str]:
     unlocks = []
     if rank.unilevel_levels:
         rates = ", ".join(
-            f"level {n}: {_percent(ppm)}"
-            for n, ppm in enumerate(plan.unilevel_ppm[: rank.unilevel_levels], start=1)
+            f"level {n}: {_percent(rate)}"
+            for n, rate in enumerate(plan.unilevel_rates[: rank.unilevel_levels], start=1)
         )
         unilevel = "level" if rank.unilevel_levels == 1 else "levels"
         unlocks.append(
@@ -452,8 +453,8 @@ def rank_unlocks(plan: Plan, rank: Rank) -> list[str]:
         )
     if rank.matching_generations:
         rates = ", ".join(
-            f"generation {n}: {_percent(ppm)}"
-            for n, ppm in enumerate(plan.matching_ppm[: rank.matching_generations], start=1)
+            f"generation {n}: {_percent(rate)}"
+            for n, rate in enumerate(plan.matching_rates[: rank.matching_generations], start=1)
         )
         unlocks.append(
             f"Matching bonus on {rank.matching_generations} generation(s) of the people you "

@@ -43,8 +43,9 @@ Rules (one period)
    and consumes W on both sides.
 5. **Cap** per period and person: ``pairs`` (cycle only: at most N cycles paid) or ``amount``
    (at most X paid: cycles ≤ X // A, fractional cycles_ppm ≤ X·10^6 // A, percent
-   W_paid ≤ X·10^6 // p_ppm). ``excess: flush``: the volume of the cycles (or W) above the cap is
-   consumed without pay (reported flushed); ``carry``: it stays in the queue.
+   W_paid ≤ X·10^8 // p, p in rate units of 1e-8). ``excess: flush``: the volume of the
+   cycles (or W) above the cap is consumed without pay (reported flushed); ``carry``: it
+   stays in the queue.
 6. **After pairing**: with ``flush_weaker_leg`` the rest of the weaker leg (the one limiting the
    cycles, L·N_R < R·N_L, or L < R for percent; both on a tie) is flushed; then entries whose
    age (this period − source period) ≥ ``expire_periods`` are removed and reported as expired
@@ -88,9 +89,11 @@ Rules (one period)
 
 Lines: one per earner paid (level 0, source −1, source_line −1):
 
-* cycle, whole: ``base`` = cycles × A (cents), ``rate_ppm`` = 1_000_000;
-* cycle, fractional: ``base`` = A × cycles_ppm (the pay in 1e-6 cent), ``rate_ppm`` = 1;
-* percent: ``base`` = W paid (cents of volume), ``rate_ppm`` = p.
+* cycle, whole: ``base`` = cycles × A (cents), ``rate`` = 100 % (``money.RATE_ONE``);
+* cycle, fractional: ``base`` = A × cycles_ppm (the pay in 1e-6 cent), ``rate`` =
+  ``FRACTIONAL_RATE`` (100 rate units, 1e-6: so base × rate is the pay in 1e-8 cent, the raw
+  unit; ledger lines of engines before 1.2.0 have 1 ppm, the same rate);
+* percent: ``base`` = W paid (cents of volume), ``rate`` = p (rate units).
 
 ``unpaid_raw`` is 0: volume above a cap or expired is not breakage (nothing was owed).
 
@@ -133,7 +136,8 @@ period's input is the same dict plus, optionally:
 
 ``report`` holds, for every person with any volume on a side this period (sorted by owner):
 ``owner``, ``left``/``right`` (available volume before pairing, after refunds), ``cycles_ppm``
-(cycles paid × 10^6; 0 for percent), ``paid`` (raw, 1e-6 cent), ``paired_left``/
+(cycles paid × 10^6; 0 for percent), ``paid`` (cents, rounded with the plan's mode, before
+the payout cap; runs of engines before 1.2.0 stored the raw pay in 1e-6 cent), ``paired_left``/
 ``paired_right`` (volume consumed with pay), ``flushed_left``/``flushed_right`` (consumed
 without pay: cap excess and flush_weaker_leg), ``expired_left``/``expired_right``,
 ``carried_left``/``carried_right``, ``refund_unmatched_left``/``refund_unmatched_right``,
@@ -155,7 +159,7 @@ from . import words
 from .binary_refunds import apply_refunds, merge_into_queue, paired_in, pairings_in, record_pairing
 from .bonuses import KindLines, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
-from .money import PPM_PER_PERCENT, RAW_PER_CENT, round_raw
+from .money import RATE_ONE, RAW_PER_CENT, rate_to_percent, round_product
 from .tree import Forest
 
 IntArray = npt.NDArray[np.int64]
@@ -167,18 +171,21 @@ VOLUMES = ("cv", "pv")
 LEFT, RIGHT = 0, 1
 DEFAULT_CLAWBACK_PERIODS = 12
 _EMPTY = np.zeros(0, dtype=np.int64)
+CYCLE_UNIT = 1_000_000  # fractional cycles are counted in millionths of a cycle (cycles_ppm)
+FRACTIONAL_RATE = RAW_PER_CENT // CYCLE_UNIT  # base in 1e-6 cent × this = raw (1e-8 cent)
+_INT64_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class BinaryOptions:
-    """The parsed ``binary`` section: volumes and money in cents, rates in ppm."""
+    """The parsed ``binary`` section: volumes and money in cents, rates in rate units."""
 
     method: str | None = "cycle"
     volume: str | None = "cv"
     cycle_left: int | None = None  # cents of volume per cycle on the left
     cycle_right: int | None = None
     cycle_amount: int | None = None  # cents paid per cycle
-    percent_ppm: int | None = None
+    percent_rate: int | None = None
     fractional: bool | None = False
     enrollees_per_leg: int | None = 0
     min_rank: int = 0  # rank number 1..R, 0 = none
@@ -307,7 +314,7 @@ def parse(reader: Any, value: Any, path: str) -> BinaryOptions:
         cycle_left=left,
         cycle_right=right,
         cycle_amount=amount,
-        percent_ppm=percent,
+        percent_rate=percent,
         fractional=fractional,
         enrollees_per_leg=per_leg,
         min_rank=min_rank,
@@ -478,22 +485,26 @@ def _group_starts(sorted_keys: IntArray) -> IntArray:
 # -- pairing -------------------------------------------------------------------------------
 
 
-def _pair(options: BinaryOptions, available: IntArray, qualified: BoolArray) -> dict[str, Any]:
-    """Per person: what is paid (raw), consumed with pay, consumed without pay (flushed)."""
+def _pair(
+    options: BinaryOptions, available: IntArray, qualified: BoolArray, mode: str
+) -> dict[str, Any]:
+    """Per person: what is paid (base × rate, and ``paid`` in cents rounded with ``mode``),
+    consumed with pay, consumed without pay (flushed)."""
     left, right = available[:, 0], available[:, 1]
     n = len(left)
     zeros = np.zeros(n, dtype=np.int64)
     if options.method == "percent":
-        ppm = int(options.percent_ppm or 0)
+        percent_rate = int(options.percent_rate or 0)
         weaker = np.where(qualified, np.minimum(left, right), 0)
         paid_volume = weaker
         if options.cap_amount is not None:
-            paid_volume = np.minimum(weaker, options.cap_amount * RAW_PER_CENT // ppm)
+            # Python ints: cap × 10^8 // p, clamped to int64 (no weaker leg is that large).
+            most = min(options.cap_amount * RATE_ONE // percent_rate, _INT64_MAX)
+            paid_volume = np.minimum(weaker, most)
         consumed_paid = paid_volume
         consumed_all = weaker if options.cap_excess == "flush" else paid_volume
         base = paid_volume
-        rate = np.full(n, ppm, dtype=np.int64)
-        raw = paid_volume * ppm
+        rate = np.full(n, percent_rate, dtype=np.int64)
         cycles_ppm = zeros
         consumed_paid_left = consumed_paid_right = consumed_paid
         consumed_all_left = consumed_all_right = consumed_all
@@ -502,8 +513,8 @@ def _pair(options: BinaryOptions, available: IntArray, qualified: BoolArray) -> 
         n_left, n_right = int(options.cycle_left or 1), int(options.cycle_right or 1)
         amount = int(options.cycle_amount or 0)
         if options.fractional:
-            cycles = np.minimum(left * RAW_PER_CENT // n_left, right * RAW_PER_CENT // n_right)
-            unit = RAW_PER_CENT
+            cycles = np.minimum(left * CYCLE_UNIT // n_left, right * CYCLE_UNIT // n_right)
+            unit = CYCLE_UNIT
         else:
             cycles = np.minimum(left // n_left, right // n_right)
             unit = 1
@@ -524,19 +535,18 @@ def _pair(options: BinaryOptions, available: IntArray, qualified: BoolArray) -> 
         )
         consumed_all_left, consumed_all_right = used(kept, n_left), used(kept, n_right)
         if options.fractional:
-            base, rate = amount * paid_cycles, np.ones(n, dtype=np.int64)
+            base, rate = amount * paid_cycles, np.full(n, FRACTIONAL_RATE, dtype=np.int64)
             cycles_ppm = paid_cycles
         else:
-            base, rate = amount * paid_cycles, np.full(n, RAW_PER_CENT, dtype=np.int64)
-            cycles_ppm = paid_cycles * RAW_PER_CENT
-        raw = base * rate
+            base, rate = amount * paid_cycles, np.full(n, RATE_ONE, dtype=np.int64)
+            cycles_ppm = paid_cycles * CYCLE_UNIT
         weaker_side = np.stack(
             [left * n_right <= right * n_left, right * n_left <= left * n_right], axis=1
         )
     consumed = np.stack([consumed_all_left, consumed_all_right], axis=1)
     paired = np.stack([consumed_paid_left, consumed_paid_right], axis=1)
     return {
-        "raw": raw,
+        "paid": round_product(base, rate, mode),  # exact: base × rate may pass int64
         "base": base,
         "rate": rate,
         "cycles_ppm": cycles_ppm,
@@ -617,7 +627,7 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
     if options.enrollees_per_leg:
         counts = placement.enrollees_per_leg(inputs.enroller, context.is_active)
         qualified &= (counts >= options.enrollees_per_leg).all(axis=1)
-    pairing = _pair(options, available, qualified)
+    pairing = _pair(options, available, qualified, mode)
     consumed = pairing["consumed"].reshape(-1)
     remaining = _consume(slot, volume, starts, consumed[slot[starts]]) if len(starts) else volume
     # What was consumed WITH pay: the oldest part of what was consumed (rule 8).
@@ -633,7 +643,7 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
         refunds.pairings,
         current=current,
         new_rows=(owner[took], side[took], period[took], with_pay[took]),
-        paid=round_raw(pairing["raw"], mode),
+        paid=pairing["paid"],
         paired_sides=pairing["paired"],
         keep_periods=options.history_periods,
     )
@@ -662,7 +672,7 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
         "left": available[report_people, 0],
         "right": available[report_people, 1],
         "cycles_ppm": pairing["cycles_ppm"][report_people],
-        "paid": pairing["raw"][report_people],
+        "paid": pairing["paid"][report_people],
         "clawed": refunds.clawed[report_people],
         "qualified": qualified[report_people],
     }
@@ -692,7 +702,7 @@ def compute(options: BinaryOptions, context: ComponentContext) -> ComponentOutpu
 
 
 def _lines(pairing: dict[str, Any]) -> KindLines:
-    earners = np.flatnonzero(pairing["raw"] > 0)
+    earners = np.flatnonzero((pairing["base"] > 0) & (pairing["rate"] > 0))
     if len(earners) == 0:
         return empty_lines()
     none = np.full(len(earners), -1, dtype=np.int64)
@@ -720,30 +730,30 @@ def max_payout_percent(options: BinaryOptions) -> Decimal | None:
     bound).
     """
     if options.method == "percent":
-        return Decimal(int(options.percent_ppm or 0)) / PPM_PER_PERCENT
+        return rate_to_percent(int(options.percent_rate or 0))
     smallest = min(int(options.cycle_left or 1), int(options.cycle_right or 1))
     return Decimal(int(options.cycle_amount or 0)) * 100 / Decimal(smallest)
 
 
 def _cycles(cycles_ppm: int) -> str:
-    whole, part = divmod(int(cycles_ppm), RAW_PER_CENT)
+    whole, part = divmod(int(cycles_ppm), CYCLE_UNIT)
     if part == 0:
         return f"{whole:,}"
     return f"{whole:,}.{part:06d}".rstrip("0")
 
 
 def explain(line: Any, options: BinaryOptions) -> str:
-    """The rule's words for one binary line (``line`` has ``base`` and ``rate_ppm``)."""
+    """The rule's words for one binary line (``line`` has ``base`` and ``rate``)."""
     unit = (options.volume or "cv").upper()
-    base, rate = int(line.base), int(line.rate_ppm)
+    base, rate = int(line.base), int(line.rate)
     if options.method == "percent":
-        percent = Decimal(rate) / PPM_PER_PERCENT
-        return f"binary: {percent.normalize():f} % of the weaker leg's {words.volume(base)} {unit}"
+        return f"binary: {words.percent(rate)} % of the weaker leg's {words.volume(base)} {unit}"
     amount = int(options.cycle_amount or 1)
-    # Whole cycles: base = cycles × A at 100 %; fractional: base = A × cycles_ppm at 1 ppm.
-    cycles_ppm = base // amount * RAW_PER_CENT if rate == RAW_PER_CENT else base // amount
+    # Whole cycles: base = cycles × A at 100 %; fractional: base = A × cycles_ppm at
+    # FRACTIONAL_RATE.
+    cycles_ppm = base // amount * CYCLE_UNIT if rate == RATE_ONE else base // amount
     count = _cycles(cycles_ppm)
-    word = "pair" if cycles_ppm == RAW_PER_CENT else "pairs"
+    word = "pair" if cycles_ppm == CYCLE_UNIT else "pairs"
     return (
         f"binary: {count} {word} of {words.volume(options.cycle_left or 0)}/"
         f"{words.volume(options.cycle_right or 0)} {unit} at {words.money(amount)} each"
@@ -760,12 +770,12 @@ def describe(person_index: int, result_state: dict[str, Any], options: BinaryOpt
     unit = (options.volume or "cv").upper()
     figures = {key: int(np.asarray(value)[row]) for key, value in report.items() if key != "owner"}
     if options.method == "percent":
-        percent = Decimal(int(options.percent_ppm or 0)) / PPM_PER_PERCENT
+        percent = words.percent(int(options.percent_rate or 0))
         paired = words.volume(figures["paired_left"])
-        head = f"binary: {percent.normalize():f} % of {paired} {unit} paired"
+        head = f"binary: {percent} % of {paired} {unit} paired"
     else:
         cycles = figures["cycles_ppm"]
-        word = "pair" if cycles == RAW_PER_CENT else "pairs"
+        word = "pair" if cycles == CYCLE_UNIT else "pairs"
         head = (
             f"binary: {_cycles(cycles)} {word} of {words.volume(options.cycle_left or 0)}/"
             f"{words.volume(options.cycle_right or 0)} {unit}"

@@ -3,7 +3,8 @@
 Each function returns the unrounded lines of one kind (``KindLines``), sorted in the result
 order (earner, level, source, source order line), plus the raw amount nobody qualified for
 (breakage). A line exists when its base and rate are both positive and its earner qualifies;
-amounts are ``base × rate_ppm`` raw units (1e-6 cent), rounded later in ``compute.py``.
+amounts are ``base × rate`` raw units (cents × rate units of 1e-8: 1e-8 cent, ``money.py``),
+rounded later in ``compute.py``.
 
 Unilevel walk (per source distributor with CV > 0, or per order line with ``upline ==
 "order_time"``), for levels k = 1..L:
@@ -28,7 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .inputs import STATUS_ACTIVE, EngineInputs
-from .money import RAW_PER_CENT
+from .money import RATE_ONE, raw_parts, raw_total
 from .plan import Plan
 from .tree import Forest
 
@@ -45,12 +46,19 @@ class KindLines:
     source: IntArray
     source_line: IntArray
     base: IntArray
-    rate_ppm: npt.NDArray[np.int32]
+    rate: npt.NDArray[np.int32]
     unpaid_raw: int
 
-    @property
-    def raw(self) -> IntArray:
-        return self.base * self.rate_ppm.astype(np.int64)
+    def raw_parts(self) -> tuple[IntArray, IntArray]:
+        """Each line's raw amount as whole cents (floor) and fraction (``money.raw_parts``):
+        exact for any base, where ``base × rate`` itself could pass int64."""
+        return raw_parts(self.base, self.rate)
+
+    def raw_total(self, where: npt.NDArray[np.bool_] | None = None) -> int:
+        """The exact sum of the raw amounts (of the lines ``where`` is set), a Python int."""
+        if where is None:
+            return raw_total(self.base, self.rate)
+        return raw_total(self.base[where], self.rate[where])
 
     def __len__(self) -> int:
         return len(self.earner)
@@ -152,7 +160,9 @@ def unilevel_lines(
 ) -> KindLines:
     """Unilevel lines with the plan's compression (see module docstring)."""
     n = forest.n
-    depth_levels = len(plan.unilevel_ppm)
+    depth_levels = len(plan.unilevel_rates)
+    if depth_levels == 0:  # a weekly run's plan (schedules.py) pays no unilevel
+        return empty_lines()
     parent_or_none = forest.parent_or_none()
     if plan.options.upline == "period_close":
         sources = np.flatnonzero(cv > 0)
@@ -169,7 +179,7 @@ def unilevel_lines(
         plan.options.compression
     ]
     earners = list(walk(forest, first, unlocked, active, parent_or_none, depth_levels))
-    return _lines_by_level(earners, list(plan.unilevel_ppm), items, n)
+    return _lines_by_level(earners, list(plan.unilevel_rates), items, n)
 
 
 def _walk_none(
@@ -231,7 +241,7 @@ def matching_lines(
 ) -> KindLines:
     """Matching on each personal enrollee's (rounded) unilevel total, by enroller generation."""
     n = inputs.n
-    generations = len(plan.matching_ppm)
+    generations = len(plan.matching_rates)
     sources = np.flatnonzero(unilevel_total > 0)
     if generations == 0 or len(sources) == 0:
         return empty_lines()
@@ -243,7 +253,7 @@ def matching_lines(
     for g in range(1, generations + 1):
         earners.append(np.where(unlocked[upline] >= g, upline, n))
         upline = enroller_or_none[upline]
-    return _lines_by_level(earners, list(plan.matching_ppm), items, n)
+    return _lines_by_level(earners, list(plan.matching_rates), items, n)
 
 
 def retail_profit_lines(plan: Plan, inputs: EngineInputs, line_order: IntArray) -> KindLines:
@@ -253,7 +263,7 @@ def retail_profit_lines(plan: Plan, inputs: EngineInputs, line_order: IntArray) 
     ordered = line_order[inputs.line_retail_profit[line_order] > 0]
     sellers = inputs.line_buyer[ordered]
     paid = inputs.status[sellers] == STATUS_ACTIVE
-    unpaid_raw = int(inputs.line_retail_profit[ordered[~paid]].sum()) * RAW_PER_CENT
+    unpaid_raw = int(inputs.line_retail_profit[ordered[~paid]].sum()) * RATE_ONE
     ordered, sellers = ordered[paid], sellers[paid]  # already by (seller, line id)
     count = len(ordered)
     return KindLines(
@@ -262,7 +272,7 @@ def retail_profit_lines(plan: Plan, inputs: EngineInputs, line_order: IntArray) 
         sellers,
         inputs.line_id[ordered],
         inputs.line_retail_profit[ordered],
-        np.full(count, RAW_PER_CENT, dtype=np.int32),
+        np.full(count, RATE_ONE, dtype=np.int32),
         unpaid_raw,
     )
 
@@ -273,8 +283,8 @@ def fast_start_lines(
     """The enroller's percent of the CV of lines paid in a new enrollee's first days; with
     ``fast_start.percents`` each enroller generation g its own percent, at level g (an
     inactive or missing g-th enroller: breakage, no compression)."""
-    generations = plan.fast_start_generations_ppm
-    if (plan.fast_start_ppm == 0 and not any(generations)) or inputs.m == 0:
+    generations = plan.fast_start_generation_rates
+    if (plan.fast_start_rate == 0 and not any(generations)) or inputs.m == 0:
         return empty_lines()
     buyers = inputs.line_buyer[line_order]
     enrollers = inputs.enroller[buyers]
@@ -299,7 +309,7 @@ def fast_start_lines(
         return _lines_by_level(by_generation, list(generations), items, n)
     earners = inputs.enroller[items.source]
     earners = np.where(is_active[earners], earners, inputs.n)
-    lines = _lines_by_level([earners], [plan.fast_start_ppm], items, inputs.n)
+    lines = _lines_by_level([earners], [plan.fast_start_rate], items, inputs.n)
     return replace(lines, level=np.zeros(len(lines), dtype=np.int16))
 
 
@@ -331,7 +341,7 @@ def advancement_lines(
         none,
         none,
         bonuses,
-        np.full(count, RAW_PER_CENT, dtype=np.int32),
+        np.full(count, RATE_ONE, dtype=np.int32),
         0,
     )
     return lines, new_paid.astype(np.int16)

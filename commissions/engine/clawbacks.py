@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from .explain import Upline, unilevel_payers
-from .money import RAW_PER_CENT, round_fraction, split_fractions
+from .money import RATE_ONE, round_fraction, split_fractions
 from .plan import Plan
 from .results import KIND_CODES
 
@@ -186,16 +186,16 @@ def refund_clawbacks(
     if refund.source_cv > 0 and refund.cv > 0:
         refunded_base = Fraction(min(refund.cv, refund.source_cv))
         payers = unilevel_payers(
-            refund.chain, levels=len(plan.unilevel_ppm), compression=plan.options.compression
+            refund.chain, levels=len(plan.unilevel_rates), compression=plan.options.compression
         )
         for payer in payers:
-            rate = plan.unilevel_ppm[payer.level - 1]
+            rate = plan.unilevel_rates[payer.level - 1]
             if payer.distributor_id is None or rate == 0:
                 continue
             capped = unilevel_lines.get((payer.distributor_id, payer.level))
             if capped is None and unilevel_lines_complete:
                 continue  # paid nothing at this level: nothing comes back, nor of its matching
-            earned = step(Fraction(refund.source_cv * rate, RAW_PER_CENT))
+            earned = step(Fraction(refund.source_cv * rate, RATE_ONE))
             refunded_earnings[payer.distributor_id] = step(
                 earned * refunded_base / refund.source_cv
             )

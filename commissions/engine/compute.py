@@ -46,7 +46,7 @@ from .bonuses import (
 from .components import ComponentContext, ordered
 from .group_volume import group_volume_to_levels
 from .inputs import STATUS_ACTIVE, EngineInputs
-from .money import RAW_PER_CENT, round_raw, split_pro_rata, split_rounded_totals
+from .money import RATE_ONE, round_parts, split_pro_rata, split_rounded_parts
 from .plan import Plan
 from .rank_grace import grace_months_after, rank_floor, rank_volume
 from .ranks import compute_ranks_with_floor
@@ -54,7 +54,10 @@ from .results import KIND_CODES, KINDS, EngineResult, ResultLines
 from .settle import breakage_detail, kind_breakage, settle
 from .tree import Forest
 
-ENGINE_VERSION = "1.1.0"  # 1.1: plan components, settle rules (0.00 lines, company root)
+# 1.1: plan components, settle rules (0.00 lines, company root). 1.2: rates in 1e-8 of 1 (six
+# decimals of a percent; lines carry CommissionLine.rate_units instead of rate_ppm), raw
+# amounts in 1e-8 cent kept as whole cents + fraction, so no product or sum overflows int64.
+ENGINE_VERSION = "1.2.0"
 
 IntArray = npt.NDArray[np.int64]
 CORE_KINDS = KINDS[:5]  # unilevel .. rank_advancement: computed by the core above
@@ -73,18 +76,23 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
     pv = np.maximum(inputs.pv, 0)
     cv = np.maximum(inputs.cv, 0)
     volume = rank_volume(plan, inputs)  # own PV as activity and ranks count it (late refunds)
-    is_active = (inputs.status == STATUS_ACTIVE) & (volume >= plan.activity_personal_pv)
+    activity = volume if inputs.activity_pv is None else inputs.activity_pv
+    is_active = (inputs.status == STATUS_ACTIVE) & (activity >= plan.activity_personal_pv)
     gv = group_volume_to_levels(forest, volume, plan.options.group_volume_levels)
-    floor = rank_floor(plan, inputs, is_active)  # rank grace and staff overrides
-    paid_as, counted_gv, qualified = compute_ranks_with_floor(
-        plan,
-        forest,
-        is_active=is_active,
-        pv=volume,
-        gv=gv,
-        enroller=inputs.enroller,
-        floor=floor if floor.any() else None,
-    )
+    if inputs.given_paid_as_rank is not None:  # a weekly run: the latest month's ranks
+        paid_as = np.minimum(inputs.given_paid_as_rank, rank_count).astype(np.int16)
+        counted_gv, qualified = gv, paid_as
+    else:
+        floor = rank_floor(plan, inputs, is_active)  # rank grace and staff overrides
+        paid_as, counted_gv, qualified = compute_ranks_with_floor(
+            plan,
+            forest,
+            is_active=is_active,
+            pv=volume,
+            gv=gv,
+            enroller=inputs.enroller,
+            floor=floor if floor.any() else None,
+        )
     paid_as_index = paid_as.astype(np.int64)
     line_order = lines_by_order(inputs)
     rounding = plan.options.rounding
@@ -145,9 +153,9 @@ def run_engine(plan: Plan, inputs: EngineInputs) -> EngineResult:
     }
     lines = _merge_kinds(by_kind, amounts)
 
-    total_cv = int(cv.sum())
-    cap_cents = (
-        None if plan.payout_cap_ppm is None else plan.payout_cap_ppm * total_cv // RAW_PER_CENT
+    total_cv = int(cv.sum())  # int64 holds 92 million billion currency units of CV
+    cap_cents = (  # Python ints: rate × total CV passes int64 from 922 million units at 100 %
+        None if plan.payout_cap_rate is None else plan.payout_cap_rate * total_cv // RATE_ONE
     )
     paid = apply_payout_cap(plan, lines.kind, lines.amount_before_cap, cap_cents)
     lines = ResultLines(**{**lines.__dict__, "amount": paid})
@@ -247,9 +255,10 @@ def _settle(
 
 def _round_lines(plan: Plan, lines: KindLines) -> IntArray:
     """Cents per line with the plan's rounding mode and rounding point (see ``money.py``)."""
+    cents, fraction = lines.raw_parts()
     if plan.options.rounding_point == "line":
-        return round_raw(lines.raw, plan.options.rounding)
-    return split_rounded_totals(lines.raw, lines.earner, plan.options.rounding)
+        return round_parts(cents, fraction, plan.options.rounding)
+    return split_rounded_parts(cents, fraction, lines.earner, plan.options.rounding)
 
 
 def _merge_kinds(by_kind: dict[str, KindLines], amounts: dict[str, IntArray]) -> ResultLines:
@@ -275,14 +284,14 @@ def _merge_kinds(by_kind: dict[str, KindLines], amounts: dict[str, IntArray]) ->
             "source": k.source,
             "source_line": k.source_line,
             "base": k.base,
-            "rate_ppm": k.rate_ppm,
+            "rate": k.rate,
             "amount_before_cap": amounts.pop(name),
             "kind": np.full(len(k), KIND_CODES[name], dtype=np.int8),
         }
         for name, k in zip(KINDS, kinds, strict=True)
     ]
     del kinds
-    for name in ("kind", "level", "source", "source_line", "base", "rate_ppm", "amount_before_cap"):
+    for name in ("kind", "level", "source", "source_line", "base", "rate", "amount_before_cap"):
         # Scatter each kind straight into place and drop it: no concatenated copy.
         out = np.empty(len(destination), dtype=columns[0][name].dtype)
         for k, part in enumerate(columns):

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .bonuses import _walk_dynamic, _walk_none, _walk_skip_inactive
-from .money import round_raw
+from .money import round_product
 from .plan import Plan
 from .results import KIND_CODES, ResultLines
 from .tree import Forest
@@ -65,7 +65,7 @@ def aggregate_unilevel(lines: ResultLines) -> ResultLines:
         source=np.where(grouped_unilevel, -1, lines.source[first]),
         source_line=np.where(grouped_unilevel, -1, lines.source_line[first]),
         base=folded(lines.base, first),
-        rate_ppm=lines.rate_ppm[first],
+        rate=lines.rate[first],
         amount_before_cap=folded(lines.amount_before_cap, first),
         amount=folded(lines.amount, first),
     )
@@ -89,7 +89,7 @@ class SourceLines:
     source: IntArray
     level: IntArray
     base: IntArray
-    rate_ppm: IntArray
+    rate: IntArray
     amount: IntArray
 
     def __len__(self) -> int:
@@ -106,7 +106,7 @@ def unilevel_sources(
     line, as ``rounding_point: line`` does.
     """
     forest = Forest.build(frozen.parent)
-    depth_levels = len(plan.unilevel_ppm)
+    depth_levels = len(plan.unilevel_rates)
     unlocked_levels = plan.rank_table("unilevel_levels")[frozen.paid_as_rank]
     sources = np.flatnonzero(frozen.cv > 0)
     first = forest.parent_or_none()[sources]
@@ -130,11 +130,13 @@ def unilevel_sources(
         return SourceLines(empty, empty, empty, empty, empty)
     source = np.concatenate(found_source)
     levels = np.concatenate(found_level)
-    rates = np.array([0, *plan.unilevel_ppm], dtype=np.int64)[levels]
+    rates = np.array([0, *plan.unilevel_rates], dtype=np.int64)[levels]
     keep = rates > 0
     source, levels, rates = source[keep], levels[keep], rates[keep]
     base = frozen.cv[source]
-    return SourceLines(source, levels, base, rates, round_raw(base * rates, plan.options.rounding))
+    return SourceLines(
+        source, levels, base, rates, round_product(base, rates, plan.options.rounding)
+    )
 
 
 @dataclass(frozen=True)

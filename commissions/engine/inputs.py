@@ -51,6 +51,8 @@ _ARRAY_FIELDS: dict[str, tuple[type[np.generic], str, bool]] = {
     "prior_paid_as_rank": (np.int16, "n", False),
     "grace_months_used": (np.int16, "n", False),
     "rank_override": (np.int16, "n", False),
+    "activity_pv": (np.int64, "n", False),
+    "given_paid_as_rank": (np.int16, "n", False),
 }
 
 
@@ -88,6 +90,10 @@ class EngineInputs:
     row it has been kept so far (last period's ``EngineResult.grace_months_used``),
     ``rank_override`` a rank staff set for this period (0 none).
 
+    Weekly runs (``schedules.py``; length n, optional): ``activity_pv`` the own PV activity is
+    measured on (the schedule's activity window) instead of ``pv``; ``given_paid_as_rank`` the
+    paid-as rank of the latest monthly run, taken as it is (no rank is computed).
+
     ``period_start_day`` and ``period_end_day`` are inclusive. ``depth`` (optional) is each
     distributor's depth in the forest (roots 0); it is checked, and computed when absent.
     """
@@ -119,6 +125,8 @@ class EngineInputs:
     prior_paid_as_rank: npt.NDArray[np.int16] | None = None
     grace_months_used: npt.NDArray[np.int16] | None = None
     rank_override: npt.NDArray[np.int16] | None = None
+    activity_pv: npt.NDArray[np.int64] | None = None
+    given_paid_as_rank: npt.NDArray[np.int16] | None = None
     component_inputs: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -135,7 +143,14 @@ class EngineInputs:
             if value is None:
                 if required:
                     raise ValueError(f"{name} is required")
-                if name in ("line_parent_at_order", "depth", "placement_parent", "line_order_id"):
+                if name in (
+                    "line_parent_at_order",
+                    "depth",
+                    "placement_parent",
+                    "line_order_id",
+                    "activity_pv",
+                    "given_paid_as_rank",
+                ):
                     continue  # derived below / computed by the engine / no placement tree
                 if name == "placement_position":
                     if self.placement_parent is None:
@@ -188,6 +203,8 @@ class EngineInputs:
         _check_range(self.prior_paid_as_rank, 0, None, "prior_paid_as_rank")
         _check_range(self.grace_months_used, 0, None, "grace_months_used")
         _check_range(self.rank_override, 0, None, "rank_override")
+        if self.given_paid_as_rank is not None:
+            _check_range(self.given_paid_as_rank, 0, None, "given_paid_as_rank")
         if self.period_end_day < self.period_start_day:
             raise ValueError("period_end_day is before period_start_day")
         if self.m:

@@ -28,7 +28,7 @@ Rules (per period, tree as of the period's close, ``inputs.placement_parent``):
 
 The plan must have a placement tree (``placement.kind`` matrix or binary); a period's inputs
 without ``placement_parent`` are refused. Lines: earner, level k, source, source_line -1,
-base = the source's CV, rate_ppm = the level's rate.
+base = the source's CV, rate = the level's rate.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ import numpy as np
 from . import words
 from .bonuses import Items, _lines_by_level, _walk_dynamic, _walk_none, _walk_skip_inactive
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
-from .money import ppm_to_percent
+from .money import rate_to_percent
 from .tree import Forest
 
 COMPRESSIONS = ("none", "skip_inactive", "dynamic")
@@ -52,7 +52,7 @@ _WALKS = {"none": _walk_none, "skip_inactive": _walk_skip_inactive, "dynamic": _
 
 @dataclass(frozen=True)
 class MatrixOptions:
-    percents_ppm: tuple[int, ...]
+    level_rates: tuple[int, ...]
     compression: str
     # unlocked levels per rank number (index 0 = no rank); None: every active person, all.
     levels_by_rank: tuple[int, ...] | None
@@ -96,7 +96,7 @@ def parse(reader: Any, value: Any, path: str) -> MatrixOptions:
 def unlocked_levels(options: MatrixOptions, context: ComponentContext) -> np.ndarray:
     """Levels each distributor unlocks (0 when inactive)."""
     if options.levels_by_rank is None:
-        levels = np.full(context.inputs.n, len(options.percents_ppm), dtype=np.int64)
+        levels = np.full(context.inputs.n, len(options.level_rates), dtype=np.int64)
     else:
         levels = np.array(options.levels_by_rank, dtype=np.int64)[context.paid_as]
     return np.where(context.is_active, levels, 0)
@@ -115,24 +115,24 @@ def compute(options: MatrixOptions, context: ComponentContext) -> ComponentOutpu
     active = np.append(context.is_active, False)
     walk = _WALKS[options.compression]
     first = parent_or_none[sources]
-    earners = list(walk(forest, first, unlocked, active, parent_or_none, len(options.percents_ppm)))
-    lines = _lines_by_level(earners, list(options.percents_ppm), items, n)
+    earners = list(walk(forest, first, unlocked, active, parent_or_none, len(options.level_rates)))
+    lines = _lines_by_level(earners, list(options.level_rates), items, n)
     return ComponentOutput({"matrix": lines})
 
 
 def max_payout_percent(options: MatrixOptions) -> Decimal:
     """Each cent of CV pays at most every level someone can unlock once."""
     levels = (
-        len(options.percents_ppm) if options.levels_by_rank is None else max(options.levels_by_rank)
+        len(options.level_rates) if options.levels_by_rank is None else max(options.levels_by_rank)
     )
-    return ppm_to_percent(sum(options.percents_ppm[:levels]))
+    return rate_to_percent(sum(options.level_rates[:levels]))
 
 
 def explain(line: Any, options: MatrixOptions) -> str:
-    """``line`` has ``level``, ``base`` (cents) and ``rate_ppm`` (a result line or row)."""
+    """``line`` has ``level``, ``base`` (cents) and ``rate`` (a result line or row)."""
     return (
-        f"matrix level {int(line.level)} of {len(options.percents_ppm)} (placement tree): "
-        f"{words.percent(int(line.rate_ppm))} % of {words.money(int(line.base))} CV"
+        f"matrix level {int(line.level)} of {len(options.level_rates)} (placement tree): "
+        f"{words.percent(int(line.rate))} % of {words.money(int(line.base))} CV"
     )
 
 

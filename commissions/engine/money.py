@@ -3,32 +3,43 @@
 Units
 -----
 * Volumes (PV, CV) and money are ``int64`` numbers of **cents** (hundredths of the currency).
-* Rates are integer **parts per million of 1** (``ppm``): 5 % is ``50_000``, 2.5 % is ``25_000``.
-  A plan percent may therefore carry at most four decimals (``"3.3333"``); the plan validator
-  refuses anything finer, so no rate is ever rounded.
-* A **raw amount** is ``cents × rate_ppm``: an exact ``int64`` in units of 1e-6 cent
-  (1e-8 of the currency). ``RAW_PER_CENT`` raw units make one cent. ``int64`` holds raw amounts
-  up to about 9.2e18, i.e. a single base of 92 billion currency units at a 100 % rate.
+* Rates are integer **rate units of 1e-8 of 1** (``RATE_UNITS_PER_PERCENT`` = 1_000_000 per
+  percent, ``RATE_ONE`` = 100_000_000 for 100 %): 5 % is ``5_000_000``, 3.333333 % is
+  ``3_333_333``. A plan percent may therefore carry at most six decimals; the plan validator
+  refuses anything finer, so no rate is ever rounded. (Engines before 1.2.0 kept rates in
+  parts per million of 1, at most four decimals of a percent; ledger lines they wrote keep
+  that unit, ``LEGACY_RATE_UNITS_PER_PPM`` converts it.)
+* A **raw amount** is ``cents × rate``: an exact integer in units of 1e-8 cent (1e-10 of the
+  currency). ``RAW_PER_CENT`` (100_000_000) raw units make one cent. A single line's raw amount
+  is kept as ``raw_parts``: its whole cents (floor) and the fraction of a cent left in raw units
+  (0 ≤ fraction < ``RAW_PER_CENT``), computed without ever forming the product, so no base is
+  too large for ``int64`` (an ``int64`` raw amount would hold a single base of only 922 million
+  currency units at 100 %). Sums of raw amounts over many lines (breakage, an earner's total) add
+  the cents and the fractions separately and are Python ints, exact at any size.
 
 The rounding rule
 -----------------
-A raw amount becomes cents **once**, with the plan's rounding mode, in ``round_raw``:
+A raw amount becomes cents **once**, with the plan's rounding mode, in ``round_parts``
+(``round_raw`` for a raw amount given whole, ``round_product`` for a base and a rate):
 
 * ``half_up``     - to the nearest cent, ties away from zero (``Decimal.ROUND_HALF_UP``);
 * ``half_even``   - to the nearest cent, ties to the even cent (banker's rounding);
 * ``toward_zero`` - drop the fraction (``Decimal.ROUND_DOWN``);
-* ``away_from_zero`` - any fraction makes a whole cent more (``Decimal.ROUND_UP``): 0.000001
+* ``away_from_zero`` - any fraction makes a whole cent more (``Decimal.ROUND_UP``): 1e-8
   cent becomes 1 cent.
+
+For example 3.333333 % of 123.45 CV is 12345 × 3_333_333 = 41_149_995_885 raw units, i.e.
+411.49995885 cents, which is 4.11 with ``half_up``.
 
 Negative raw amounts round symmetrically (the magnitude is rounded, the sign kept), so
 ``-1.005`` with ``half_up`` is ``-1.01``, exactly as ``Decimal`` does.
 
 Where rounding happens is the plan option ``rounding_point``:
 
-* ``line``: every result line is rounded on its own (``round_raw`` of its raw amount);
+* ``line``: every result line is rounded on its own (its raw amount rounded);
 * ``earner_kind_total``: the raw amounts of one earner's lines of one kind are summed, that
   total is rounded once, and the rounded total is split back over those lines with the
-  largest-remainder method (``split_rounded_totals``): each line first gets its raw amount
+  largest-remainder method (``split_rounded_parts``): each line first gets its raw amount
   rounded down (floor) to the cent, and the cents still missing to reach the rounded total go
   one each to the lines with the largest dropped fractions; equal fractions are broken by line
   order (earlier line first). Lines are then whole cents and add up exactly to the total.
@@ -45,11 +56,21 @@ from fractions import Fraction
 import numpy as np
 import numpy.typing as npt
 
-RAW_PER_CENT = 1_000_000
-"""Raw units (1e-6 cent) per cent; also the ppm value of a 100 % rate."""
+RAW_PER_CENT = 100_000_000
+"""Raw units (1e-8 cent) per cent."""
 
-PPM_PER_PERCENT = 10_000
-"""Parts per million of 1 in one percent."""
+RATE_ONE = 100_000_000
+"""Rate units (1e-8 of 1) in a rate of 100 %."""
+
+RATE_UNITS_PER_PERCENT = 1_000_000
+"""Rate units (1e-8 of 1) in one percent."""
+
+PERCENT_DECIMALS = 6
+"""Decimals a plan percent may carry (1 rate unit = 0.000001 %)."""
+
+LEGACY_RATE_UNITS_PER_PPM = 100
+"""Rate units in one part per million of 1: the rate unit of ledger lines written by engines
+before 1.2.0 (``CommissionLine.rate``)."""
 
 ROUNDING_MODES = ("half_up", "half_even", "toward_zero", "away_from_zero")
 
@@ -59,22 +80,75 @@ _INT64_SAFE_PRODUCT = 2**63 - 1
 Int64Array = npt.NDArray[np.int64]
 
 
-def round_raw(raw: npt.ArrayLike, mode: str) -> Int64Array:
-    """Round raw amounts (1e-6 cent) to whole cents with ``mode``; vectorized, integer-only."""
+def raw_parts(base: npt.ArrayLike, rate: npt.ArrayLike) -> tuple[Int64Array, Int64Array]:
+    """The raw amounts ``base × rate`` (cents × rate units) as whole cents (floor) and the
+    fraction left in raw units (0 ≤ fraction < ``RAW_PER_CENT``), exactly, element by element.
+
+    The product is never formed: with base = q × RAW_PER_CENT + r (0 ≤ r < RAW_PER_CENT),
+    base × rate / RAW_PER_CENT = q × rate + r × rate / RAW_PER_CENT, where r × rate stays
+    below 2.2e17 for any int32 rate and q × rate is a number of cents. So it is exact for any
+    int64 base (of either sign) and any rate 0 ≤ rate < 2**31 whose cents fit in int64.
+    """
+    base = np.asarray(base, dtype=np.int64)
+    rate = np.asarray(rate, dtype=np.int64)
+    high, low = _divmod(base, RAW_PER_CENT)
+    small = low * rate
+    carry, fraction = _divmod(small, RAW_PER_CENT)
+    return high * rate + carry, fraction
+
+
+def round_parts(cents: npt.ArrayLike, fraction: npt.ArrayLike, mode: str) -> Int64Array:
+    """Round raw amounts given as whole cents (floor) + a fraction in raw units
+    (0 ≤ fraction < ``RAW_PER_CENT``) to whole cents with ``mode``; vectorized, integer-only,
+    symmetric for negative amounts (the magnitude is rounded, the sign kept)."""
     if mode not in ROUNDING_MODES:
         raise ValueError(f"unknown rounding mode {mode!r}")
-    values = np.asarray(raw, dtype=np.int64)
-    magnitude = np.abs(values)
-    cents, remainder = _divmod(magnitude, RAW_PER_CENT)
+    cents = np.asarray(cents, dtype=np.int64)
+    fraction = np.asarray(fraction, dtype=np.int64)
+    negative = cents < 0
+    # The magnitude's whole cents and fraction: -(c + f) = (-c - 1) + (R - f) when f > 0.
+    has_fraction = fraction > 0
+    magnitude = np.where(negative, np.where(has_fraction, -cents - 1, -cents), cents)
+    remainder = np.where(negative & has_fraction, RAW_PER_CENT - fraction, fraction)
     if mode == "half_up":
-        cents += 2 * remainder >= RAW_PER_CENT
+        magnitude = magnitude + (2 * remainder >= RAW_PER_CENT)
     elif mode == "half_even":
-        cents += (2 * remainder > RAW_PER_CENT) | (
-            (2 * remainder == RAW_PER_CENT) & (cents % 2 == 1)
+        magnitude = magnitude + (
+            (2 * remainder > RAW_PER_CENT)
+            | ((2 * remainder == RAW_PER_CENT) & (magnitude % 2 == 1))
         )
     elif mode == "away_from_zero":
-        cents += remainder > 0
-    return np.where(values < 0, -cents, cents)
+        magnitude = magnitude + (remainder > 0)
+    return np.where(negative, -magnitude, magnitude).astype(np.int64)
+
+
+def round_product(base: npt.ArrayLike, rate: npt.ArrayLike, mode: str) -> Int64Array:
+    """Round ``base × rate`` (cents × rate units) to whole cents with ``mode``, exactly and
+    without forming the product (``raw_parts``)."""
+    cents, fraction = raw_parts(base, rate)
+    return round_parts(cents, fraction, mode)
+
+
+def raw_total(base: npt.ArrayLike, rate: npt.ArrayLike) -> int:
+    """The exact sum of ``base × rate`` (raw units) over all elements, as a Python int: the
+    whole cents and the fractions are summed apart (each fits in int64), then joined."""
+    cents, fraction = raw_parts(base, rate)
+    return int(cents.sum()) * RAW_PER_CENT + int(fraction.sum())
+
+
+def apply_rate_floor(values: npt.ArrayLike, rate: int) -> Int64Array:
+    """``floor(values × rate / RATE_ONE)``: a rate of cents, rounded down, exactly for any
+    int64 ``values`` (e.g. a leg cap of a huge GV), without forming the product."""
+    high, low = _divmod(np.asarray(values, dtype=np.int64), RATE_ONE)
+    return high * rate + low * rate // RATE_ONE
+
+
+def round_raw(raw: npt.ArrayLike, mode: str) -> Int64Array:
+    """Round raw amounts (1e-8 cent, ``int64``) to whole cents with ``mode``; vectorized."""
+    if mode not in ROUNDING_MODES:
+        raise ValueError(f"unknown rounding mode {mode!r}")
+    cents, fraction = _divmod(np.asarray(raw, dtype=np.int64), RAW_PER_CENT)
+    return round_parts(cents, fraction, mode)
 
 
 def round_raw_total(raw: int, mode: str) -> int:
@@ -191,17 +265,23 @@ def _multiply_divide(
     raise ArithmeticError("multiply-divide estimate did not converge")
 
 
-def percent_to_ppm(percent: Decimal) -> int:
-    """Convert a percent (``Decimal("2.5")``) to integer ppm of 1; it must be exact."""
-    ppm = percent * PPM_PER_PERCENT
-    if ppm != ppm.to_integral_value():
-        raise ValueError(f"{percent} % has more than 4 decimals")
-    return int(ppm)
+def percent_to_rate(percent: Decimal) -> int:
+    """Convert a percent (``Decimal("2.5")``) to integer rate units; it must be exact (at most
+    ``PERCENT_DECIMALS`` decimals)."""
+    rate = percent * RATE_UNITS_PER_PERCENT
+    if rate != rate.to_integral_value():
+        raise ValueError(f"{percent} % has more than {PERCENT_DECIMALS} decimals")
+    return int(rate)
 
 
-def ppm_to_percent(ppm: int) -> Decimal:
-    """Convert integer ppm of 1 back to a percent ``Decimal`` (exact)."""
-    return Decimal(ppm) / PPM_PER_PERCENT
+def rate_to_percent(rate: int) -> Decimal:
+    """Convert integer rate units back to a percent ``Decimal`` (exact)."""
+    return Decimal(int(rate)) / RATE_UNITS_PER_PERCENT
+
+
+def rate_from_ppm(ppm: int) -> int:
+    """A rate in parts per million of 1 (ledger lines of engines before 1.2.0) in rate units."""
+    return int(ppm) * LEGACY_RATE_UNITS_PER_PPM
 
 
 def group_starts(sorted_keys: npt.NDArray[np.integer]) -> Int64Array:
@@ -251,17 +331,29 @@ def _award_largest_remainders(
 
 
 def split_rounded_totals(raw: Int64Array, earner: npt.NDArray[np.int64], mode: str) -> Int64Array:
+    """``split_rounded_parts`` of raw amounts given whole (``int64`` raw units)."""
+    floors, remainders = _divmod(np.asarray(raw, dtype=np.int64), RAW_PER_CENT)
+    return split_rounded_parts(floors, remainders, earner, mode)
+
+
+def split_rounded_parts(
+    floors: Int64Array, remainders: Int64Array, earner: npt.NDArray[np.int64], mode: str
+) -> Int64Array:
     """Round each earner's raw total once and split it over their lines (largest remainder).
 
-    ``raw`` and ``earner`` are in line order, sorted by earner (one call per kind). Returns
-    whole cents per line whose sum per earner is exactly ``round_raw(sum of that earner's raw)``.
+    The lines' raw amounts are given as ``raw_parts``: whole cents (floor) and the fraction in
+    raw units. They are in line order, sorted by earner (one call per kind). Returns whole
+    cents per line whose sum per earner is exactly the rounded sum of that earner's raw
+    amounts. The total is summed as cents plus fractions (the fractions' carry added to the
+    cents), so it never overflows however large an earner's total is.
     """
-    if len(raw) == 0:
+    if len(floors) == 0:
         return np.zeros(0, dtype=np.int64)
     starts = group_starts(earner)
-    floors, remainders = _divmod(raw, RAW_PER_CENT)
-    totals = round_raw(np.add.reduceat(raw, starts), mode)
-    extra = totals - np.add.reduceat(floors, starts)
+    carry, fraction = _divmod(np.add.reduceat(remainders, starts), RAW_PER_CENT)
+    floor_totals = np.add.reduceat(floors, starts)
+    totals = round_parts(floor_totals + carry, fraction, mode)
+    extra = totals - floor_totals
     return floors + _award_largest_remainders(remainders, starts, extra, RAW_PER_CENT)
 
 

@@ -15,7 +15,7 @@ refunds) is at least ``minimum_order_cv`` and above 0:
 
 * ``per: order``: one award of ``amount`` (generation g: the g-th amount) per order. The line
   names the order's first line (smallest line id) as ``source_line``, base = amount in cents,
-  rate = 100 % (``1_000_000`` ppm).
+  rate = 100 % (``money.RATE_ONE``).
 * ``per: unit``: one line per order line of the order with CV > 0, base = amount in cents ×
   the line's units (``EngineInputs.line_units``), rate = 100 %. Lines of 0 units pay nothing.
 
@@ -41,7 +41,7 @@ import numpy.typing as npt
 from . import words
 from .bonuses import Items, KindLines, _lines_by_level, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
-from .money import RAW_PER_CENT
+from .money import RATE_ONE
 
 IntArray = npt.NDArray[np.int64]
 
@@ -154,8 +154,8 @@ def compute(options: OrderAwardOptions, context: ComponentContext) -> ComponentO
                 lines.source,
                 lines.source_line,
                 base,
-                np.full(len(base), RAW_PER_CENT, dtype=np.int32),
-                lines.unpaid_raw * RAW_PER_CENT,
+                np.full(len(base), RATE_ONE, dtype=np.int32),
+                lines.unpaid_raw * RATE_ONE,
             )
         }
     )

@@ -6,7 +6,8 @@ rank's")``. Unknown keys are errors, so a typo is never silently ignored. Amount
 strings or numbers; they are read with ``Decimal(str(x))``.
 
 Units: volumes and money are stored in cents (at most 2 decimals allowed), percents as integer
-parts per million of 1 (at most 4 decimals allowed: ``"2.5"`` → 25_000). See ``money.py``.
+rate units of 1e-8 of 1 (at most 6 decimals allowed: ``"2.5"`` → 2_500_000, ``"3.333333"`` →
+3_333_333; a 7th decimal is refused: "has more precision than 0.000001 %"). See ``money.py``.
 
 Document fields (``*`` = required)
 -----------------------------------
@@ -87,6 +88,10 @@ Document fields (``*`` = required)
                      period of an order from an earlier period lowers volume. Either way it
                      lowers the person's PV; ``floored`` counts a person's negative PV as 0
                      everywhere, ``negative`` lets it lower their own and their uplines' GV.
+``schedules``        ``{"weekly": {"components": [...], "week_starts": day, "minimum_payout": X,
+                     "activity_weeks": N}}``: the kinds listed (fast_start, retail_profit, binary,
+                     order_award) are paid every week with their own balance and minimum payout;
+                     everything else stays monthly (``schedules.py``). Default: all monthly.
 
 Lawfulness rules enforced here: a plan may pay only on product volume. Any key that pays on
 enrollment (``enrollment_bonus``, ``recruiting_bonus``, ``starter_kit_bonus``, a fast start
@@ -107,8 +112,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from . import components
-from .money import PPM_PER_PERCENT, ROUNDING_MODES, ppm_to_percent
+from . import components, schedules
+from .money import PERCENT_DECIMALS, RATE_UNITS_PER_PERCENT, ROUNDING_MODES, rate_to_percent
 from .results import KINDS
 
 COMPRESSIONS = ("none", "skip_inactive", "dynamic")
@@ -193,13 +198,13 @@ class PlanValidationError(ValueError):
 
 @dataclass(frozen=True)
 class Rank:
-    """One rank, requirements in cents / ppm. ``qualified_legs_min_rank`` is 1..R (0 = none)."""
+    """One rank, requirements in cents / rate units. ``qualified_legs_min_rank``: 1..R (0 none)."""
 
     code: str
     name: str
     personal_pv: int
     group_volume: int
-    leg_cap_ppm: int | None
+    leg_cap_rate: int | None
     qualified_legs_count: int
     qualified_legs_min_rank: int
     personally_enrolled_active: int
@@ -225,18 +230,19 @@ class Options:
 
 @dataclass(frozen=True)
 class Plan:
-    """A validated plan. Money and volumes in cents, rates in ppm of 1 (see ``money.py``)."""
+    """A validated plan. Money and volumes in cents, rates in rate units of 1e-8 of 1 (see
+    ``money.py``: 100 % = ``RATE_ONE``)."""
 
     name: str
     currency: str
     activity_personal_pv: int
     ranks: tuple[Rank, ...]
-    unilevel_ppm: tuple[int, ...]
-    matching_ppm: tuple[int, ...]
+    unilevel_rates: tuple[int, ...]
+    matching_rates: tuple[int, ...]
     retail_profit_enabled: bool
-    fast_start_ppm: int
+    fast_start_rate: int
     fast_start_days: int
-    payout_cap_ppm: int | None
+    payout_cap_rate: int | None
     payout_cap_method: str
     protected_kinds: tuple[str, ...]
     minimum_payout: int
@@ -247,7 +253,9 @@ class Plan:
     # Plan components beyond the core (``components.py``): plan key -> parsed options.
     components: Mapping[str, Any] = field(default_factory=dict)
     # ``fast_start.percents``: a rate per enroller generation (empty with ``percent``).
-    fast_start_generations_ppm: tuple[int, ...] = ()
+    fast_start_generation_rates: tuple[int, ...] = ()
+    # ``schedules.weekly``: the kinds paid every week (``schedules.py``); None = all monthly.
+    weekly: schedules.WeeklySchedule | None = None
 
     def rank_table(self, attribute: str) -> npt.NDArray[np.int64]:
         """Per-rank values indexed by rank number (index 0 = no rank = 0)."""
@@ -267,10 +275,10 @@ class Plan:
         """
         max_levels = max((rank.unilevel_levels for rank in self.ranks), default=0)
         max_generations = max((rank.matching_generations for rank in self.ranks), default=0)
-        unilevel = ppm_to_percent(sum(self.unilevel_ppm[:max_levels]))
-        matching = ppm_to_percent(sum(self.matching_ppm[:max_generations]))
-        core = unilevel + matching * unilevel / 100 + ppm_to_percent(self.fast_start_ppm)
-        core += ppm_to_percent(sum(self.fast_start_generations_ppm))
+        unilevel = rate_to_percent(sum(self.unilevel_rates[:max_levels]))
+        matching = rate_to_percent(sum(self.matching_rates[:max_generations]))
+        core = unilevel + matching * unilevel / 100 + rate_to_percent(self.fast_start_rate)
+        core += rate_to_percent(sum(self.fast_start_generation_rates))
         shares = [
             components.REGISTRY[key].max_payout_percent(options)
             for key, options in self.components.items()
@@ -354,7 +362,7 @@ class _PlanReader:
         return int(cents)
 
     def percent(self, value: Any, path: str, *, allow_zero: bool = True) -> int | None:
-        """A percent in [0, 100] with at most 4 decimals, in ppm of 1."""
+        """A percent in [0, 100] with at most 6 decimals, in rate units of 1e-8 of 1."""
         number = self.decimal(value, path)
         if number is None:
             return None
@@ -364,13 +372,15 @@ class _PlanReader:
         if not allow_zero and number == 0:
             self.fail(path, "must be greater than 0")
             return None
-        ppm = number * PPM_PER_PERCENT
-        if ppm != ppm.to_integral_value():
+        rate = number * RATE_UNITS_PER_PERCENT
+        if rate != rate.to_integral_value():
             self.fail(
-                path, "has more precision than 0.0001 % (rates are kept in parts per million)"
+                path,
+                f"has more precision than 0.000001 % (a percent may have at most "
+                f"{PERCENT_DECIMALS} decimals)",
             )
             return None
-        return int(ppm)
+        return int(rate)
 
     def integer(self, value: Any, path: str, *, maximum: int | None = None) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -441,7 +451,7 @@ class _PlanReader:
             self.fail(path, "must be a list of percents")
             return ()
         parsed = [self.percent(item, f"{path}[{i}]") for i, item in enumerate(value)]
-        return tuple(0 if ppm is None else ppm for ppm in parsed)
+        return tuple(0 if rate is None else rate for rate in parsed)
 
     # -- the document ----------------------------------------------------------------------
 
@@ -465,6 +475,7 @@ class _PlanReader:
                 "minimum_payout",
                 "options",
                 "placement",
+                "schedules",
                 *components.REGISTRY,
             ),
             required=("name", "activity", "ranks", "unilevel"),
@@ -481,21 +492,21 @@ class _PlanReader:
             )
             activity_pv = self.cents(activity.get("personal_pv", 0), "activity.personal_pv") or 0
 
-        unilevel_ppm: tuple[int, ...] = ()
+        unilevel_rates: tuple[int, ...] = ()
         if "unilevel" in top:
             unilevel = self.mapping(
                 top["unilevel"], "unilevel", ("percents",), required=("percents",)
             )
-            unilevel_ppm = self.percent_list(unilevel.get("percents", []), "unilevel.percents")
-            if "percents" in unilevel and not unilevel_ppm:
+            unilevel_rates = self.percent_list(unilevel.get("percents", []), "unilevel.percents")
+            if "percents" in unilevel and not unilevel_rates:
                 self.fail("unilevel.percents", "must list at least one level")
 
-        matching_ppm: tuple[int, ...] = ()
+        matching_rates: tuple[int, ...] = ()
         if "matching" in top:
             matching = self.mapping(
                 top["matching"], "matching", ("percents",), required=("percents",)
             )
-            matching_ppm = self.percent_list(matching.get("percents", []), "matching.percents")
+            matching_rates = self.percent_list(matching.get("percents", []), "matching.percents")
 
         retail_enabled = False
         if "retail_profit" in top:
@@ -504,15 +515,15 @@ class _PlanReader:
                 self.boolean(retail.get("enabled", False), "retail_profit.enabled")
             )
 
-        fast_ppm, fast_days = self.read_fast_start(top)
-        cap_ppm, cap_method, protected = self.read_payout_cap(top)
+        fast_rate, fast_days = self.read_fast_start(top)
+        cap_rate, cap_method, protected = self.read_payout_cap(top)
         minimum_payout = self.cents(top.get("minimum_payout", 0), "minimum_payout") or 0
         options = self.read_options(top.get("options", {}))
         ranks = (
             self.read_ranks(
                 top["ranks"],
-                len(unilevel_ppm),
-                len(matching_ppm),
+                len(unilevel_rates),
+                len(matching_rates),
                 cumulative=options.cumulative_ranks,
             )
             if "ranks" in top
@@ -530,6 +541,16 @@ class _PlanReader:
             for key in components.REGISTRY
             if key in top
         }
+        weekly = None
+        if "schedules" in top:
+            kinds = {"unilevel", *parsed_components}
+            if retail_enabled:
+                kinds.add("retail_profit")
+            if fast_rate or any(self.fast_start_generations):
+                kinds.add("fast_start")
+            weekly = schedules.read_schedules(
+                self, top["schedules"], kinds_in_plan=kinds, has_cap=cap_rate is not None
+            )
 
         if self.errors:
             raise PlanValidationError(self.errors)
@@ -538,19 +559,20 @@ class _PlanReader:
             currency=currency,
             activity_personal_pv=activity_pv,
             ranks=ranks,
-            unilevel_ppm=unilevel_ppm,
-            matching_ppm=matching_ppm,
+            unilevel_rates=unilevel_rates,
+            matching_rates=matching_rates,
             retail_profit_enabled=retail_enabled,
-            fast_start_ppm=fast_ppm,
+            fast_start_rate=fast_rate,
             fast_start_days=fast_days,
-            fast_start_generations_ppm=self.fast_start_generations,
-            payout_cap_ppm=cap_ppm,
+            fast_start_generation_rates=self.fast_start_generations,
+            payout_cap_rate=cap_rate,
             payout_cap_method=cap_method,
             protected_kinds=protected,
             minimum_payout=minimum_payout,
             options=options,
             placement=self.placement(top.get("placement")),
             components=parsed_components,
+            weekly=weekly,
         )
 
     def placement(self, value: Any) -> dict[str, Any]:
@@ -595,11 +617,11 @@ class _PlanReader:
             )
         elif basis != "cv":
             self.fail("fast_start.basis", "must be 'cv'")
-        ppm = self.percent(fast.get("percent", 0), "fast_start.percent") or 0
+        rate = self.percent(fast.get("percent", 0), "fast_start.percent") or 0
         days = self.integer(fast.get("days", 0), "fast_start.days", maximum=366) or 0
-        if "days" in fast and days == 0 and (ppm > 0 or any(generations)):
+        if "days" in fast and days == 0 and (rate > 0 or any(generations)):
             self.fail("fast_start.days", "must be at least 1")
-        return ppm, days
+        return rate, days
 
     def read_payout_cap(self, top: dict[str, Any]) -> tuple[int | None, str, tuple[str, ...]]:
         if "payout_cap" not in top:
@@ -610,7 +632,7 @@ class _PlanReader:
             ("percent_of_cv", "method", "protected_kinds"),
             required=("percent_of_cv",),
         )
-        ppm = self.percent(
+        rate = self.percent(
             cap.get("percent_of_cv", 0), "payout_cap.percent_of_cv", allow_zero=False
         )
         method = (
@@ -638,7 +660,7 @@ class _PlanReader:
                 "payout_cap.protected_kinds",
                 "must list at least one kind with method protect_kinds",
             )
-        return ppm, method, tuple(protected)
+        return rate, method, tuple(protected)
 
     def read_options(self, value: Any) -> Options:
         fields = self.mapping(value, "options", tuple(Options.__dataclass_fields__))
@@ -706,7 +728,7 @@ class _PlanReader:
         code = self.text(fields.get("code", "?"), f"{path}.code") or "?"
         name = self.text(fields.get("name", code), f"{path}.name") or code
         leg_cap = fields.get("leg_cap_percent")
-        leg_cap_ppm = (
+        leg_cap_rate = (
             None
             if leg_cap is None
             else self.percent(leg_cap, f"{path}.leg_cap_percent", allow_zero=False)
@@ -734,7 +756,7 @@ class _PlanReader:
             name=name,
             personal_pv=self.cents(fields.get("personal_pv", 0), f"{path}.personal_pv") or 0,
             group_volume=self.cents(fields.get("group_volume", 0), f"{path}.group_volume") or 0,
-            leg_cap_ppm=leg_cap_ppm,
+            leg_cap_rate=leg_cap_rate,
             qualified_legs_count=legs_count,
             qualified_legs_min_rank=min_rank,
             personally_enrolled_active=self.integer(

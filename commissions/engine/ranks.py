@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .group_volume import group_volume_to_levels
-from .money import RAW_PER_CENT
+from .money import RATE_ONE, apply_rate_floor
 from .plan import Plan, Rank
 from .tree import Forest
 
@@ -34,10 +34,12 @@ IntArray = npt.NDArray[np.int64]
 def leg_cap(plan: Plan, rank: Rank, gv: IntArray | int) -> IntArray | int | None:
     """The most one leg may add toward ``rank`` (cents, rounded down), for people whose own GV
     is ``gv`` (an array or one number); None when the rank has no leg cap."""
-    if rank.leg_cap_ppm is None:
+    if rank.leg_cap_rate is None:
         return None
     basis = rank.group_volume if plan.options.leg_cap_basis == "required" else gv
-    return rank.leg_cap_ppm * basis // RAW_PER_CENT
+    if isinstance(basis, int):
+        return rank.leg_cap_rate * basis // RATE_ONE  # Python ints: exact at any size
+    return apply_rate_floor(basis, rank.leg_cap_rate)  # exact where rate × GV passes int64
 
 
 def counted_group_volume(

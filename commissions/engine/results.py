@@ -40,11 +40,12 @@ KIND_CODES: dict[str, int] = {name: code for code, name in enumerate(KINDS)}
 class ResultLines:
     """Result lines as parallel arrays (structure of arrays).
 
-    ``base`` is what the rate applied to (cents), ``rate_ppm`` the rate in parts per million of 1
-    (1_000_000 = 100 %), ``amount_before_cap`` the rounded amount, ``amount`` what is paid after
-    the payout cap. ``level`` is the unilevel level, matching generation or rank number of an
-    advancement bonus (0 otherwise); ``source`` the distributor whose volume paid the line
-    (-1 for advancement bonuses); ``source_line`` the order line id (-1 when per distributor).
+    ``base`` is what the rate applied to (cents), ``rate`` the rate in rate units of 1e-8 of 1
+    (``money.RATE_ONE`` = 100_000_000 = 100 %), ``amount_before_cap`` the rounded amount,
+    ``amount`` what is paid after the payout cap. ``level`` is the unilevel level, matching
+    generation or rank number of an advancement bonus (0 otherwise); ``source`` the
+    distributor whose volume paid the line (-1 for advancement bonuses); ``source_line`` the
+    order line id (-1 when per distributor).
     """
 
     earner: npt.NDArray[np.int64]
@@ -53,7 +54,7 @@ class ResultLines:
     source: npt.NDArray[np.int64]
     source_line: npt.NDArray[np.int64]
     base: npt.NDArray[np.int64]
-    rate_ppm: npt.NDArray[np.int32]
+    rate: npt.NDArray[np.int32]
     amount_before_cap: npt.NDArray[np.int64]
     amount: npt.NDArray[np.int64]
 
@@ -73,7 +74,7 @@ class ResultLines:
             self.source,
             self.source_line,
             self.base,
-            self.rate_ppm,
+            self.rate,
             self.amount_before_cap,
             self.amount,
         )

@@ -44,7 +44,7 @@ CAUSES = ("unqualified", "company", "rounded_away")
 @dataclass(frozen=True)
 class Settled:
     """A kind's lines as written (company lines and 0.00 lines gone), their cents, and the
-    raw amounts (1e-6 cent) the two rules took out."""
+    raw amounts (1e-8 cent, Python ints) the two rules took out."""
 
     lines: KindLines
     amounts: IntArray
@@ -61,7 +61,7 @@ def keep_lines(lines: KindLines, keep: npt.NDArray[np.bool_]) -> KindLines:
         source=lines.source[keep],
         source_line=lines.source_line[keep],
         base=lines.base[keep],
-        rate_ppm=lines.rate_ppm[keep],
+        rate=lines.rate[keep],
     )
 
 
@@ -77,20 +77,19 @@ def settle(
     if len(lines) and is_company.any():
         by_company = is_company[lines.earner]
         if by_company.any():
-            company_raw = int(lines.raw[by_company].sum())
+            company_raw = lines.raw_total(by_company)
             lines = keep_lines(lines, ~by_company)
     amounts = round_lines(lines)
     zero = amounts == 0
     rounded_away_raw = 0
     if zero.any():
-        raw = lines.raw
         if rounding_point == "line":
             lost = zero
         else:
             totals = np.zeros(int(lines.earner.max()) + 1, dtype=np.int64)
             np.add.at(totals, lines.earner, amounts)
             lost = zero & (totals[lines.earner] == 0)
-        rounded_away_raw = int(raw[lost].sum())
+        rounded_away_raw = lines.raw_total(lost)
         lines = keep_lines(lines, ~zero)
         amounts = amounts[~zero]
     return Settled(lines, amounts, company_raw, rounded_away_raw)

@@ -33,8 +33,8 @@ Rules, per period, sponsor tree at the period's close:
   every source with no Lg (including sources that never broke away).
 
 Lines: ``stair_step`` level = the earner's paid-as rank number (so the statement can say
-"their percent − paid below"), base = the source's CV, rate_ppm = the difference;
-``generation_override`` level = g, rate_ppm = the generation's percent. source_line is -1.
+"their percent − paid below"), base = the source's CV, rate = the difference;
+``generation_override`` level = g, rate = the generation's percent. source_line is -1.
 
 Vectorized per step of the walk, not per level: with the distinct percents p_0 = 0 < p_1 <
 ... < p_Q, ``Forest.nearest_ancestor`` gives, for every person and j, the nearest ancestor
@@ -60,7 +60,7 @@ import numpy.typing as npt
 from . import words
 from .bonuses import KindLines, empty_lines
 from .components import ComponentContext, ComponentOutput, ComponentSpec, register
-from .money import ppm_to_percent
+from .money import rate_to_percent, raw_total
 from .results import KIND_CODES
 
 IntArray = npt.NDArray[np.int64]
@@ -69,10 +69,10 @@ VOLUMES = ("cv",)
 
 @dataclass(frozen=True)
 class StairStepOptions:
-    # percent (ppm) per rank number 0..R (index 0 = no rank = 0)
-    percents_ppm: tuple[int, ...]
+    # percent (rate units, ``money.py``) per rank number 0..R (index 0 = no rank = 0)
+    rates_by_rank: tuple[int, ...]
     breakaway_rank: int | None  # rank number 1..R, None: no breakaway
-    generation_ppm: tuple[int, ...]
+    generation_rates: tuple[int, ...]
     volume: str = "cv"
 
 
@@ -93,7 +93,7 @@ def parse(reader: Any, value: Any, path: str) -> StairStepOptions:
             f"{path}.percents",
             reader.percent,
             what="percent",
-            show=lambda ppm: f"{ppm_to_percent(ppm)} %",
+            show=lambda rate: f"{rate_to_percent(rate)} %",
         )
     breakaway = None
     if "breakaway_rank" in fields:
@@ -122,7 +122,7 @@ def parse(reader: Any, value: Any, path: str) -> StairStepOptions:
 def compute(options: StairStepOptions, context: ComponentContext) -> ComponentOutput:
     forest = context.forest
     n = forest.n
-    rate_of_rank = np.array(options.percents_ppm, dtype=np.int64)
+    rate_of_rank = np.array(options.rates_by_rank, dtype=np.int64)
     rate = np.where(context.is_active, rate_of_rank[context.paid_as], 0)
     # Distinct percents 0 = p_0 < p_1 < ... ; q[v] = index of v's percent.
     steps = np.unique(np.concatenate(([0], rate_of_rank)))
@@ -182,8 +182,8 @@ def compute(options: StairStepOptions, context: ComponentContext) -> ComponentOu
         stair.source,
         stair.source_line,
         stair.base,
-        stair.rate_ppm,
-        int(((top - paid_total) * base).sum()),
+        stair.rate,
+        raw_total(base, top - paid_total),  # exact: the company-wide sum passes int64
     )
     generations = _generation_lines(options, sources, base, leaders, nearest_leader, n)
     return ComponentOutput({"stair_step": stair, "generation_override": generations})
@@ -201,14 +201,14 @@ def _generation_lines(
     levels: list[int] = []
     unpaid = 0
     upline = leaders
-    for g, ppm in enumerate(options.generation_ppm, start=1):
+    for g, rate in enumerate(options.generation_rates, start=1):
         upline = nearest_leader[upline]  # the sentinel's own entry is n
         paid = upline != n
-        unpaid += int(base[~paid].sum()) * ppm
-        if ppm == 0:
+        unpaid += int(base[~paid].sum()) * rate  # CV sums fit int64; × rate in Python ints
+        if rate == 0:
             continue
         parts.append(
-            (upline[paid], sources[paid], base[paid], np.full(int(paid.sum()), ppm, np.int64))
+            (upline[paid], sources[paid], base[paid], np.full(int(paid.sum()), rate, np.int64))
         )
         levels.append(g)
     if not parts:
@@ -220,7 +220,7 @@ def _generation_lines(
         lines.source,
         lines.source_line,
         lines.base,
-        lines.rate_ppm,
+        lines.rate,
         unpaid,
     )
 
@@ -272,17 +272,17 @@ def _line_order(earner: IntArray, level: IntArray, source: IntArray) -> IntArray
 def max_payout_percent(options: StairStepOptions) -> Decimal:
     """A cent of CV pays at most the highest percent in differentials (they add up to the
     highest percent reached on the walk) plus every generation once."""
-    return ppm_to_percent(max(options.percents_ppm) + sum(options.generation_ppm))
+    return rate_to_percent(max(options.rates_by_rank) + sum(options.generation_rates))
 
 
 def explain(line: Any, options: StairStepOptions, kind: str | int | None = None) -> str:
-    """The rule's words for one line (``level``, ``base`` cents, ``rate_ppm``; a
+    """The rule's words for one line (``level``, ``base`` cents, ``rate``; a
     ``generation_override`` line is told apart by its ``kind`` attribute or argument)."""
     named = kind if kind is not None else getattr(line, "kind", "stair_step")
-    rate, base, level = int(line.rate_ppm), int(line.base), int(line.level)
+    rate, base, level = int(line.rate), int(line.base), int(line.level)
     if named in ("generation_override", KIND_CODES["generation_override"]):
         return f"generation {level} override: {words.percent(rate)} % of {words.money(base)} CV"
-    own = options.percents_ppm[level] if 0 <= level < len(options.percents_ppm) else rate
+    own = options.rates_by_rank[level] if 0 <= level < len(options.rates_by_rank) else rate
     below = own - rate
     if below <= 0:
         return f"stair-step: {words.percent(own)} % of {words.money(base)} CV"

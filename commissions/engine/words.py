@@ -1,11 +1,12 @@
 """How figures read in the statement's words for a line: one formatter each, for every component.
 
-Money and volume are integer cents; rates integer ppm of 1 (``money.PPM_PER_PERCENT``).
+Money and volume are integer cents; rates integer rate units of 1e-8 of 1
+(``money.RATE_UNITS_PER_PERCENT``).
 """
 
 from __future__ import annotations
 
-from .money import ppm_to_percent
+from .money import rate_to_percent
 
 
 def money(cents: int) -> str:
@@ -20,6 +21,7 @@ def volume(cents: int) -> str:
     return text[:-3] if text.endswith(".00") else text
 
 
-def percent(ppm: int) -> str:
-    """50000 → "5", 12345 → "1.2345" (no trailing zeros; no % sign)."""
-    return f"{ppm_to_percent(int(ppm)).normalize():f}"
+def percent(rate: int) -> str:
+    """A rate in rate units as a percent with every decimal it has and no trailing zeros (no
+    % sign): 5_000_000 → "5", 3_333_333 → "3.333333", 25_000 → "0.025"."""
+    return f"{rate_to_percent(int(rate)).normalize():f}"

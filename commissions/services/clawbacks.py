@@ -23,6 +23,7 @@ from ..models import (
     CommissionRun,
     DistributorResult,
     LineKind,
+    Schedule,
 )
 from ..selectors import frozen_chains
 from .periods import period_row
@@ -50,7 +51,10 @@ def _sync_line_clawbacks(period: Period) -> int:
     if not candidates:
         return 0
     done = set(
-        Clawback.objects.filter(refund_line_id__in=[c["id"] for c in candidates])
+        Clawback.objects.filter(
+            refund_line_id__in=[c["id"] for c in candidates],
+            original_period__schedule=Schedule.MONTHLY,  # a week's clawbacks are its own
+        )
         .exclude(kind=LineKind.BINARY)  # the binary sync's own rows
         .values_list("refund_line_id", flat=True)
     )

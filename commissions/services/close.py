@@ -132,7 +132,12 @@ def export_payouts(*, period: Period, by=None) -> bytes:
 
     Each person's payout method and account are read when the file is written, so a re-export
     after someone changed them differs from the first (and says so in the log)."""
-    row = period_row(period)
+    return export_row_payouts(period_row(period), by=by)
+
+
+def export_row_payouts(row: CommissionPeriod, *, by=None) -> bytes:
+    """``export_payouts`` of any schedule's period row (a month's, or a week's)."""
+    period = row.period
     if row.status not in (PeriodStatus.CLOSED, PeriodStatus.PAID):
         raise CommissionError(f"{period} is not closed: close it before exporting payouts.")
     buffer = io.StringIO()
@@ -148,7 +153,7 @@ def export_payouts(*, period: Period, by=None) -> bytes:
     digest = hashlib.sha256(data).hexdigest()
     if row.status == PeriodStatus.CLOSED:
         with transaction.atomic():
-            locked = CommissionPeriod.objects.select_for_update().get(pk=row.pk)
+            locked = CommissionPeriod.every_schedule.select_for_update().get(pk=row.pk)
             locked.status = PeriodStatus.PAID
             locked.paid_at = timezone.now()
             locked.paid_by = by

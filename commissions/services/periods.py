@@ -11,13 +11,14 @@ from django.conf import settings
 from django.db import connection
 
 from core.locks import try_advisory_lock
-from core.periods import Period
+from core.periods import Period, Week
 
 from ..errors import RunInProgress
-from ..models import LOCKED_STATUSES, CommissionPeriod, CommissionRun, RunStatus
+from ..models import LOCKED_STATUSES, CommissionPeriod, CommissionRun, RunStatus, Schedule
 
 RUN_LOCK_CLASS = 0x1ADC  # advisory lock namespace: (class, yyyymm) for runs and close
 PROJECTION_LOCK_CLASS = 0x1ADD
+WEEK_LOCK_OFFSET = 0x100  # a week's locks: their own classes, keyed by the first day's ordinal
 
 
 def closable_from(period: Period) -> dt.datetime:
@@ -45,8 +46,8 @@ def locked_months_from(first_day: dt.date) -> list[dt.date]:
         )
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT month, status FROM commissions_commissionperiod WHERE month >= %s "
-            "ORDER BY month FOR SHARE",
+            "SELECT month, status FROM commissions_commissionperiod "
+            "WHERE schedule = 'monthly' AND month >= %s ORDER BY month FOR SHARE",
             [first_day],
         )
         return [month for month, status in cursor.fetchall() if status in LOCKED_STATUSES]
@@ -67,14 +68,24 @@ def open_period(now: dt.datetime | None = None) -> CommissionPeriod:
     return row
 
 
+def _lock_key(period: Period | Week, lock_class: int) -> tuple[int, int]:
+    """(class, key): a month by yyyymm, a week by its first day's ordinal in its own class."""
+    if isinstance(period, Week):
+        return lock_class + WEEK_LOCK_OFFSET, period.first_day.toordinal()
+    return lock_class, period.year * 100 + period.month
+
+
 @contextlib.contextmanager
-def period_lock(period: Period, *, lock_class: int = RUN_LOCK_CLASS) -> Iterator[None]:
+def period_lock(period: Period | Week, *, lock_class: int = RUN_LOCK_CLASS) -> Iterator[None]:
     """Hold the period's session advisory lock, or refuse at once (PostgreSQL only)."""
-    with try_advisory_lock(lock_class, period.year * 100 + period.month) as granted:
+    with try_advisory_lock(*_lock_key(period, lock_class)) as granted:
         if not granted:
+            schedule = Schedule.WEEKLY if isinstance(period, Week) else Schedule.MONTHLY
             running = (
                 CommissionRun.objects.filter(
-                    period__month=period.first_day, status__in=[RunStatus.RUNNING]
+                    period__schedule=schedule,
+                    period__month=period.first_day,
+                    status__in=[RunStatus.RUNNING],
                 )
                 .order_by("-id")
                 .first()

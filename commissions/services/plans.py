@@ -18,6 +18,8 @@ from ..engine.plan import Plan, parse_plan
 from ..errors import CommissionError
 from ..models import CommissionPeriod, CommissionRun, PeriodStatus, PlanVersion
 
+NOT_WEEKLY_YET = ("binary", "order_award")
+
 
 def parse_plan_source(source: str) -> tuple[dict, Plan]:
     """YAML or JSON text → (document, Plan); ``PlanValidationError`` names every problem."""
@@ -30,6 +32,21 @@ def parse_plan_source(source: str) -> tuple[dict, Plan]:
     if not isinstance(document, dict):
         raise PlanValidationError([("", "the plan document must be a mapping")])
     plan = parse_plan(document)
+    not_yet = [
+        kind for kind in (plan.weekly.kinds if plan.weekly else ()) if kind in NOT_WEEKLY_YET
+    ]
+    if not_yet:
+        # The engine pays them weekly (engine/schedules.py), but the binary's carry and pairing
+        # history are kept per month, and an order award's clawback per month.
+        raise PlanValidationError(
+            [
+                (
+                    "schedules.weekly.components",
+                    f"{', '.join(not_yet)} cannot be paid weekly in this version of Ladder yet "
+                    "(weekly pay covers fast_start and retail_profit): pay it monthly",
+                )
+            ]
+        )
     try:
         PlacementPolicy.from_mapping(plan.placement)
     except PlacementPolicyError as error:
@@ -103,16 +120,16 @@ def plan_version_for(period: Period) -> PlanVersion:
 
 def plan_verdict(plan: Plan) -> dict[str, Any]:
     """What the plan page shows: lawfulness, the payout bound and the rank ladder."""
-    from ..engine.money import ppm_to_percent
+    from ..engine.money import rate_to_percent
 
     return {
         "pays_on_enrollment": False,  # parse_plan refuses any plan that does
         "max_payout_percent": plan.max_payout_percent(),
         "payout_cap_percent": (
-            None if plan.payout_cap_ppm is None else ppm_to_percent(plan.payout_cap_ppm)
+            None if plan.payout_cap_rate is None else rate_to_percent(plan.payout_cap_rate)
         ),
-        "unilevel_percents": [ppm_to_percent(p) for p in plan.unilevel_ppm],
-        "matching_percents": [ppm_to_percent(p) for p in plan.matching_ppm],
+        "unilevel_percents": [rate_to_percent(p) for p in plan.unilevel_rates],
+        "matching_percents": [rate_to_percent(p) for p in plan.matching_rates],
         "ranks": [rank.name for rank in plan.ranks],
         "compression": plan.options.compression,
         "minimum_payout": Decimal(plan.minimum_payout) / 100,

@@ -46,14 +46,20 @@ from .periods import PROJECTION_LOCK_CLASS, RUN_LOCK_CLASS, period_lock, period_
 Progress = Callable[[int, str], None]
 
 
-def run_request(*, period: Period, by=None, purpose: str = RunPurpose.CALCULATION) -> CommissionRun:
+def run_request(
+    *,
+    period: Period,
+    by=None,
+    purpose: str = RunPurpose.CALCULATION,
+    row: CommissionPeriod | None = None,
+) -> CommissionRun:
     """Record a queued run and its task, in one transaction (the outbox publishes the task
-    after commit; what the admin and beat call)."""
+    after commit; what the admin and beat call). A week passes its ``row``."""
     from outbox.services import enqueue
 
     from ..tasks import calculate_run_task
 
-    row = period_row(period)
+    row = row or period_row(period)
     if row.is_locked:
         raise CommissionError(f"{period} is {row.get_status_display().lower()}: nothing to do.")
     active = CommissionRun.objects.filter(
@@ -133,8 +139,13 @@ def _calculate_locked(
     progress: Progress | None,
     gathered: Gathered | None = None,
     as_of: dt.datetime | None = None,
+    row: CommissionPeriod | None = None,
+    read_inputs: Callable[[], Gathered] | None = None,
+    sync: Callable[[], int] | None = None,
 ) -> CommissionRun:
-    row = period_row(period)
+    """Calculate under the period's lock. A month by default; a week passes its ``row``, how
+    its inputs are read (``read_inputs``) and its clawbacks synced (``sync``)."""
+    row = row or period_row(period)
     if row.is_locked:
         raise CommissionError(f"{period} is closed: its results are final.")
     if run is not None:
@@ -155,9 +166,9 @@ def _calculate_locked(
     try:
         _set_progress(run, 5, "Reading inputs", progress)
         if purpose == RunPurpose.CALCULATION:
-            sync_clawbacks(period=period)
+            (sync or (lambda: sync_clawbacks(period=period)))()
         as_of = as_of or timezone.now()
-        gathered = gathered or gather(period)
+        gathered = gathered or (read_inputs or (lambda: gather(period)))()
         timings.update(gathered.timings)
         timings["gather"] = time.perf_counter() - started
         _set_progress(run, 35, "Computing", progress)
@@ -177,7 +188,7 @@ def _calculate_locked(
         mark = time.perf_counter()
         summary = _run_summary(gathered, result)
         with transaction.atomic(durable=True):
-            locked = CommissionPeriod.objects.select_for_update().get(pk=row.pk)
+            locked = CommissionPeriod.every_schedule.select_for_update().get(pk=row.pk)
             if locked.is_locked:
                 raise CommissionError(f"{period} was closed while this run was computing.")
             pointer = "current_run" if purpose == RunPurpose.CALCULATION else "projection_run"
@@ -210,13 +221,14 @@ def _calculate_locked(
                 status=RunStatus.FAILED, error=f"{type(error).__name__}: {error}"[:2000]
             )
         raise
-    delete_stale_runs(period=period)
+    delete_stale_runs(period=period, row=row)
     return run
 
 
-def delete_stale_runs(*, period: Period) -> int:
+def delete_stale_runs(*, period: Period, row: CommissionPeriod | None = None) -> int:
     """Delete the rows of this period's superseded and failed runs (never current or final)."""
-    row = period_row(period)
+    # Read afresh: the caller's row may predate the run that just became current.
+    row = CommissionPeriod.every_schedule.get(pk=row.pk) if row else period_row(period)
     keep = {row.current_run_id, row.projection_run_id} - {None}
     stale = list(
         CommissionRun.objects.filter(
@@ -284,7 +296,7 @@ def _write_results(run: CommissionRun, gathered: Gathered, result, *, with_lines
                 "source_id": np.where(lines.source >= 0, ids[np.maximum(lines.source, 0)], 0),
                 "source_line_id": np.maximum(lines.source_line, 0),
                 "base": lines.base,
-                "rate_ppm": lines.rate_ppm.astype(np.int32),
+                "rate_units": lines.rate.astype(np.int32),  # rate_ppm stays NULL (engine 1.2)
                 "amount_before_cap": lines.amount_before_cap,
                 "amount": lines.amount,
                 "position": np.arange(count, dtype=np.int32),
@@ -307,6 +319,8 @@ def _run_summary(gathered: Gathered, result) -> dict[str, Any]:
     summary["plan_name"] = gathered.plan.name
     summary["rank_names"] = ["(no rank)", *[rank.name for rank in gathered.plan.ranks]]
     summary["prior_run_id"] = gathered.prior_run_id
+    if gathered.netted_refund_lines:
+        summary["netted_refund_lines"] = gathered.netted_refund_lines
     summary["adjustments_and_clawbacks"] = int(gathered.extras.sum())
     summary["on_hold_count"] = int(gathered.inputs.on_hold.sum())
     summary["held_total"] = int(result.carried_out[gathered.inputs.on_hold].sum())

@@ -206,9 +206,9 @@ def simulate(
     _report(progress, 5, PHASE_READING)
     with _rolled_back():  # a read: nothing gather might write is kept
         run = row.current_run
-        plan = plan_version.plan
         frozen = _frozen_results(run.pk)
         gathered = gather(period, plan_version=plan_version)
+        plan = gathered.plan  # the month's kinds only (engine/schedules.py)
         inputs = _frozen_inputs(gathered, frozen)
     _report(progress, 40, PHASE_ENGINE)
     result = run_engine(plan, inputs)  # pure: no database

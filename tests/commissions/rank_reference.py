@@ -10,7 +10,7 @@ from typing import Any
 
 from commissions.engine import EngineInputs, Plan
 
-MILLION = 1_000_000
+RATE_ONE = 100_000_000  # 100 % in rate units of 1e-8 of 1
 
 
 def reference_ranks(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
@@ -49,10 +49,10 @@ def reference_ranks(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
 
     def counted(person: int, number: int) -> int:
         rank = plan.ranks[number - 1]
-        if rank.leg_cap_ppm is None:
+        if rank.leg_cap_rate is None:
             return gv[person]
         base = rank.group_volume if plan.options.leg_cap_basis == "required" else gv[person]
-        cap = rank.leg_cap_ppm * base // MILLION
+        cap = rank.leg_cap_rate * base // RATE_ONE
         own = min(pv[person], cap) if plan.options.leg_cap_includes_personal else pv[person]
         return own + sum(min(gv[child], cap) for child in children[person])
 

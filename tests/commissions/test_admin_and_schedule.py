@@ -37,6 +37,8 @@ def test_migration_schedules_the_monthly_run_and_the_projection():
     projection = PeriodicTask.objects.get(task="commissions.refresh_projection")
     assert monthly.crontab.day_of_month == "1" and monthly.crontab.hour == "2"
     assert projection.interval.every == 1 and projection.interval.period == "minutes"
+    weekly = PeriodicTask.objects.get(task="commissions.calculate_previous_week")
+    assert weekly.crontab.day_of_week == "*" and weekly.crontab.hour == "2"  # daily, once a week
 
 
 @pytest.mark.django_db

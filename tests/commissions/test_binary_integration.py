@@ -96,7 +96,7 @@ def binary_lines(run) -> list[tuple]:
     return list(
         CommissionLine.objects.filter(run=run, kind=LineKind.BINARY)
         .order_by("position")
-        .values_list("earner_id", "base", "rate_ppm", "amount")
+        .values_list("earner_id", "base", "rate_units", "amount")
     )
 
 
@@ -116,7 +116,7 @@ def test_two_months_closed_carry_is_stored_and_consumed_oldest_first(company):
     # Cycles = min(1,140 // 300, 900 // 300) = min(3, 3) = 3 → 3 × 25.00 = 75.00,
     # consuming 900 on each side: left 1,140 − 900 = 240 carried, right 0.
     # Ben's left leg: Dee 740, right leg empty → no cycle, 740 carried. Cal, Dee: no legs.
-    assert binary_lines(march) == [(ann.pk, 7_500, 1_000_000, 7_500)]
+    assert binary_lines(march) == [(ann.pk, 7_500, 100_000_000, 7_500)]
     first = MARCH.first_day
     assert queue(march) == [(ann.pk, 0, first, 24_000), (ben.pk, 0, first, 74_000)]
     close_period(period=MARCH, now=LATER)
@@ -131,7 +131,7 @@ def test_two_months_closed_carry_is_stored_and_consumed_oldest_first(company):
     # Cycles = min(340 // 300, 600 // 300) = 1 → 25.00, consuming 300 per side, oldest first:
     # left takes March's 240 whole, then 60 of April's 100 → April 40 left; right April 300.
     # Ben: left = 740 (March) + 100 (April) = 840, right 0 → no cycle, both entries stay.
-    assert binary_lines(april) == [(ann.pk, 2_500, 1_000_000, 2_500)]
+    assert binary_lines(april) == [(ann.pk, 2_500, 100_000_000, 2_500)]
     april_first = APRIL.first_day
     assert queue(april) == [
         (ann.pk, 0, april_first, 4_000),
@@ -372,7 +372,7 @@ def test_hybrid_demo_plan_parses_with_binary_and_unilevel():
         3_000,
     )
     assert plan.placement["kind"] == "binary"
-    assert plan.unilevel_ppm == (40_000, 30_000, 20_000, 10_000, 10_000, 10_000)
+    assert plan.unilevel_rates == (4_000_000, 3_000_000, 2_000_000, 1_000_000, 1_000_000, 1_000_000)
     # 12 % unilevel + 15 % matching of it (1.8) + 10 % fast start + 10 % binary = 33.8 %.
     assert str(plan.max_payout_percent().normalize()) == "33.8"
     with override_settings(LADDER_DEMO_PLAN="hybrid"):

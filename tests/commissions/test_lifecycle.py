@@ -55,6 +55,7 @@ def ledger(run) -> list[tuple]:
             "source_line_id",
             "base",
             "rate_ppm",
+            "rate_units",
             "amount_before_cap",
             "amount",
             "position",

@@ -58,7 +58,7 @@ def test_cents_to_decimal_is_exact_with_two_places():
 
 @given(raw=st.integers(min_value=-(2**61), max_value=2**61))
 def test_quantize_agrees_with_the_engines_rounding_in_every_mode(raw):
-    # raw is in 1e-6 cent: as currency units it is raw / (RAW_PER_CENT * 100).
+    # raw is in 1e-8 cent: as currency units it is raw / (RAW_PER_CENT * 100).
     amount = Decimal(raw) / (RAW_PER_CENT * 100)
     for mode in ROUNDING_MODES:
         cents = int(round_raw(np.array([raw], dtype=np.int64), mode)[0])

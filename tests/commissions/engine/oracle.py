@@ -15,7 +15,8 @@ from typing import Any
 
 from commissions.engine import KINDS, EngineInputs, Plan
 
-MILLION = 1_000_000
+RATE_ONE = 100_000_000  # 100 % in rate units of 1e-8 of 1 (a plan percent has 6 decimals)
+RAW_PER_CENT = 100_000_000  # raw = cents × rate units, in 1e-8 cent
 DECIMAL_MODES = {
     "half_up": ROUND_HALF_UP,
     "half_even": ROUND_HALF_EVEN,
@@ -25,8 +26,8 @@ DECIMAL_MODES = {
 
 
 def decimal_round(raw: int, mode: str) -> int:
-    """raw (1e-6 cent) → cents with Decimal's own rounding."""
-    return int((Decimal(raw) / MILLION).quantize(Decimal(1), rounding=DECIMAL_MODES[mode]))
+    """raw (1e-8 cent) → cents with Decimal's own rounding."""
+    return int((Decimal(raw) / RAW_PER_CENT).quantize(Decimal(1), rounding=DECIMAL_MODES[mode]))
 
 
 def largest_remainder(quotas: list[Fraction], seats: int) -> list[int]:
@@ -70,10 +71,10 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
 
     def counted(person: int, number: int) -> int:
         rank = plan.ranks[number - 1]
-        if rank.leg_cap_ppm is None:
+        if rank.leg_cap_rate is None:
             return gv[person]
         base = rank.group_volume if options.leg_cap_basis == "required" else gv[person]
-        cap = rank.leg_cap_ppm * base // MILLION
+        cap = rank.leg_cap_rate * base // RATE_ONE
         own = min(pv[person], cap) if options.leg_cap_includes_personal else pv[person]
         return own + sum(min(gv[child], cap) for child in children[person])
 
@@ -150,7 +151,7 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
                         int(inputs.line_id[j]),
                     )
                 )
-    rates = plan.unilevel_ppm
+    rates = plan.unilevel_rates
     levels = len(rates)
     for source, first, base, source_line in items:
         earners: dict[int, int] = {}
@@ -208,7 +209,7 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
         for group in by_earner.values():
             raws = [line["base"] * line["rate"] for line in group]
             total = decimal_round(sum(raws), options.rounding)
-            shares = largest_remainder([Fraction(r, MILLION) for r in raws], total)
+            shares = largest_remainder([Fraction(r, RAW_PER_CENT) for r in raws], total)
             for line, share in zip(group, shares, strict=True):
                 line["before"] = share
             if total == 0:  # the earner's total rounds to 0: all of it is rounded away
@@ -229,7 +230,7 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
         if unilevel_total[d] <= 0:
             continue
         upline = enroller[d]
-        for g, rate in enumerate(plan.matching_ppm, start=1):
+        for g, rate in enumerate(plan.matching_rates, start=1):
             qualified = (
                 upline >= 0
                 and active[upline]
@@ -249,22 +250,22 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
         profit = int(inputs.line_retail_profit[j])
         if plan.retail_profit_enabled and profit > 0:
             if status[buyer] == 0:
-                add(buyer, "retail_profit", 0, buyer, line_id, profit, MILLION)
+                add(buyer, "retail_profit", 0, buyer, line_id, profit, RATE_ONE)
             else:
-                unpaid["retail_profit"] += profit * MILLION
+                unpaid["retail_profit"] += profit * RATE_ONE
         line_cv = int(inputs.line_cv[j])
         days_in = int(inputs.line_paid_day[j]) - int(inputs.join_day[buyer])
         sponsor = enroller[buyer]
         if (
-            plan.fast_start_ppm
+            plan.fast_start_rate
             and line_cv > 0
             and sponsor >= 0
             and 0 <= days_in < plan.fast_start_days
         ):
             if active[sponsor]:
-                add(sponsor, "fast_start", 0, buyer, line_id, line_cv, plan.fast_start_ppm)
+                add(sponsor, "fast_start", 0, buyer, line_id, line_cv, plan.fast_start_rate)
             else:
-                unpaid["fast_start"] += line_cv * plan.fast_start_ppm
+                unpaid["fast_start"] += line_cv * plan.fast_start_rate
 
     advancement_paid = []
     for person in range(n):
@@ -275,7 +276,7 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
             for number in range(prior + 1, top + 1):
                 bonus = plan.ranks[number - 1].advancement_bonus
                 if bonus > 0:
-                    add(person, "rank_advancement", number, -1, -1, bonus, MILLION)
+                    add(person, "rank_advancement", number, -1, -1, bonus, RATE_ONE)
             advancement_paid.append(top)
         else:
             advancement_paid.append(prior)
@@ -288,8 +289,8 @@ def run_oracle(plan: Plan, inputs: EngineInputs) -> dict[str, Any]:
     total_cv = sum(cv)
     for line in lines:
         line["after"] = line["before"]
-    if plan.payout_cap_ppm is not None:
-        cap = plan.payout_cap_ppm * total_cv // MILLION
+    if plan.payout_cap_rate is not None:
+        cap = plan.payout_cap_rate * total_cv // RATE_ONE
         if sum(line["before"] for line in lines) > cap:
             protected = [
                 line

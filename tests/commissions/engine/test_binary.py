@@ -133,15 +133,16 @@ def test_fractional_cycles():
     assert queue_of(state) == {(0, 0, 0): cents(290), (1, 0, 0): cents(340)}
     line = result.lines
     first = int(np.flatnonzero(line.kind == BINARY)[0])
-    assert int(line.base[first]) == 2500 * 3_166_666 and int(line.rate_ppm[first]) == 1
-    text = explain(_Line(line.base[first], line.rate_ppm[first]), plan.components["binary"])
+    # base in 1e-6 cent at a rate of 100 rate units (1e-6): base × rate is the pay in 1e-8 cent
+    assert int(line.base[first]) == 2500 * 3_166_666 and int(line.rate[first]) == 100
+    text = explain(_Line(line.base[first], line.rate[first]), plan.components["binary"])
     assert text == "binary: 3.166666 pairs of 300/300 CV at 25.00 each"
 
 
 @dataclasses.dataclass
 class _Line:
     base: int
-    rate_ppm: int
+    rate: int
 
 
 def test_cap_pairs_flush_removes_the_excess_volume():
@@ -367,11 +368,11 @@ def test_payout_bound_and_explain():
     assert max_payout_percent(cycle.components["binary"]) == 10
     percent = binary_plan(pairing={"method": "percent", "percent": "12.5"})
     assert max_payout_percent(percent.components["binary"]) == pytest.approx(12.5)
-    assert explain(_Line(cents(950), 125_000), percent.components["binary"]) == (
+    assert explain(_Line(cents(950), 12_500_000), percent.components["binary"]) == (
         "binary: 12.5 % of the weaker leg's 950 CV"
     )
     assert (
-        explain(_Line(cents(75), 1_000_000), binary_plan(pairing=CYCLE_300).components["binary"])
+        explain(_Line(cents(75), 100_000_000), binary_plan(pairing=CYCLE_300).components["binary"])
         == "binary: 3 pairs of 300/300 CV at 25.00 each"
     )
 
@@ -586,9 +587,9 @@ def reference(
                 paid_volume = weaker
                 if options.cap_amount is not None:
                     paid_volume = min(
-                        paid_volume, options.cap_amount * 10**6 // options.percent_ppm
+                        paid_volume, options.cap_amount * 10**8 // options.percent_rate
                     )
-                raw = paid_volume * options.percent_ppm
+                raw = paid_volume * options.percent_rate
                 used = weaker if options.cap_excess == "flush" else paid_volume
                 take = [used, used]
                 with_pay = [paid_volume, paid_volume]
@@ -612,7 +613,7 @@ def reference(
                     else:
                         limit = Fraction(int(limit))
                     paid_cycles = min(paid_cycles, limit)
-                raw = int(paid_cycles * options.cycle_amount * 10**6)
+                raw = int(paid_cycles * options.cycle_amount * 10**8)  # 1e-8 cent
                 used_cycles = cycles if options.cap_excess == "flush" else paid_cycles
                 take = [_ceil(used_cycles * size[0]), _ceil(used_cycles * size[1])]
                 with_pay = [_ceil(paid_cycles * size[0]), _ceil(paid_cycles * size[1])]
@@ -620,7 +621,7 @@ def reference(
             pay[person] = raw
         if any(with_pay):
             # 8. The pairing: what it paid (rounded as its line) and consumed with pay.
-            cents = round_fraction(Fraction(raw, 10**6), rounding)
+            cents = round_fraction(Fraction(raw, 10**8), rounding)
             pairings[(person, current)] = [cents, with_pay[0], with_pay[1], 0]
         # Consume oldest first on each side; the paid part is the oldest.
         for side in (0, 1):
@@ -712,7 +713,10 @@ def scenarios(draw):
         section["fractional"] = draw(st.booleans())
         cap = draw(st.sampled_from([None, {"pairs": 2}, {"amount": 40}]))
     else:
-        section["pairing"] = {"method": "percent", "percent": draw(st.sampled_from([10, "12.5"]))}
+        section["pairing"] = {
+            "method": "percent",
+            "percent": draw(st.sampled_from([10, "12.5", "7.777777"])),
+        }
         cap = draw(st.sampled_from([None, {"amount": 40}]))
     if cap is not None:
         section["cap"] = {**cap, "excess": draw(st.sampled_from(["flush", "carry"]))}
@@ -834,7 +838,10 @@ def test_numpy_matches_the_reference(scenario):
         )
         output = binary_module.compute(options, context)
         lines = output.lines["binary"]
-        got_pay = {int(e): int(r) for e, r in zip(lines.earner, lines.raw, strict=True)}
+        got_pay = {
+            int(e): int(b) * int(r)  # Python ints: the raw pay in 1e-8 cent
+            for e, b, r in zip(lines.earner, lines.base, lines.rate, strict=True)
+        }
         want = reference(
             options,
             pparent,

@@ -107,12 +107,12 @@ def test_the_chain_walk_of_explanations_and_clawbacks_pays_whom_the_engine_paid(
             chain.append(Upline(person, bool(result.is_active[person]), int(unlocked[person])))
             person = int(inputs.parent[person])
 
-        payers = unilevel_payers(chain, levels=len(plan.unilevel_ppm), compression=compression)
+        payers = unilevel_payers(chain, levels=len(plan.unilevel_rates), compression=compression)
 
         walked = {
             (payer.level, payer.distributor_id)
             for payer in payers
-            if payer.distributor_id is not None and plan.unilevel_ppm[payer.level - 1] > 0
+            if payer.distributor_id is not None and plan.unilevel_rates[payer.level - 1] > 0
         }
         mine = is_unilevel & (lines.source == source)
         paid = set(zip(lines.level[mine].tolist(), lines.earner[mine].tolist(), strict=True))

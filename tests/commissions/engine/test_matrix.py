@@ -52,7 +52,7 @@ def placed(inputs, placement_parent: list[int]):
 
 
 def matrix_lines(result) -> list[tuple[int, int, int, int, int]]:
-    """(earner, level, source, base, rate_ppm) of the matrix lines, in result order."""
+    """(earner, level, source, base, rate) of the matrix lines, in result order."""
     return [
         (line[0], line[2], line[3], line[5], line[6])
         for line in result.lines.as_tuples()
@@ -81,10 +81,10 @@ def test_levels_follow_the_placement_tree_not_the_sponsor_tree():
 
     assert totals(result) == [cents("9"), cents("20"), 0, 0]
     assert matrix_lines(result) == [
-        (0, 2, 2, cents("100"), 50_000),
-        (0, 3, 3, cents("200"), 20_000),
-        (1, 1, 2, cents("100"), 100_000),
-        (1, 2, 3, cents("200"), 50_000),
+        (0, 2, 2, cents("100"), 5_000_000),  # rates in 1e-8 of 1: 5 %
+        (0, 3, 3, cents("200"), 2_000_000),
+        (1, 1, 2, cents("100"), 10_000_000),
+        (1, 2, 3, cents("200"), 5_000_000),
     ]
     assert result.breakage["matrix"] == cents("22")
 
@@ -157,7 +157,7 @@ def test_max_payout_percent_counts_the_levels_someone_can_unlock():
 
 def test_explain_names_the_level_the_tree_and_the_rate():
     options = parse_plan(plan_doc(percents=["5"] * 7)).components["matrix"]
-    line = SimpleNamespace(level=3, base=8_000, rate_ppm=50_000)
+    line = SimpleNamespace(level=3, base=8_000, rate=5_000_000)
     assert module.explain(line, options) == "matrix level 3 of 7 (placement tree): 5 % of 80.00 CV"
 
 
@@ -220,13 +220,13 @@ def test_a_matrix_without_a_depth_takes_any_number_of_levels():
     doc = plan_doc()
     doc["placement"] = {"kind": "matrix", "width": 3}
     doc["matrix"]["percents"] = ["1"] * 12
-    assert len(parse_plan(doc).components["matrix"].percents_ppm) == 12
+    assert len(parse_plan(doc).components["matrix"].level_rates) == 12
 
 
 def test_a_binary_placement_tree_is_accepted():
     doc = plan_doc()
     doc["placement"] = {"kind": "binary"}
-    assert parse_plan(doc).components["matrix"].percents_ppm == (100_000, 50_000, 20_000)
+    assert parse_plan(doc).components["matrix"].level_rates == (10_000_000, 5_000_000, 2_000_000)
 
 
 # -- reference implementation -----------------------------------------------------------------
@@ -235,7 +235,7 @@ def test_a_binary_placement_tree_is_accepted():
 def reference(options, placement_parent, rank, active, cv):
     """The rules in plain Python: lines (earner, level, source, base, rate) and raw breakage."""
     n = len(placement_parent)
-    levels = len(options.percents_ppm)
+    levels = len(options.level_rates)
     if options.levels_by_rank is None:
         unlocks = [levels if active[v] else 0 for v in range(n)]
     else:
@@ -277,7 +277,7 @@ def reference(options, placement_parent, rank, active, cv):
                     earners.append(None)
                     position = len(chain)
         for k, earner in enumerate(earners, start=1):
-            rate = options.percents_ppm[k - 1]
+            rate = options.level_rates[k - 1]
             if rate == 0:
                 continue
             if earner is None:
@@ -287,7 +287,7 @@ def reference(options, placement_parent, rank, active, cv):
     return sorted(lines), unpaid
 
 
-PERCENT_CHOICES = ["0", "1", "2.5", "5", "10", "33.3333"]
+PERCENT_CHOICES = ["0", "1", "2.5", "3.333333", "5", "10", "33.333333"]
 
 
 @st.composite
@@ -344,12 +344,12 @@ def test_the_numpy_walk_matches_the_reference_implementation(case):
     got = [
         (int(e), int(level), int(s), int(b), int(r))
         for e, level, s, b, r in zip(
-            lines.earner, lines.level, lines.source, lines.base, lines.rate_ppm, strict=True
+            lines.earner, lines.level, lines.source, lines.base, lines.rate, strict=True
         )
     ]
     assert got == expected  # also in result order: earner, level, source
     assert lines.unpaid_raw == unpaid
     # A source's CV never pays more than the component's payout bound.
     per_source = np.zeros(n, dtype=np.int64)
-    np.add.at(per_source, lines.source, lines.rate_ppm.astype(np.int64))
-    assert per_source.max(initial=0) <= module.max_payout_percent(options) * 10_000
+    np.add.at(per_source, lines.source, lines.rate.astype(np.int64))
+    assert per_source.max(initial=0) <= module.max_payout_percent(options) * 1_000_000

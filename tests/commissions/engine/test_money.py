@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from commissions.engine.money import (
     RAW_PER_CENT,
-    percent_to_ppm,
+    percent_to_rate,
+    rate_to_percent,
     round_raw,
     round_raw_total,
     split_pro_rata,
@@ -59,18 +60,21 @@ def test_round_raw_agrees_with_decimal(raw, mode):
     assert round_raw_total(raw, mode) == expected
 
 
-def test_percent_to_ppm_is_exact_and_refuses_finer_rates():
-    assert percent_to_ppm(Decimal("5")) == 50_000
-    assert percent_to_ppm(Decimal("2.5")) == 25_000
-    assert percent_to_ppm(Decimal("0.0001")) == 1
-    with pytest.raises(ValueError):
-        percent_to_ppm(Decimal("0.00001"))
+def test_percent_to_rate_is_exact_to_six_decimals_and_refuses_finer_rates():
+    assert percent_to_rate(Decimal("5")) == 5_000_000
+    assert percent_to_rate(Decimal("2.5")) == 2_500_000
+    assert percent_to_rate(Decimal("3.333333")) == 3_333_333
+    assert percent_to_rate(Decimal("0.000001")) == 1
+    assert percent_to_rate(Decimal("100")) == 100_000_000
+    assert rate_to_percent(3_333_333) == Decimal("3.333333")
+    with pytest.raises(ValueError, match="more than 6 decimals"):
+        percent_to_rate(Decimal("0.0000001"))
 
 
 def test_split_rounded_totals_gives_the_extra_cent_to_the_largest_remainder_then_line_order():
     # Earner 0: 0.6 + 0.6 + 0.3 = 1.5 → 2 cents, to the two 0.6 lines.
     # Earner 1: 0.5 + 0.5 = 1.0 → 1 cent, to the first line (tie).
-    raw = np.array([600_000, 600_000, 300_000, 500_000, 500_000])
+    raw = np.array([60_000_000, 60_000_000, 30_000_000, 50_000_000, 50_000_000])  # 1e-8 cent
     earner = np.array([0, 0, 0, 1, 1])
 
     assert split_rounded_totals(raw, earner, "half_up").tolist() == [1, 1, 0, 1, 0]

@@ -43,9 +43,9 @@ def test_each_generation_gets_its_rate_at_its_level():
     # 10 % → 2 (gen 1) 10.00, 5 % → 1 (gen 2) 5.00, 2 % → 0 (gen 3) 2.00.
     result = run_engine(make_plan(**PLAN), chain_inputs())
     assert fast_lines(result) == [
-        (0, 3, 3, 7, 10000, 20000, 200),
-        (1, 2, 3, 7, 10000, 50000, 500),
-        (2, 1, 3, 7, 10000, 100000, 1000),
+        (0, 3, 3, 7, 10000, 2_000_000, 200),  # rates in 1e-8 of 1: 2 %
+        (1, 2, 3, 7, 10000, 5_000_000, 500),
+        (2, 1, 3, 7, 10000, 10_000_000, 1000),
     ]
     assert result.breakage["fast_start"] == 0
 
@@ -72,7 +72,7 @@ def test_outside_the_days_nothing_is_paid():
 
 def test_percent_still_pays_one_generation_at_level_zero():
     plan = make_plan(fast_start={"percent": "10", "days": 30})
-    assert fast_lines(run_engine(plan, chain_inputs())) == [(2, 0, 3, 7, 10000, 100000, 1000)]
+    assert fast_lines(run_engine(plan, chain_inputs())) == [(2, 0, 3, 7, 10000, 10_000_000, 1000)]
 
 
 def test_the_payout_bound_counts_every_generation():
@@ -120,6 +120,10 @@ def test_bad_sections_are_refused(section, errors):
     assert caught.value.errors == errors
 
 
+CENT = 10**8  # raw amounts (cents × rate units of 1e-8) per cent
+HALF_CENT = CENT // 2
+
+
 def reference(parent, active, join_day, lines, percents, days, n):
     """From the words: each line paid within ``days`` of its buyer's joining pays the g-th
     enroller up percents[g-1] of its CV if that enroller is active; otherwise breakage."""
@@ -128,14 +132,14 @@ def reference(parent, active, join_day, lines, percents, days, n):
         if cv <= 0 or not 0 <= day - join_day[buyer] < days or parent[buyer] < 0:
             continue
         upline = parent[buyer]
-        for g, ppm in enumerate(percents, start=1):
-            if ppm == 0:
+        for g, rate in enumerate(percents, start=1):
+            if rate == 0:
                 upline = parent[upline] if upline >= 0 else -1
                 continue
             if upline >= 0 and active[upline]:
-                paid.append((upline, g, buyer, line_id, cv, ppm))
+                paid.append((upline, g, buyer, line_id, cv, rate))
             else:
-                unpaid += cv * ppm
+                unpaid += cv * rate
             upline = parent[upline] if upline >= 0 else -1
     return sorted(paid), unpaid
 
@@ -157,7 +161,9 @@ def test_matches_the_reference(data):
         )
         for i in range(count)
     ]
-    percents = data.draw(st.lists(st.sampled_from(["0", "1", "2.5", "10"]), min_size=1, max_size=4))
+    percents = data.draw(
+        st.lists(st.sampled_from(["0", "1", "2.5", "3.333333", "10"]), min_size=1, max_size=4)
+    )
     plan = make_plan(fast_start={"percents": percents, "days": 10})
     inputs = make_inputs(
         parent,
@@ -171,19 +177,19 @@ def test_matches_the_reference(data):
     )
     result = run_engine(plan, inputs)
     active = [s == 0 for s in status]
-    ppms = [int(Decimal(p) * 10_000) for p in percents]
-    paid, unpaid = reference(parent, active, join, raw_lines, ppms, 10, n)
+    rates = [int(Decimal(p) * 1_000_000) for p in percents]  # 1e-8 of 1 per rate unit
+    paid, unpaid = reference(parent, active, join, raw_lines, rates, 10, n)
     got = [(e, lv, s, line, base, rate) for e, lv, s, line, base, rate, _ in fast_lines(result)]
     # Lines that round to 0.00 are not written (their raw amount is rounded away).
-    assert got == [p for p in paid if (p[4] * p[5] + 500_000) // 1_000_000 > 0]
+    assert got == [p for p in paid if (p[4] * p[5] + HALF_CENT) // CENT > 0]
     detail = result.summary["breakage_detail"]["fast_start"]
     assert detail["unqualified"] + detail["rounded_away"] == result.breakage["fast_start"]
     assert (
         result.breakage["fast_start"]
         == (
             unpaid
-            + sum(p[4] * p[5] for p in paid if (p[4] * p[5] + 500_000) // 1_000_000 == 0)
-            + 500_000
+            + sum(p[4] * p[5] for p in paid if (p[4] * p[5] + HALF_CENT) // CENT == 0)
+            + HALF_CENT
         )
-        // 1_000_000
+        // CENT
     )

@@ -56,22 +56,22 @@ def test_one_award_per_order_above_the_minimum():
     # Order 1 (60.00 ≥ 50.00) pays 5.00 to 2's enroller 1, named by its first line (10);
     # order 2 (40.00) is below the minimum.
     result = run_engine(plan(amount="5", minimum_order_cv="50"), inputs())
-    assert award_lines(result) == [(1, 1, 2, 10, 500, 1_000_000, 500)]
+    assert award_lines(result) == [(1, 1, 2, 10, 500, 100_000_000, 500)]
 
 
 def test_without_order_ids_each_line_is_an_order():
     # Lines 10 and 11 (30.00) are below 35.00; line 12 (40.00) pays 5.00.
     plain = dataclasses.replace(inputs(), line_order_id=None)
     result = run_engine(plan(amount="5", minimum_order_cv="35"), plain)
-    assert award_lines(result) == [(1, 1, 2, 12, 500, 1_000_000, 500)]
+    assert award_lines(result) == [(1, 1, 2, 12, 500, 100_000_000, 500)]
 
 
 def test_per_unit_pays_each_line_of_a_qualifying_order_by_its_units():
     # Order 1 qualifies: line 10 → 2 × 1.00, line 11 → 1 × 1.00; order 2 does not.
     result = run_engine(plan(amount="1", per="unit", minimum_order_cv="50"), inputs())
     assert award_lines(result) == [
-        (1, 1, 2, 10, 200, 1_000_000, 200),
-        (1, 1, 2, 11, 100, 1_000_000, 100),
+        (1, 1, 2, 10, 200, 100_000_000, 200),
+        (1, 1, 2, 11, 100, 100_000_000, 100),
     ]
 
 
@@ -80,10 +80,10 @@ def test_generations_up_the_enroller_chain_with_breakage():
     # has nobody: breakage 2 × 1.00.
     result = run_engine(plan(generations=["5", "2", "1"]), inputs())
     assert award_lines(result) == [
-        (0, 2, 2, 10, 200, 1_000_000, 200),
-        (0, 2, 2, 12, 200, 1_000_000, 200),
-        (1, 1, 2, 10, 500, 1_000_000, 500),
-        (1, 1, 2, 12, 500, 1_000_000, 500),
+        (0, 2, 2, 10, 200, 100_000_000, 200),
+        (0, 2, 2, 12, 200, 100_000_000, 200),
+        (1, 1, 2, 10, 500, 100_000_000, 500),
+        (1, 1, 2, 12, 500, 100_000_000, 500),
     ]
     assert result.breakage["order_award"] == 200
 

@@ -21,8 +21,8 @@ from commissions.engine.money import (
 )
 from tests.commissions.engine.builders import make_inputs, make_plan
 
-# raw (1e-6 cent): 1.000001 c, 1.5 c, 2.5 c, 0.999999 c, -1.5 c, -0.000001 c
-RAWS = [1_000_001, 1_500_000, 2_500_000, 999_999, -1_500_000, -1]
+# raw (1e-8 cent): 1.00000001 c, 1.5 c, 2.5 c, 0.99999999 c, -1.5 c, -0.00000001 c
+RAWS = [100_000_001, 150_000_000, 250_000_000, 99_999_999, -150_000_000, -1]
 EXPECTED = {
     "half_up": [1, 2, 3, 1, -2, 0],  # ties away from zero
     "half_even": [1, 2, 2, 1, -2, 0],  # 1.5 → 2 and 2.5 → 2 (the even cent)
@@ -43,9 +43,9 @@ def test_each_mode_rounds_raw_amounts_and_fractions_alike(mode):
 
 
 def test_away_from_zero_beyond_int64_takes_the_decimal_path():
-    # 2**62 + 1 raw = 4,611,686,018,427.387905 cents → 4,611,686,018,428 away from zero
-    assert round_raw_total(2**62 + 1, "away_from_zero") == 4_611_686_018_428
-    assert round_raw_total(-(2**62) - 1, "away_from_zero") == -4_611_686_018_428
+    # 2**62 + 1 raw = 46,116,860,184.27387905 cents → 46,116,860,185 away from zero
+    assert round_raw_total(2**62 + 1, "away_from_zero") == 46_116_860_185
+    assert round_raw_total(-(2**62) - 1, "away_from_zero") == -46_116_860_185
 
 
 def _away_reference(raw: int) -> int:
@@ -135,7 +135,7 @@ def test_rounded_away_adds_to_the_unqualified_breakage_and_the_detail_adds_up():
     inputs = make_inputs([-1, 0, 0, 2], ["100", "0", "0", "0"], cv=["0", "0.40", "100", "0.40"])
     plan = make_plan({}, ranks=_RANKS, unilevel={"percents": ["1"]})
     result = run_engine(plan, inputs)
-    assert result.lines.as_tuples() == [(0, 0, 1, 2, -1, 10000, 10000, 100, 100)]
+    assert result.lines.as_tuples() == [(0, 0, 1, 2, -1, 10000, 1_000_000, 100, 100)]
     assert result.breakage["unilevel"] == 1
     assert result.summary["breakage_detail"]["unilevel"] == {
         "unqualified": 1,

@@ -31,11 +31,11 @@ def with_changes(**top) -> dict:
 def test_minimal_plan_parses_with_documented_defaults():
     plan = parse_plan(BASE_PLAN)
 
-    assert plan.unilevel_ppm == (50_000, 50_000, 100_000)
+    assert plan.unilevel_rates == (5_000_000, 5_000_000, 10_000_000)  # 1e-8 of 1
     assert plan.ranks[0].personal_pv == 10_000  # cents
     assert plan.options.compression == "none"
     assert plan.options.rounding == "half_up"
-    assert plan.payout_cap_ppm is None
+    assert plan.payout_cap_rate is None
     assert plan.retail_profit_enabled is False
 
 
@@ -85,11 +85,36 @@ def test_qualified_legs_without_a_minimum_rank_are_refused():
     assert [path for path, _ in errors] == ["ranks[0].qualified_legs.min_rank"]
 
 
-def test_percent_finer_than_parts_per_million_is_refused():
-    errors = problems(with_changes(unilevel={"percents": ["5", "2.55555", "1"]}))
+def test_a_percent_with_six_decimals_is_kept_exactly():
+    plan = parse_plan(with_changes(unilevel={"percents": ["5", "3.333333", "0.000001"]}))
 
-    assert [path for path, _ in errors] == ["unilevel.percents[1]"]
-    assert "precision" in errors[0][1]
+    assert plan.unilevel_rates == (5_000_000, 3_333_333, 1)
+
+
+def test_a_seventh_decimal_of_a_percent_is_refused():
+    errors = problems(with_changes(unilevel={"percents": ["5", "3.3333333", "1"]}))
+
+    assert errors == [
+        (
+            "unilevel.percents[1]",
+            "has more precision than 0.000001 % (a percent may have at most 6 decimals)",
+        )
+    ]
+
+
+def test_a_seventh_decimal_is_refused_wherever_a_percent_is_read():
+    doc = with_changes(
+        fast_start={"percent": "1.0000001", "days": 30},
+        payout_cap={"percent_of_cv": "45.12345678"},
+        matching={"percents": ["2.1234565"]},
+    )
+    paths = [path for path, message in problems(doc) if "0.000001 %" in message]
+
+    assert sorted(paths) == [
+        "fast_start.percent",
+        "matching.percents[0]",
+        "payout_cap.percent_of_cv",
+    ]
 
 
 def test_amount_with_fractions_of_a_cent_is_refused():

@@ -12,7 +12,22 @@ from hypothesis import strategies as st
 from commissions.engine import KINDS, EngineInputs, parse_plan, run_engine
 from tests.commissions.engine.oracle import run_oracle
 
-PERCENTS = ["0", "1", "2.5", "3.3333", "5", "7.25", "10", "12.5", "33.3333", "0.0001"]
+# Six decimals of a percent (the finest a plan may give) among the rates drawn.
+PERCENTS = [
+    "0",
+    "1",
+    "2.5",
+    "3.3333",
+    "3.333333",
+    "5",
+    "7.25",
+    "10",
+    "12.5",
+    "33.333333",
+    "0.0001",
+    "0.000001",
+    "4.142857",
+]
 VOLUMES = [-5000, 0, 1, 4999, 5000, 9999, 10000, 10000, 12050, 25000, 40000, 100000, 123457]
 PERIOD = (200, 229)
 
@@ -39,7 +54,7 @@ def plans(draw: st.DrawFn) -> dict[str, Any]:
             "code": codes[i],
             "personal_pv": str(personal[i]),
             "group_volume": str(group[i]),
-            "leg_cap_percent": draw(st.sampled_from([None, "30", "50", "66.6667"])),
+            "leg_cap_percent": draw(st.sampled_from([None, "30", "50", "66.6667", "66.666667"])),
             "personally_enrolled_active": enrolled[i],
             "unilevel_levels": unilevel[i],
             "matching_generations": matching[i],
@@ -80,7 +95,7 @@ def plans(draw: st.DrawFn) -> dict[str, Any]:
         }
     if draw(st.booleans()):
         method = draw(st.sampled_from(["all_pro_rata", "protect_kinds"]))
-        percent = draw(st.sampled_from(["1", "3", "5", "12.5", "40"]))
+        percent = draw(st.sampled_from(["1", "3", "5", "12.5", "40", "17.777777"]))
         cap: dict[str, Any] = {"percent_of_cv": percent, "method": method}
         if method == "protect_kinds":
             cap["protected_kinds"] = draw(
@@ -220,7 +235,7 @@ def test_rerunning_gives_identical_arrays(case):
         "source",
         "source_line",
         "base",
-        "rate_ppm",
+        "rate",
         "amount_before_cap",
         "amount",
     ):

@@ -28,7 +28,7 @@ def test_dynamic_compression_skips_inactive_ben_and_pays_ann_level_three():
     assert totals(result) == [cents("31.00"), 0, cents("15.00"), cents("10.00"), 0]
     assert result.summary["total_paid"] == cents("56.00")
     ann_from_eve = [line for line in result.lines.as_tuples() if line[0] == ANN and line[3] == EVE]
-    assert ann_from_eve == [(ANN, UNILEVEL, 3, EVE, -1, cents(200), 100_000, 2000, 2000)]
+    assert ann_from_eve == [(ANN, UNILEVEL, 3, EVE, -1, cents(200), 10_000_000, 2000, 2000)]
 
 
 def test_no_compression_leaves_inactive_bens_levels_as_breakage():
@@ -79,8 +79,8 @@ def test_order_time_upline_pays_the_sponsor_at_order_time_then_the_tree_at_close
     result = run_engine(plan, inputs)
 
     assert result.lines.as_tuples() == [
-        (ANN, UNILEVEL, 2, EVE, 7, cents(100), 50_000, 500, 500),
-        (CAL, UNILEVEL, 1, EVE, 7, cents(100), 50_000, 500, 500),
+        (ANN, UNILEVEL, 2, EVE, 7, cents(100), 5_000_000, 500, 500),
+        (CAL, UNILEVEL, 1, EVE, 7, cents(100), 5_000_000, 500, 500),
     ]
     period_close = run_engine(make_plan({"upline": "period_close"}), inputs)
     assert totals(period_close) == [cents(5), cents(5), 0, 0, 0]
@@ -291,7 +291,7 @@ def test_retail_profit_goes_to_a_seller_in_good_standing_even_without_activity()
 
     result = run_engine(plan, inputs)
 
-    assert result.lines.as_tuples() == [(BEN, RETAIL, 0, BEN, 1, 1200, 1_000_000, 1200, 1200)]
+    assert result.lines.as_tuples() == [(BEN, RETAIL, 0, BEN, 1, 1200, 100_000_000, 1200, 1200)]
     assert result.breakage["retail_profit"] == cents(8)
     assert run_engine(make_plan(), inputs).summary["total_paid"] == 0  # disabled by default
 
@@ -515,4 +515,4 @@ def test_summary_counts_ranks_and_payout_percent():
     assert result.summary["total_cv"] == cents(520)
     assert str(result.summary["payout_percent_of_cv"]) == "10.77"  # 56 / 520
     assert result.summary["paid_as_rank_counts"] == {0: 1, 1: 4}
-    assert result.engine_version == "1.1.0"
+    assert result.engine_version == "1.2.0"

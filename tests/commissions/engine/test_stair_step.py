@@ -54,7 +54,7 @@ def stair_plan(**stair_step: Any):
 
 
 def kind_lines(result, kind: int) -> list[tuple[int, int, int, int, int]]:
-    """(earner, level, source, base, rate_ppm) of one kind's lines, in result order."""
+    """(earner, level, source, base, rate) of one kind's lines, in result order."""
     return [
         (line[0], line[2], line[3], line[5], line[6])
         for line in result.lines.as_tuples()
@@ -81,9 +81,9 @@ def test_differential_pays_each_upline_the_difference_over_what_was_paid_below()
 
     assert totals(result) == [cents("10"), 0, cents("20"), 0, 0, cents("10")]
     assert kind_lines(result, STAIR) == [
-        (0, 4, 5, cents("200"), 50_000),  # level = the earner's rank (director = 4)
-        (2, 3, 5, cents("200"), 100_000),
-        (5, 1, 5, cents("200"), 50_000),
+        (0, 4, 5, cents("200"), 5_000_000),  # level = the earner's rank (director = 4)
+        (2, 3, 5, cents("200"), 10_000_000),  # rates in 1e-8 of 1: 10 %
+        (5, 1, 5, cents("200"), 5_000_000),
     ]
     assert result.breakage["stair_step"] == 0
     assert result.breakage["generation_override"] == cents("10")
@@ -105,10 +105,10 @@ def test_breakaway_leader_keeps_the_differential_and_uplines_leaders_get_generat
 
     assert totals(result) == [cents("30"), 0, cents("45"), 0, cents("200"), cents("100")]
     assert kind_lines(result, GENERATION) == [
-        (0, 2, 4, cents("500"), 20_000),
-        (0, 2, 5, cents("1000"), 20_000),
-        (2, 1, 4, cents("500"), 30_000),
-        (2, 1, 5, cents("1000"), 30_000),
+        (0, 2, 4, cents("500"), 2_000_000),
+        (0, 2, 5, cents("1000"), 2_000_000),
+        (2, 1, 4, cents("500"), 3_000_000),
+        (2, 1, 5, cents("1000"), 3_000_000),
     ]
     assert result.breakage["stair_step"] == 0
     assert result.breakage["generation_override"] == 0
@@ -159,8 +159,8 @@ def test_published_example_differential_and_two_generation_leadership_bonus():
 
     assert int(result.period_total[a]) == cents("4400")  # 200 + 3,200 + 500 + 500
     assert [line[4] for line in kind_lines(result, GENERATION) if line[0] == a] == [
-        10_000,
-        10_000,
+        1_000_000,  # 1 % in rate units
+        1_000_000,
     ]
     # B: own 50,000 × 40 % = 20,000 + generation 1 on B1's 50,000 = 500.
     assert int(result.period_total[b]) == cents("20500")
@@ -170,7 +170,13 @@ def test_published_example_differential_and_two_generation_leadership_bonus():
 
 def test_unlisted_rank_takes_the_percent_of_the_rank_below():
     plan = stair_plan(percents={"bronze": "5", "gold": "15", "director": "20"})
-    assert plan.components["stair_step"].percents_ppm == (0, 50_000, 50_000, 150_000, 200_000)
+    assert plan.components["stair_step"].rates_by_rank == (
+        0,
+        5_000_000,
+        5_000_000,
+        15_000_000,
+        20_000_000,
+    )
 
 
 def test_max_payout_percent_adds_the_top_percent_and_every_generation():
@@ -180,13 +186,13 @@ def test_max_payout_percent_adds_the_top_percent_and_every_generation():
 
 def test_explain_says_the_percent_what_was_paid_below_and_the_generation():
     options = stair_plan().components["stair_step"]
-    gold_line = SimpleNamespace(level=3, base=20_000, rate_ppm=60_000)  # gold 15 % − 9 %
+    gold_line = SimpleNamespace(level=3, base=20_000, rate=6_000_000)  # gold 15 % − 9 %
     assert module.explain(gold_line, options) == (
         "stair-step: 15 % − 9 % paid below = 6 % of 200.00 CV"
     )
-    own = SimpleNamespace(level=1, base=8_000, rate_ppm=50_000)
+    own = SimpleNamespace(level=1, base=8_000, rate=5_000_000)
     assert module.explain(own, options) == "stair-step: 5 % of 80.00 CV"
-    generation = SimpleNamespace(level=2, base=123_456, rate_ppm=20_000, kind=GENERATION)
+    generation = SimpleNamespace(level=2, base=123_456, rate=2_000_000, kind=GENERATION)
     assert module.explain(generation, options) == "generation 2 override: 2 % of 1,234.56 CV"
 
 
@@ -242,7 +248,7 @@ def test_plans_without_the_section_compute_as_before():
 def reference(options, parent, rank, active, cv):
     """The rules in plain Python, one parent at a time: lines as (earner, kind, level, source,
     base, rate) and the raw breakage per kind."""
-    percent = [options.percents_ppm[rank[v]] if active[v] else 0 for v in range(len(parent))]
+    percent = [options.rates_by_rank[rank[v]] if active[v] else 0 for v in range(len(parent))]
     breakaway = options.breakaway_rank
 
     def is_leader(v):
@@ -250,7 +256,7 @@ def reference(options, parent, rank, active, cv):
 
     lines = []
     unpaid = {"stair_step": 0, "generation_override": 0}
-    top = max(options.percents_ppm)
+    top = max(options.rates_by_rank)
     for source, volume in enumerate(cv):
         if volume <= 0:
             continue
@@ -268,18 +274,18 @@ def reference(options, parent, rank, active, cv):
                     generation = 0
             elif is_leader(person):
                 generation += 1
-                if generation <= len(options.generation_ppm):
-                    rate = options.generation_ppm[generation - 1]
+                if generation <= len(options.generation_rates):
+                    rate = options.generation_rates[generation - 1]
                     if rate:
                         lines.append((person, GENERATION, generation, source, volume, rate))
             person = parent[person]
         unpaid["stair_step"] += (top - paid) * volume
         reached = generation or 0
-        unpaid["generation_override"] += volume * sum(options.generation_ppm[reached:])
+        unpaid["generation_override"] += volume * sum(options.generation_rates[reached:])
     return sorted(lines, key=lambda line: (line[0], line[1], line[2], line[3])), unpaid
 
 
-PERCENT_CHOICES = ["0", "1", "2.5", "5", "5", "10", "12.5", "20", "33.3333"]
+PERCENT_CHOICES = ["0", "1", "2.5", "3.333333", "5", "5", "10", "12.5", "20", "33.333333"]
 ORDER = ["bronze", "silver", "gold", "director"]
 
 
@@ -345,7 +351,7 @@ def test_the_numpy_walk_matches_the_reference_implementation(case):
         got += [
             (int(e), code, int(level), int(s), int(b), int(r))
             for e, level, s, b, r in zip(
-                lines.earner, lines.level, lines.source, lines.base, lines.rate_ppm, strict=True
+                lines.earner, lines.level, lines.source, lines.base, lines.rate, strict=True
             )
         ]
         assert lines.unpaid_raw == unpaid[kind]
@@ -363,10 +369,10 @@ def test_the_numpy_walk_matches_the_reference_implementation(case):
     for _earner, kind, _level, source, _base, rate in got:
         if kind == STAIR:
             per_source[source] += rate
-    assert per_source.max(initial=0) <= max(options.percents_ppm)
+    assert per_source.max(initial=0) <= max(options.rates_by_rank)
     # Nor do both kinds together pay more than the component's payout bound.
     for _earner, kind, _level, source, _base, rate in got:
         if kind == GENERATION:
             per_source[source] += rate
-    bound = module.max_payout_percent(options) * 10_000  # percent → ppm
+    bound = module.max_payout_percent(options) * 1_000_000  # percent → rate units
     assert per_source.max(initial=0) <= bound

@@ -24,7 +24,16 @@ def test_money_has_two_decimals_and_volume_drops_whole_cents(cents, money, volum
 
 
 @pytest.mark.parametrize(
-    ("ppm", "text"), [(50_000, "5"), (12_345, "1.2345"), (2_500, "0.25"), (1_000_000, "100")]
+    ("rate", "text"),
+    [
+        (5_000_000, "5"),
+        (1_234_500, "1.2345"),
+        (250_000, "0.25"),
+        (100_000_000, "100"),
+        (3_333_333, "3.333333"),
+        (1, "0.000001"),
+        (2_500_010, "2.50001"),
+    ],
 )
-def test_percent_has_no_trailing_zeros(ppm, text):
-    assert words.percent(ppm) == text
+def test_percent_has_every_decimal_and_no_trailing_zeros(rate, text):
+    assert words.percent(rate) == text

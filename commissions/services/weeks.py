@@ -1,0 +1,185 @@
+"""Weekly pay: calculate, close and pay out a pay week's weekly kinds (``engine/schedules.py``).
+
+A week goes open → calculated → closed → paid like a month, with its own runs, results,
+ledger lines, balances (carried from week to week) and minimum payout; its inputs are
+``gather_week``'s. Refunds recorded after a week closed are clawed back in the open week they
+fall in (``sync_week_clawbacks``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from core.periods import Week
+from orders.models import RefundLine
+
+from ..errors import CommissionError
+from ..gather_week import gather_week, previous_week_run, week_row, weekly_version
+from ..models import (
+    LOCKED_STATUSES,
+    Clawback,
+    CommissionPeriod,
+    CommissionRun,
+    PeriodStatus,
+    RunPurpose,
+    Schedule,
+)
+from .clawbacks import _RunClawbacks
+from .close import export_row_payouts
+from .periods import RUN_LOCK_CLASS, closable_from, period_lock
+from .runs import Progress, _calculate_locked
+
+
+def current_week(now: dt.datetime | None = None) -> Week:
+    """The pay week containing ``now`` under the plan in force (Monday weeks without one)."""
+    moment = now or timezone.now()
+    version = weekly_version(Week.containing(moment))
+    return Week.containing(moment, version.plan.weekly.week_starts)
+
+
+def calculate_week(
+    *,
+    week: Week,
+    by=None,
+    run: CommissionRun | None = None,
+    progress: Progress | None = None,
+) -> CommissionRun:
+    """Calculate the week's weekly kinds (a preview until it closes); safe to call again."""
+    if connection.in_atomic_block:
+        raise CommissionError("calculate_week commits as it goes: call it outside a transaction")
+    version = weekly_version(week)
+    if week.week_starts != version.plan.weekly.week_starts:
+        raise CommissionError(
+            f"The plan's pay weeks start on a {version.plan.weekly.week_starts_name}: "
+            f"{week.first_day} is not the first day of one."
+        )
+    row = week_row(week)
+    with period_lock(week, lock_class=RUN_LOCK_CLASS):
+        return _calculate_locked(
+            period=week,
+            by=by,
+            purpose=RunPurpose.CALCULATION,
+            run=run,
+            progress=progress,
+            row=row,
+            read_inputs=lambda: gather_week(week),
+            sync=lambda: sync_week_clawbacks(week=week),
+        )
+
+
+def close_week(
+    *, week: Week, by=None, verify_inputs: bool = True, now: dt.datetime | None = None
+) -> CommissionPeriod:
+    """Make the week's current run final, as ``close_period`` does for a month: refused before
+    the week has ended plus the close grace, while earlier weeks are open, when the balances
+    carried in changed, and when the inputs changed since the run."""
+    now = now or timezone.now()
+    opens = closable_from(week)
+    if now < opens:
+        local = opens.astimezone(week.start.tzinfo)
+        raise CommissionError(
+            f"The {week} cannot be closed before {local:%Y-%m-%d %H:%M} ({local.tzname()}): the "
+            f"week must have ended and the grace period for late payments "
+            f"(LADDER_CLOSE_GRACE_HOURS = {settings.LADDER_CLOSE_GRACE_HOURS}) have passed."
+        )
+    with period_lock(week):
+        row = week_row(week)
+        if row.is_locked:
+            raise CommissionError(f"The {week} is already {row.get_status_display().lower()}.")
+        run = row.current_run
+        if row.status != PeriodStatus.CALCULATED or run is None:
+            raise CommissionError(f"The {week} has not been calculated yet: calculate it first.")
+        earlier_open = CommissionPeriod.every_schedule.filter(
+            schedule=Schedule.WEEKLY,
+            month__lt=row.month,
+            status__in=[PeriodStatus.OPEN, PeriodStatus.CALCULATED],
+        ).exclude(current_run__isnull=True)
+        if earlier_open.exists():
+            weeks = ", ".join(f"{p.month:%Y-%m-%d}" for p in earlier_open)
+            raise CommissionError(f"Close the earlier weeks first: {weeks}.")
+        prior = previous_week_run(week)
+        if (prior.pk if prior else None) != run.summary.get("prior_run_id"):
+            raise CommissionError(
+                "The balances carried in have changed since this run: calculate it again."
+            )
+        if verify_inputs:
+            sync_week_clawbacks(week=week)
+        with transaction.atomic(durable=True):
+            row = CommissionPeriod.every_schedule.select_for_update().get(pk=row.pk)
+            if verify_inputs:
+                fresh = gather_week(week, plan_version=run.plan_version)
+                if fresh.input_hash != run.input_hash:
+                    raise CommissionError(
+                        f"The inputs of the {week} changed since run #{run.pk} (orders, "
+                        "refunds, the tree, holds or clawbacks): calculate again and review "
+                        "before closing."
+                    )
+            CommissionRun.objects.filter(pk=run.pk).update(is_final=True)
+            row.status = PeriodStatus.CLOSED
+            row.closed_at = now
+            row.closed_by = by
+            row.save()
+        return row
+
+
+def export_week_payouts(*, week: Week, by=None) -> bytes:
+    """The payout CSV of a closed week (the month's format); marks the week paid."""
+    return export_row_payouts(week_row(week), by=by)
+
+
+CLAWBACK_REFUND_FIELDS = (
+    "id",
+    "order_line_id",
+    "order_line__order_id",
+    "distributor_id",
+    "quantity",
+    "cv",
+    "pv",
+    "retail_profit",
+    "order_paid_at",
+)
+
+
+def sync_week_clawbacks(*, week: Week) -> int:
+    """Clawbacks, into ``week``, of the refunds recorded in it of lines an earlier, closed week
+    paid on and did not net (its run's ``netted_refund_lines``): exactly what those lines paid,
+    never more (``clawbacks._RunClawbacks``, the month's rule). Idempotent like the month's
+    (one row per refund line, earner, kind and level)."""
+    row = week_row(week)
+    if row.is_locked:
+        return 0
+    refunds = list(
+        RefundLine.objects.filter(
+            refunded_at__gte=week.start, refunded_at__lt=week.end, order_paid_at__lt=week.start
+        )
+        .order_by("id")
+        .values(*CLAWBACK_REFUND_FIELDS)
+    )
+    if not refunds:
+        return 0
+    week_starts = week.week_starts
+    by_week: dict[dt.date, list[dict]] = defaultdict(list)
+    for refund in refunds:
+        by_week[Week.containing(refund["order_paid_at"], week_starts).first_day].append(refund)
+    originals = CommissionPeriod.every_schedule.filter(
+        schedule=Schedule.WEEKLY, month__in=list(by_week), status__in=LOCKED_STATUSES
+    ).select_related("current_run")
+    created: list[Clawback] = []
+    for original in originals:
+        netted = set(original.current_run.summary.get("netted_refund_lines", []))
+        done = set(
+            Clawback.objects.filter(
+                original_period=original,
+                refund_line_id__in=[r["id"] for r in by_week[original.month]],
+            ).values_list("refund_line_id", flat=True)
+        )
+        todo = [r for r in by_week[original.month] if r["id"] not in netted | done]
+        if todo:
+            created.extend(_RunClawbacks(row, original).for_refunds(todo))
+    Clawback.objects.bulk_create(created, ignore_conflicts=True)
+    return len(created)

@@ -1,0 +1,240 @@
+"""Weekly pay through the services on real PostgreSQL: a plan paying fast start and retail
+profit every week and the rest monthly; calculate, close and export a week; balances carried
+from week to week under the weekly minimum; refunds netted before the close."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import pytest
+
+from commissions.engine import PlanValidationError
+from commissions.errors import CommissionError
+from commissions.models import (
+    Clawback,
+    CommissionLine,
+    CommissionPeriod,
+    DistributorResult,
+    LineKind,
+    PeriodStatus,
+    Schedule,
+)
+from commissions.services.close import close_period
+from commissions.services.plans import plan_version_create
+from commissions.services.runs import calculate_period
+from commissions.services.weeks import calculate_week, close_week, export_week_payouts
+from core.periods import Period, Week
+from genealogy.models import Distributor
+from orders.models import RefundReason
+from orders.services import order_refund
+from tests.factories import COMMISSION_TEST_PLAN, CustomerFactory, buy, make_distributor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+WEEK = Week(dt.date(2026, 3, 9))  # Monday 9 – Sunday 15 March 2026
+NEXT_WEEK = WEEK.next()
+IN_WEEK = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+IN_NEXT_WEEK = dt.datetime(2026, 3, 17, 15, 0, tzinfo=dt.UTC)
+AFTER_GRACE = dt.datetime(2026, 3, 30, 12, 0, tzinfo=dt.UTC)
+
+
+def weekly_document(minimum: str = "15", **weekly) -> dict:
+    document = copy.deepcopy(COMMISSION_TEST_PLAN)
+    document["fast_start"] = {"percent": "10", "days": 30, "basis": "cv"}
+    document["retail_profit"] = {"enabled": True}
+    document["schedules"] = {
+        "weekly": {
+            "components": ["fast_start", "retail_profit"],
+            "minimum_payout": minimum,
+            "activity_weeks": 2,
+            **weekly,
+        }
+    }
+    return document
+
+
+@pytest.fixture
+def team(db):
+    """Ann → Cal → Dee → Eve (each enrolls the next), all joined on 1 March 2026."""
+    plan_version_create(source=json.dumps(weekly_document()), effective_from=dt.date(2026, 1, 1))
+    people = []
+    sponsor = None
+    for name in ("Ann Avery", "Cal Diaz", "Dee Brown", "Eve Stone"):
+        sponsor = make_distributor(sponsor=sponsor, name=name)
+        people.append(sponsor)
+    Distributor.objects.filter(pk__in=[p.pk for p in people]).update(joined_on=dt.date(2026, 3, 1))
+    return people
+
+
+def paid(run, kind: int) -> dict[int, int]:
+    return dict(
+        CommissionLine.objects.filter(run=run, kind=kind).values_list("earner_id", "amount")
+    )
+
+
+def result_of(run, person) -> DistributorResult:
+    return DistributorResult.objects.get(run=run, distributor=person)
+
+
+def test_a_week_pays_its_kinds_and_the_month_pays_the_rest(team):
+    ann, cal, dee, eve = team
+    buy(ann, "100", paid_at=IN_WEEK)
+    buy(cal, "120", paid_at=IN_WEEK)
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK, profit="30", customer=CustomerFactory(distributor=eve))
+    run = calculate_week(week=WEEK)
+    # Fast start 10 % to the enroller: Cal on Dee's 100 = 10.00, Dee on Eve's 200 = 20.00, Ann
+    # on Cal's 120 = 12.00 (Ann's own enroller is the house, which never earns).
+    assert paid(run, LineKind.FAST_START) == {ann.pk: 1200, cal.pk: 1000, dee.pk: 2000}
+    assert paid(run, LineKind.RETAIL_PROFIT) == {eve.pk: 3000}
+    assert paid(run, LineKind.UNILEVEL) == {}
+    # The weekly minimum is 15.00: Cal's 10.00 is carried, the others are payable.
+    assert result_of(run, cal).payable == 0 and result_of(run, cal).carried_out == 1000
+    assert result_of(run, dee).payable == 2000
+    row = CommissionPeriod.every_schedule.get(schedule=Schedule.WEEKLY, month=WEEK.first_day)
+    assert row.period == WEEK and row.status == PeriodStatus.CALCULATED
+    assert not CommissionPeriod.objects.filter(month=WEEK.first_day).exists()  # months only
+
+    month = calculate_period(period=Period(2026, 3))
+    assert paid(month, LineKind.FAST_START) == {} and paid(month, LineKind.RETAIL_PROFIT) == {}
+    # Unilevel 5 %, 5 %, 10 % over the chain: Dee earns 5 % of Eve's 200 = 10.00, ...
+    assert paid(month, LineKind.UNILEVEL)[dee.pk] == 1000
+
+
+def test_balances_carry_from_week_to_week_and_weeks_close_in_order(team):
+    ann, cal, dee, eve = team
+    buy(ann, "100", paid_at=IN_WEEK)
+    buy(cal, "200", paid_at=IN_WEEK)
+    buy(dee, "100", paid_at=IN_WEEK)
+    first = calculate_week(week=WEEK)
+    buy(dee, "60", paid_at=IN_NEXT_WEEK)
+    second = calculate_week(week=NEXT_WEEK)
+    # Cal: 10.00 carried from the first week + 6.00 on Dee's 60 = 16.00 ≥ 15.00: paid.
+    assert result_of(second, cal).carried_in == 1000
+    assert result_of(second, cal).payable == 1600
+
+    with pytest.raises(CommissionError, match="before 2026-03-19 00:00"):
+        close_week(week=WEEK, now=dt.datetime(2026, 3, 16, 12, tzinfo=dt.UTC))
+    with pytest.raises(CommissionError, match="Close the earlier weeks first: 2026-03-09"):
+        close_week(week=NEXT_WEEK, now=AFTER_GRACE)
+    closed = close_week(week=WEEK, now=AFTER_GRACE)
+    assert closed.status == PeriodStatus.CLOSED and first.pk == closed.current_run_id
+    csv = export_week_payouts(week=WEEK).decode()
+    assert "Ann Avery,20.00" in csv and "Cal Diaz" not in csv  # Cal's 10.00 is carried
+    assert CommissionPeriod.every_schedule.get(pk=closed.pk).status == PeriodStatus.PAID
+    close_week(week=NEXT_WEEK, now=AFTER_GRACE)
+    with pytest.raises(CommissionError, match="week of 2026-03-16 is closed"):
+        calculate_week(week=NEXT_WEEK)
+    # A closed week never opens a month, nor a closed month a week.
+    assert close_period is not None and not CommissionPeriod.objects.exists()
+
+
+def test_a_refund_before_the_close_is_netted_and_one_in_between_stops_the_close(team):
+    ann, cal, dee, eve = team
+    order = buy(eve, "200", paid_at=IN_WEEK)
+    line = order.lines.get()
+    order_refund(
+        order=order,
+        quantities={line.pk: 1},
+        reason=RefundReason.RETURN,
+        now=IN_WEEK + dt.timedelta(days=1),
+    )
+    buy(eve, "150", paid_at=IN_WEEK)
+    buy(dee, "100", paid_at=IN_WEEK)  # active: Dee earns the fast start on Eve's orders
+    run = calculate_week(week=WEEK)
+    assert paid(run, LineKind.FAST_START) == {dee.pk: 1500}  # the refunded 200 pays nothing
+    assert run.summary["netted_refund_lines"] == [line.refund_lines.get().pk]
+
+    other = Distributor.objects.get(pk=eve.pk).orders.order_by("-id").first()
+    order_refund(
+        order=other,
+        quantities={other.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=dt.datetime(2026, 3, 19, tzinfo=dt.UTC),
+    )
+    with pytest.raises(CommissionError, match="changed since run"):
+        close_week(week=WEEK, now=AFTER_GRACE)
+    run = calculate_week(week=WEEK)
+    assert paid(run, LineKind.FAST_START) == {}
+    assert close_week(week=WEEK, now=AFTER_GRACE).status == PeriodStatus.CLOSED
+
+
+def test_activity_counts_the_weeks_window(team):
+    ann, cal, dee, eve = team
+    buy(cal, "120", paid_at=IN_WEEK)  # Cal is active in this week and the next (2 weeks)
+    buy(dee, "100", paid_at=IN_NEXT_WEEK)
+    run = calculate_week(week=NEXT_WEEK)
+    assert paid(run, LineKind.FAST_START) == {cal.pk: 1000}
+    assert result_of(run, cal).is_active and result_of(run, cal).pv == 0
+
+
+def test_a_week_that_does_not_start_on_the_plans_weekday_is_refused(team):
+    with pytest.raises(CommissionError, match="start on a monday"):
+        calculate_week(week=Week(dt.date(2026, 3, 10)))
+
+
+def test_weekly_binary_and_order_awards_are_refused_for_now():
+    document = weekly_document()
+    document["order_award"] = {"amount": "5", "per": "order", "to": "enroller"}
+    document["schedules"]["weekly"]["components"] = ["order_award"]
+    with pytest.raises(PlanValidationError) as refused:
+        plan_version_create(source=json.dumps(document), effective_from=dt.date(2026, 1, 1))
+    assert (
+        "order_award cannot be paid weekly"
+        in dict(refused.value.errors)["schedules.weekly.components"]
+    )
+
+
+def test_a_refund_after_the_close_is_clawed_back_in_its_own_week(team):
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    order = buy(eve, "200", paid_at=IN_WEEK)
+    calculate_week(week=WEEK)
+    close_week(week=WEEK, now=AFTER_GRACE)
+    # Eve's order is one line of one unit: its full refund takes back Dee's 20.00 fast start,
+    # Refunded in the week of 23 March; the week of 16 March saw nothing.
+    refunded_at = dt.datetime(2026, 3, 24, 15, tzinfo=dt.UTC)
+    order_refund(
+        order=order,
+        quantities={order.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=refunded_at,
+    )
+    calculate_week(week=NEXT_WEEK)
+    close_week(week=NEXT_WEEK, now=AFTER_GRACE)
+    later = Week(dt.date(2026, 3, 23))
+    run = calculate_week(week=later)
+    clawbacks = Clawback.objects.filter(period__month=later.first_day)
+    assert list(clawbacks.values_list("earner_id", "kind", "amount")) == [
+        (dee.pk, LineKind.FAST_START, -2000)
+    ]
+    # Dee was paid 20.00 in the first week: the clawback leaves -20.00 to carry.
+    assert result_of(run, dee).period_total == -2000
+    assert result_of(run, dee).payable == 0 and result_of(run, dee).carried_out == -2000
+    calculate_week(week=later)  # idempotent: no second clawback
+    assert clawbacks.count() == 1
+    # The month's clawbacks never take what the week paid (none of March's lines is a fast
+    # start), and the month is untouched by the week's clawback row.
+    assert not Clawback.objects.filter(period__schedule=Schedule.MONTHLY).exists()
+
+
+def test_beat_calculates_the_week_that_just_ended_once(team):
+    from commissions.tasks import calculate_previous_week_task, calculate_run_task
+
+    first = calculate_previous_week_task.apply().get()
+    assert "run" in first
+    again = calculate_previous_week_task.apply().get()
+    assert again == {"week": first["week"], "skipped": "already calculated"}
+    # A queued weekly run goes through the same task as a month's.
+    run = CommissionPeriod.every_schedule.get(current_run_id=first["run"]).current_run
+    assert calculate_run_task.apply(args=[run.pk]).get()["status"] == "succeeded"
+
+
+def test_beat_has_nothing_to_do_without_a_weekly_schedule(db):
+    from commissions.tasks import calculate_previous_week_task
+    from tests.factories import make_plan_version
+
+    make_plan_version()
+    assert "pays nothing weekly" in calculate_previous_week_task.apply().get()["skipped"]
