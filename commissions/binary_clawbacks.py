@@ -10,8 +10,11 @@ period's moment, the previous period's carry queue and pairing history, and the 
 lines by id; the run's ``compute`` then applies the same refunds to the queue and history (the
 volume put back, what each pairing has had clawed back), so the two agree.
 
+A pay week's binary (``schedules.weekly``) does the same in weeks (``write_binary_clawbacks``,
+called by ``services.weeks.sync_week_clawbacks``).
+
 One ``Clawback`` per (refund line, earner, kind binary, level): ``level`` is the number of
-months between the refunded volume's month and the pairing it is taken from
+periods (months, or weeks) between the refunded volume's month and the pairing it is taken from
 (``original_period``), so a refund whose volume paired in several months has one line per
 pairing. Like the other clawbacks, a refund line's rows are made once: later calculations of
 the period leave them alone (and the engine serves refunds by id, so later refunds do not
@@ -23,14 +26,15 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
-from core.periods import Period
+from core.periods import Period, Week
 from genealogy.history import positions_of, tree_as_of
 from genealogy.models import Placement, TreeKind
 
-from .binary_state import binary_component_inputs, index_first_day, refunds_in_order, uses_binary
+from .binary_state import binary_component_inputs, refunds_in_order, scale_of, uses_binary
 from .engine.binary import refund_clawbacks
+from .engine.schedules import MONTHLY, schedule_of
 from .gather import clawback_candidates, closed_months, previous_run, tree_moment
-from .models import BinaryClawback, Clawback, CommissionPeriod, LineKind
+from .models import BinaryClawback, Clawback, CommissionPeriod, CommissionRun, LineKind
 from .services.periods import period_row
 from .services.plans import plan_version_for
 
@@ -60,13 +64,35 @@ def sync_binary_clawbacks(*, period: Period) -> int:
     if row.is_locked or not Placement.objects.exists():
         return 0
     plan = plan_version_for(period).plan
-    if not uses_binary(plan):
+    if not uses_binary(plan) or schedule_of(plan, "binary") != MONTHLY:
         return 0
-    candidates = refunds_in_order(clawback_candidates(period, closed_months()))
-    prior = previous_run(period)
+    candidates = clawback_candidates(period, closed_months())
+    return write_binary_clawbacks(
+        row=row,
+        plan=plan,
+        period=period,
+        candidates=candidates,
+        prior=previous_run(period),
+        moment=tree_moment(period),
+    )
+
+
+def write_binary_clawbacks(
+    *,
+    row: CommissionPeriod,
+    plan,
+    period: Period | Week,
+    candidates: list[dict],
+    prior: CommissionRun | None,
+    moment,
+) -> int:
+    """The binary clawbacks, into ``row``, of ``candidates`` (refund lines of volume counted in
+    closed periods of the same schedule), worked out over the prior run's queue and history
+    and the placement tree at ``moment``; a month's and a pay week's alike."""
+    candidates = refunds_in_order(candidates)
     if not candidates or prior is None:
         return 0
-    tree = tree_as_of(TreeKind.PLACEMENT, tree_moment(period))
+    tree = tree_as_of(TreeKind.PLACEMENT, moment)
     ids = tree.ids
     parent = positions_of(ids, np.where(tree.present, tree.parent_ids, -1))
     position = np.where(parent >= 0, tree.position, -1)
@@ -87,8 +113,12 @@ def sync_binary_clawbacks(*, period: Period) -> int:
             kind=LineKind.BINARY, refund_line_id__in=[c["id"] for c in candidates]
         ).values_list("refund_line_id", "earner_id", "level")
     )
-    months = {index_first_day(int(m)) for m in claws["period"][taking]}
-    periods = {p.month: p for p in CommissionPeriod.objects.filter(month__in=months)}
+    scale = scale_of(period)
+    first_days = {scale.first_day(int(m)) for m in claws["period"][taking]}
+    periods = {
+        p.month: p
+        for p in CommissionPeriod.every_schedule.filter(schedule=row.schedule, month__in=first_days)
+    }
     clawbacks: list[Clawback] = []
     details: list[BinaryClawback] = []
     for i in taking.tolist():
@@ -101,7 +131,7 @@ def sync_binary_clawbacks(*, period: Period) -> int:
             Clawback(
                 period=row,
                 refund_line_id=refund["id"],
-                original_period=periods[index_first_day(int(claws["period"][i]))],
+                original_period=periods[scale.first_day(int(claws["period"][i]))],
                 earner_id=earner,
                 kind=LineKind.BINARY,
                 level=level,
@@ -116,7 +146,7 @@ def sync_binary_clawbacks(*, period: Period) -> int:
             BinaryClawback(
                 period=row,
                 side=int(claws["side"][i]),
-                source_period=index_first_day(int(claws["source_period"][i])),
+                source_period=scale.first_day(int(claws["source_period"][i])),
                 restored=int(claws["restored"][i]),
             )
         )

@@ -19,26 +19,32 @@ volume) entries, and reports each person's leg figures. Here:
   ``binary_clawback_text`` the words of a binary clawback (``commissions.binary_clawbacks``
   writes those, before the refund period's run).
 
-Periods are numbered as months, ``year × 12 + month − 1`` (``period_index``): the engine only
-compares and subtracts them (expiry is by age in periods).
+Periods are numbered on their schedule's scale (``PeriodScale``): months as
+``year × 12 + month − 1`` (``period_index``), pay weeks as their first day's ordinal // 7 (one
+apart from week to week, whatever weekday they start on); the engine only compares and
+subtracts them, so expiry and the pairing history's age count the schedule's own periods.
+Stored rows keep each period's first day.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 import numpy as np
 from django.db import connection
+from django.utils import timezone
 
 from core.bulk import copy_columns, read_columns
 from core.money import to_cents
-from core.periods import Period
+from core.periods import Period, Week
 from genealogy.history import positions_of
 
 from .calendar import commission_calendar
 from .engine.binary import describe, explain
 from .engine.results import KIND_CODES
+from .engine.schedules import WEEKLY, schedule_of
 from .models import (
     BinaryCarry,
     BinaryLegFigures,
@@ -46,8 +52,10 @@ from .models import (
     BinaryPairing,
     Clawback,
     CommissionLine,
+    CommissionPeriod,
     CommissionRun,
     PlanVersion,
+    Schedule,
 )
 
 KEY = "binary"
@@ -71,12 +79,55 @@ FIGURES = (
 _PG_DATE_EPOCH = dt.date(2000, 1, 1)
 
 
-def period_index(period: Period) -> int:
-    return period.year * 12 + period.month - 1
+def period_index(period: Period | Week) -> int:
+    return scale_of(period).index(period.first_day)
 
 
 def index_first_day(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
+    """The first day of the month numbered ``index``."""
+    return MONTHS.first_day(index)
+
+
+@dataclasses.dataclass(frozen=True)
+class PeriodScale:
+    """How a schedule's periods are numbered: months (``week_residue`` None), or pay weeks
+    whose first days have the ordinal residue ``week_residue`` modulo 7."""
+
+    week_residue: int | None = None
+
+    def index(self, day: dt.date) -> int:
+        """The number of the period containing ``day``."""
+        if self.week_residue is None:
+            return day.year * 12 + day.month - 1
+        return (day.toordinal() - self.week_residue) // 7
+
+    def first_day(self, index: int) -> dt.date:
+        if self.week_residue is None:
+            return dt.date(index // 12, index % 12 + 1, 1)
+        return dt.date.fromordinal(index * 7 + self.week_residue)
+
+    def sql_index(self, column: str) -> str:
+        """``index`` of a date column, in PostgreSQL."""
+        if self.week_residue is None:
+            year, month = f"EXTRACT(YEAR FROM {column})", f"EXTRACT(MONTH FROM {column})"
+            return f"CAST({year} * 12 + {month} - 1 AS bigint)"
+        # date − date is a whole number of days (date.toordinal() of 0001-01-01 is 1), and
+        # the ordinal less the residue is never negative: integer division is the floor.
+        return f"CAST(({column} - DATE '0001-01-01' + 1 - {self.week_residue}) / 7 AS bigint)"
+
+
+MONTHS = PeriodScale()
+
+
+def scale_of(period: Period | Week) -> PeriodScale:
+    if isinstance(period, Week):
+        return PeriodScale(period.first_day.toordinal() % 7)
+    return MONTHS
+
+
+def scale_of_run(run: CommissionRun) -> PeriodScale:
+    row = CommissionPeriod.every_schedule.get(pk=run.period_id)
+    return scale_of(row.period)
 
 
 def uses_binary(plan) -> bool:
@@ -108,7 +159,8 @@ def binary_component_inputs(
     refunds' clawbacks need, ``commissions.binary_clawbacks``)."""
     if not uses_binary(plan):
         return None
-    state: dict[str, Any] = {"current_period": period_index(period)}
+    scale = scale_of(period)
+    state: dict[str, Any] = {"current_period": scale.index(period.first_day)}
     refunds = refunds_in_order(refunds or [])
     if refunds:
         field = "pv" if plan.components[KEY].volume == "pv" else "cv"
@@ -116,13 +168,12 @@ def binary_component_inputs(
             "buyer": positions_of(ids, np.array([r["distributor_id"] for r in refunds])),
             "volume": -np.array([to_cents(r[field]) for r in refunds], dtype=np.int64),
             "source_period_index": np.array(
-                [period_index(Period.of(r["order_commission_month"])) for r in refunds],
-                dtype=np.int64,
+                [scale.index(_source_day(r)) for r in refunds], dtype=np.int64
             ),
         }
     if prior_run_id is None:
         return state
-    distributor, side, month, volume = _read_carry(prior_run_id, owners)
+    distributor, side, month, volume = _read_carry(prior_run_id, owners, scale)
     owner = positions_of(ids, distributor)
     kept = owner >= 0
     # Rows come sorted by (distributor, side, month) and ``ids`` is sorted: owners stay sorted.
@@ -138,6 +189,7 @@ def binary_component_inputs(
         prior_run_id,
         5,
         owners,
+        scale,
     )
     owner = positions_of(ids, distributor)
     kept = owner >= 0
@@ -154,6 +206,7 @@ def binary_component_inputs(
         prior_run_id,
         6,
         owners,
+        scale,
     )
     owner = positions_of(ids, distributor)
     kept = owner >= 0
@@ -166,6 +219,12 @@ def binary_component_inputs(
         "clawed": clawed[kept],
     }
     return state
+
+
+def _source_day(refund: dict) -> dt.date:
+    """A day of the period the refunded volume counted in: a week's refunds name it
+    (``source_day``), a month's the order's commission month."""
+    return refund.get("source_day") or refund["order_commission_month"]
 
 
 def refunds_in_order(refunds: list[dict]) -> list[dict]:
@@ -181,16 +240,19 @@ _HISTORY_MODELS = {
 
 
 def _read_history(
-    table: str, columns: str, run_id: int, count: int, owners: np.ndarray | None = None
+    table: str,
+    columns: str,
+    run_id: int,
+    count: int,
+    owners: np.ndarray | None = None,
+    scale: PeriodScale = MONTHS,
 ) -> list[np.ndarray]:
     """distributor id and ``columns`` of a run's history rows (of ``owners`` only, when
-    given), sorted by distributor and then by the columns; month columns as period indices."""
+    given), sorted by distributor and then by the columns; date columns as period indices."""
     names = [name.strip() for name in columns.split(",")]
     if connection.vendor == "postgresql":
         select = ", ".join(
-            f"CAST(EXTRACT(YEAR FROM {name}) * 12 + EXTRACT(MONTH FROM {name}) - 1 AS bigint)"
-            if name in _DATE_COLUMNS
-            else f"CAST({name} AS bigint)"
+            scale.sql_index(name) if name in _DATE_COLUMNS else f"CAST({name} AS bigint)"
             for name in names
         )
         order = ", ".join(["distributor_id", *names[: count - 2]])
@@ -213,7 +275,7 @@ def _read_history(
     for position, name in enumerate(names, start=1):
         values = [r[position] for r in rows]
         if name in _DATE_COLUMNS:
-            values = [period_index(Period.of(v)) for v in values]
+            values = [scale.index(v) for v in values]
         out.append(np.array(values, dtype=np.int64))
     return out
 
@@ -224,16 +286,17 @@ def _owner_filter(owners: np.ndarray | None) -> tuple[str, dict[str, Any]]:
     return " AND distributor_id = ANY(%(owners)s)", {"owners": [int(o) for o in owners]}
 
 
-def _read_carry(run_id: int, owners: np.ndarray | None = None) -> list[np.ndarray]:
-    """distributor id, side, source month index and volume of a run's queue (of ``owners``
+def _read_carry(
+    run_id: int, owners: np.ndarray | None = None, scale: PeriodScale = MONTHS
+) -> list[np.ndarray]:
+    """distributor id, side, source period index and volume of a run's queue (of ``owners``
     only, when given), sorted."""
     if connection.vendor == "postgresql":
         only, params = _owner_filter(owners)
         return read_columns(
             f"""
             SELECT CAST(distributor_id AS bigint), CAST(side AS bigint),
-                CAST(EXTRACT(YEAR FROM source_period) * 12 + EXTRACT(MONTH FROM source_period) - 1
-                    AS bigint),
+                {scale.sql_index("source_period")},
                 CAST(volume AS bigint)
             FROM commissions_binarycarry WHERE run_id = %(run)s{only}
             ORDER BY distributor_id, side, source_period
@@ -252,7 +315,7 @@ def _read_carry(run_id: int, owners: np.ndarray | None = None) -> list[np.ndarra
     return [
         np.array([r[0] for r in rows], dtype=np.int64),
         np.array([r[1] for r in rows], dtype=np.int64),
-        np.array([period_index(Period.of(r[2])) for r in rows], dtype=np.int64),
+        np.array([scale.index(r[2]) for r in rows], dtype=np.int64),
         np.array([r[3] for r in rows], dtype=np.int64),
     ]
 
@@ -271,13 +334,13 @@ def write_binary_state(run: CommissionRun, ids: np.ndarray, result) -> dict[str,
     if not state:
         return {}
     delete_binary_rows([run.pk])  # a retried write replaces its own rows
+    scale = scale_of_run(run)
     owner = np.asarray(state["owner"], dtype=np.int64)
-    months = np.asarray(state["period_index"], dtype=np.int64)
     carried = _write_carry(
         run.pk,
         ids[owner],
         np.asarray(state["side"], dtype=np.int16),
-        months,
+        _pg_dates(np.asarray(state["period_index"], dtype=np.int64), scale),
         np.asarray(state["volume"], dtype=np.int64),
     )
     report = state.get("report") or {}
@@ -291,11 +354,13 @@ def write_binary_state(run: CommissionRun, ids: np.ndarray, result) -> dict[str,
         columns[name] = np.asarray(report[name], dtype=np.int64)
     figures = copy_columns(BinaryLegFigures, columns) if len(people) else 0
     counts = {"binary_carry": carried, "binary_figures": figures}
-    counts.update(_write_history(run, ids, state, result))
+    counts.update(_write_history(run, ids, state, result, scale))
     return counts
 
 
-def _write_history(run: CommissionRun, ids: np.ndarray, state: dict, result) -> dict[str, int]:
+def _write_history(
+    run: CommissionRun, ids: np.ndarray, state: dict, result, scale: PeriodScale
+) -> dict[str, int]:
     """The pairing history rows (COPY); this period's pairings paid what their ledger lines
     say (after the payout cap; nothing for the company's own root)."""
     paired = state.get("paired") or {}
@@ -308,8 +373,10 @@ def _write_history(run: CommissionRun, ids: np.ndarray, state: dict, result) -> 
                 "run_id": np.full(len(owner), run.pk, dtype=np.int64),
                 "distributor_id": ids[owner],
                 "side": np.asarray(paired["side"], dtype=np.int16),
-                "source_period": _pg_dates(np.asarray(paired["source_period"], dtype=np.int64)),
-                "paired_period": _pg_dates(np.asarray(paired["period"], dtype=np.int64)),
+                "source_period": _pg_dates(
+                    np.asarray(paired["source_period"], dtype=np.int64), scale
+                ),
+                "paired_period": _pg_dates(np.asarray(paired["period"], dtype=np.int64), scale),
                 "volume": np.asarray(paired["volume"], dtype=np.int64),
             },
         )
@@ -329,7 +396,7 @@ def _write_history(run: CommissionRun, ids: np.ndarray, state: dict, result) -> 
             {
                 "run_id": np.full(len(owner), run.pk, dtype=np.int64),
                 "distributor_id": ids[owner],
-                "paired_period": _pg_dates(month),
+                "paired_period": _pg_dates(month, scale),
                 "paid": paid,
                 "paired_left": np.asarray(pairings["left"], dtype=np.int64),
                 "paired_right": np.asarray(pairings["right"], dtype=np.int64),
@@ -339,13 +406,13 @@ def _write_history(run: CommissionRun, ids: np.ndarray, state: dict, result) -> 
     return counts
 
 
-def _pg_dates(months: np.ndarray):
-    """Month indices as the first days of their months: int4 days since 2000-01-01 for
+def _pg_dates(periods: np.ndarray, scale: PeriodScale):
+    """Period indices as the first days of their periods: int4 days since 2000-01-01 for
     PostgreSQL's binary COPY, dates elsewhere."""
-    unique_months, inverse = np.unique(months, return_inverse=True)
-    firsts = [index_first_day(int(i)) for i in unique_months]
+    unique_periods, inverse = np.unique(periods, return_inverse=True)
+    firsts = [scale.first_day(int(i)) for i in unique_periods]
     if connection.vendor != "postgresql":
-        return np.array(firsts, dtype=object)[inverse] if len(months) else np.array([])
+        return np.array(firsts, dtype=object)[inverse] if len(periods) else np.array([])
     days = (np.array(firsts, dtype="datetime64[D]") - np.datetime64(_PG_DATE_EPOCH, "D")).astype(
         np.int32
     )
@@ -353,22 +420,17 @@ def _pg_dates(months: np.ndarray):
 
 
 def _write_carry(
-    run_id: int, distributor: np.ndarray, side: np.ndarray, months: np.ndarray, volume: np.ndarray
+    run_id: int, distributor: np.ndarray, side: np.ndarray, first_days, volume: np.ndarray
 ) -> int:
+    """The queue rows; ``first_days`` as ``_pg_dates`` gives them."""
     if connection.vendor != "postgresql":  # the embedded SQLite default: a small company
         BinaryCarry.objects.bulk_create(
             [
-                BinaryCarry(
-                    run_id=run_id,
-                    distributor_id=d,
-                    side=s,
-                    source_period=index_first_day(m),
-                    volume=v,
-                )
-                for d, s, m, v in zip(
+                BinaryCarry(run_id=run_id, distributor_id=d, side=s, source_period=day, volume=v)
+                for d, s, day, v in zip(
                     distributor.tolist(),
                     side.tolist(),
-                    months.tolist(),
+                    list(first_days),
                     volume.tolist(),
                     strict=True,
                 )
@@ -376,17 +438,13 @@ def _write_carry(
             batch_size=2_000,
         )
         return len(distributor)
-    unique_months = np.unique(months)  # a handful: one per source month still queued
-    first_days = np.array([index_first_day(int(i)) for i in unique_months], dtype="datetime64[D]")
-    days = (first_days - np.datetime64(_PG_DATE_EPOCH, "D")).astype(np.int32)
     return copy_columns(
         BinaryCarry,
         {
             "run_id": np.full(len(distributor), run_id, dtype=np.int64),
             "distributor_id": distributor,
             "side": side,
-            # A date travels in binary COPY as int4 days since 2000-01-01.
-            "source_period": days[np.searchsorted(unique_months, months)],
+            "source_period": first_days,
             "volume": volume,
         },
     )
@@ -394,8 +452,9 @@ def _write_carry(
 
 def carried_into(*, distributor_id: int, period: Period) -> dict[int, int] | None:
     """Volume (cents) each leg of ``distributor_id`` carries into ``period`` (side -> cents),
-    from the previous period's current run; None when the plan in force has no binary section
-    or no earlier period was calculated."""
+    from the previous period's current run (the previous pay week's when the binary is paid
+    weekly: what carries into the week running now); None when the plan in force has no
+    binary section or no earlier period was calculated."""
     from .gather import previous_run  # gather reads this module's inputs
 
     calendar = commission_calendar()  # the open month's plan without a query (pages ask it)
@@ -406,7 +465,13 @@ def carried_into(*, distributor_id: int, period: Period) -> dict[int, int] | Non
         plan = version.plan if version is not None else None
     if plan is None or not uses_binary(plan):
         return None
-    prior = previous_run(period)
+    if schedule_of(plan, KEY) == WEEKLY:  # the pay week running now (or the month's last)
+        from .gather_week import previous_week_run
+
+        week = Week.containing(min(timezone.now(), period.end), plan.weekly.week_starts)
+        prior = previous_week_run(week)
+    else:
+        prior = previous_run(period)
     if prior is None:
         return None
     carried = {0: 0, 1: 0}
@@ -440,14 +505,16 @@ def binary_clawback_text(clawback: Clawback, unit: str = "CV") -> str:
     paired in 2026-10 takes back 120/900 of the 75.00 that pairing paid; 120 CV put back on
     the right". ``clawback.binary`` is its detail row."""
     detail = getattr(clawback, "binary", None)
-    paired_in = f"{clawback.original_period.month:%Y-%m}"
+    weekly = clawback.original_period.schedule == Schedule.WEEKLY
+    label = "the week of %Y-%m-%d" if weekly else "%Y-%m"
+    paired_in = clawback.original_period.month.strftime(label)
     refunded = f"{_volume(clawback.refunded_base)} {unit}"
     if detail is None:
         side_words, source, put_back = "", "", ""
     else:
         side, other = ("left", "right") if detail.side == 0 else ("right", "left")
         side_words = f" on the {side}"
-        source = f" (volume of {detail.source_period:%Y-%m})"
+        source = f" (volume of {detail.source_period.strftime(label)})"
         put_back = (
             f"; {_volume(detail.restored)} {unit} put back on the {other}"
             if detail.restored

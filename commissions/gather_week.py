@@ -12,11 +12,16 @@ What a week counts
 * **Ranks**: the paid-as ranks of the latest closed month's final run, taken as they are.
 * **Balances**: carried from the previous week's current run, plus the week's clawbacks; holds
   as for a month. The tree is the sponsor tree at the week's end (or now while it runs).
+* **Binary** (when the plan pays it weekly): the placement tree at the same moment, the
+  previous week's carry queue and pairing history (``binary_state``, in weeks), and the
+  week's refunds of closed weeks' volume (``week_clawback_candidates``), which take their
+  volume out of the queue or claw back its pairing (``binary_clawbacks``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 
 import numpy as np
@@ -25,10 +30,11 @@ from django.utils import timezone
 
 from core.bulk import read_columns
 from core.periods import Week
-from genealogy.history import tree_as_of
-from genealogy.models import TreeKind
+from genealogy.history import positions_of, tree_as_of
+from genealogy.models import Placement, TreeKind
 from orders.models import OrderLine, RefundLine
 
+from .binary_state import binary_component_inputs
 from .engine import EngineInputs
 from .engine.schedules import WEEKLY, plan_for_schedule
 from .errors import CommissionError
@@ -107,6 +113,52 @@ def latest_closed_month_run_id(week: Week) -> int | None:
     return row
 
 
+CLAWBACK_REFUND_FIELDS = (
+    "id",
+    "order_line_id",
+    "order_line__order_id",
+    "distributor_id",
+    "quantity",
+    "cv",
+    "pv",
+    "retail_profit",
+    "order_paid_at",
+)
+
+
+def week_clawback_candidates(week: Week) -> list[tuple[CommissionPeriod, list[dict]]]:
+    """The refund lines recorded in ``week`` of lines an earlier, closed week counted and did
+    not net (its run's ``netted_refund_lines``), by that week's row, oldest week first; each
+    refund names its week's first day (``source_day``, for the binary's queue)."""
+    refunds = list(
+        RefundLine.objects.filter(
+            refunded_at__gte=week.start, refunded_at__lt=week.end, order_paid_at__lt=week.start
+        )
+        .order_by("id")
+        .values(*CLAWBACK_REFUND_FIELDS)
+    )
+    if not refunds:
+        return []
+    by_week: dict[dt.date, list[dict]] = {}
+    for refund in refunds:
+        first_day = Week.containing(refund["order_paid_at"], week.week_starts).first_day
+        by_week.setdefault(first_day, []).append({**refund, "source_day": first_day})
+    originals = (
+        CommissionPeriod.every_schedule.filter(
+            schedule=Schedule.WEEKLY, month__in=list(by_week), status__in=LOCKED_STATUSES
+        )
+        .select_related("current_run")
+        .order_by("month")
+    )
+    found = []
+    for original in originals:
+        netted = set(original.current_run.summary.get("netted_refund_lines", []))
+        todo = [r for r in by_week[original.month] if r["id"] not in netted]
+        if todo:
+            found.append((original, todo))
+    return found
+
+
 def _week_lines(start: dt.datetime, end: dt.datetime) -> list[np.ndarray]:
     """id, buyer, pv, cv, profit, paid day of the lines paid in [start, end), net of their
     refunds so far; sorted by id. Plus the netted refund line ids."""
@@ -161,9 +213,15 @@ def gather_week(
     window_weeks = version.plan.weekly.activity_weeks
     row = week_row(week)
     moment = min(week.end, now or timezone.now())
-    columns = _read_distributors(with_placement=False)
+    with_placement = "binary" in plan.components and Placement.objects.exists()
+    columns = _read_distributors(with_placement=with_placement)
     all_ids, present_sponsors, all_status, all_joined = columns[:4]
     tree = tree_as_of(TreeKind.SPONSOR, moment, present=(all_ids, present_sponsors))
+    placement_tree = (
+        tree_as_of(TreeKind.PLACEMENT, moment, present=(all_ids, *columns[4:]))
+        if with_placement
+        else None
+    )
     timings["read_distributors"] = time.perf_counter() - started
 
     mark = time.perf_counter()
@@ -175,12 +233,22 @@ def gather_week(
     prior = previous_week_run(week)
     prior_columns = _read_results(prior.pk, ["carried_out"]) if prior is not None else None
     extras_rows = _period_extras(row)
+    binary_refunds = (
+        [refund for _, todo in week_clawback_candidates(week) for refund in todo]
+        if "binary" in plan.components
+        else []
+    )
     month_run = latest_closed_month_run_id(week)
     ranks = _read_results(month_run, ["paid_as_rank"]) if month_run is not None else None
     timings["read_volume"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    named = [buyer, window_lines[1], np.array([d for d, _ in extras_rows], dtype=np.int64)]
+    named = [
+        buyer,
+        window_lines[1],
+        np.array([d for d, _ in extras_rows], dtype=np.int64),
+        np.array([r["distributor_id"] for r in binary_refunds], dtype=np.int64),
+    ]
     if prior_columns is not None:
         named.append(prior_columns[0])
     keep, sponsors, sponsor_index = _members_at(tree, np.concatenate(named))
@@ -210,6 +278,29 @@ def gather_week(
     held = held[np.isin(held, ids)]
     on_hold = np.zeros(n, dtype=bool)
     on_hold[_index_of(ids, held)] = True
+    placement = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+    if placement_tree is not None:
+        there = placement_tree.present[keep]
+        placement = (
+            np.where(there, placement_tree.parent_ids[keep], -1),
+            np.where(there, placement_tree.position[keep], -1),
+        )
+    placement_inputs: dict = {}
+    if "binary" in plan.components:
+        placement_parent = positions_of(ids, placement[0])
+        placement_inputs = {
+            "placement_parent": placement_parent,
+            "placement_position": np.where(placement_parent >= 0, placement[1], -1).astype(
+                np.int16
+            ),
+        }
+    binary_state = binary_component_inputs(
+        plan=plan,
+        period=week,
+        prior_run_id=prior.pk if prior else None,
+        ids=ids,
+        refunds=binary_refunds,
+    )
     inputs = EngineInputs(
         parent=sponsor_index,
         enroller=sponsor_index,
@@ -229,6 +320,8 @@ def gather_week(
         is_company=company_flags(ids),
         activity_pv=activity_pv,
         given_paid_as_rank=np.minimum(paid_as, len(plan.ranks)),
+        component_inputs={} if binary_state is None else {"binary": binary_state},
+        **placement_inputs,
     )
     sponsors = sponsors[keep]
     gathered = Gathered(
@@ -245,9 +338,16 @@ def gather_week(
         tree_moment=moment,
         timings=timings,
         netted_refund_lines=[int(r) for r in netted],
+        placement_parent_ids=placement[0],
+        placement_position=placement[1],
     )
     timings["build_inputs"] = time.perf_counter() - mark
     mark = time.perf_counter()
     gathered.input_hash = input_hash(gathered)
+    if binary_refunds:  # they change the queue even where they claw nothing back
+        refund_ids = ",".join(str(r["id"]) for r in binary_refunds)
+        gathered.input_hash = hashlib.sha256(
+            f"{gathered.input_hash}|{refund_ids}".encode()
+        ).hexdigest()
     timings["hash"] = time.perf_counter() - mark
     return gathered

@@ -18,7 +18,7 @@ from ..engine.plan import Plan, parse_plan
 from ..errors import CommissionError
 from ..models import CommissionPeriod, CommissionRun, PeriodStatus, PlanVersion
 
-NOT_WEEKLY_YET = ("binary", "order_award")
+NOT_WEEKLY_YET = ("order_award",)
 
 
 def parse_plan_source(source: str) -> tuple[dict, Plan]:
@@ -36,14 +36,14 @@ def parse_plan_source(source: str) -> tuple[dict, Plan]:
         kind for kind in (plan.weekly.kinds if plan.weekly else ()) if kind in NOT_WEEKLY_YET
     ]
     if not_yet:
-        # The engine pays them weekly (engine/schedules.py), but the binary's carry and pairing
-        # history are kept per month, and an order award's clawback per month.
+        # The engine pays it weekly (engine/schedules.py), but an order award's clawback is
+        # still worked out per month.
         raise PlanValidationError(
             [
                 (
                     "schedules.weekly.components",
                     f"{', '.join(not_yet)} cannot be paid weekly in this version of Ladder yet "
-                    "(weekly pay covers fast_start and retail_profit): pay it monthly",
+                    "(weekly pay covers fast_start, retail_profit and binary): pay it monthly",
                 )
             ]
         )

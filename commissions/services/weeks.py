@@ -9,22 +9,29 @@ fall in (``sync_week_clawbacks``).
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
 from core.periods import Week
-from orders.models import RefundLine
+from genealogy.models import Placement
 
+from ..binary_clawbacks import write_binary_clawbacks
+from ..engine.schedules import WEEKLY, plan_for_schedule
 from ..errors import CommissionError
-from ..gather_week import gather_week, previous_week_run, week_row, weekly_version
+from ..gather_week import (
+    gather_week,
+    previous_week_run,
+    week_clawback_candidates,
+    week_row,
+    weekly_version,
+)
 from ..models import (
-    LOCKED_STATUSES,
     Clawback,
     CommissionPeriod,
     CommissionRun,
+    LineKind,
     PeriodStatus,
     RunPurpose,
     Schedule,
@@ -132,54 +139,40 @@ def export_week_payouts(*, week: Week, by=None) -> bytes:
     return export_row_payouts(week_row(week), by=by)
 
 
-CLAWBACK_REFUND_FIELDS = (
-    "id",
-    "order_line_id",
-    "order_line__order_id",
-    "distributor_id",
-    "quantity",
-    "cv",
-    "pv",
-    "retail_profit",
-    "order_paid_at",
-)
-
-
 def sync_week_clawbacks(*, week: Week) -> int:
     """Clawbacks, into ``week``, of the refunds recorded in it of lines an earlier, closed week
-    paid on and did not net (its run's ``netted_refund_lines``): exactly what those lines paid,
-    never more (``clawbacks._RunClawbacks``, the month's rule). Idempotent like the month's
-    (one row per refund line, earner, kind and level)."""
+    paid on and did not net (``gather_week.week_clawback_candidates``): exactly what those lines
+    paid, never more (``clawbacks._RunClawbacks``, the month's rule), and, when the binary is
+    paid weekly, its share of the pairings the volume made (``binary_clawbacks``). Idempotent
+    like the month's (one row per refund line, earner, kind and level)."""
     row = week_row(week)
     if row.is_locked:
         return 0
-    refunds = list(
-        RefundLine.objects.filter(
-            refunded_at__gte=week.start, refunded_at__lt=week.end, order_paid_at__lt=week.start
-        )
-        .order_by("id")
-        .values(*CLAWBACK_REFUND_FIELDS)
-    )
-    if not refunds:
+    found = week_clawback_candidates(week)
+    if not found:
         return 0
-    week_starts = week.week_starts
-    by_week: dict[dt.date, list[dict]] = defaultdict(list)
-    for refund in refunds:
-        by_week[Week.containing(refund["order_paid_at"], week_starts).first_day].append(refund)
-    originals = CommissionPeriod.every_schedule.filter(
-        schedule=Schedule.WEEKLY, month__in=list(by_week), status__in=LOCKED_STATUSES
-    ).select_related("current_run")
     created: list[Clawback] = []
-    for original in originals:
-        netted = set(original.current_run.summary.get("netted_refund_lines", []))
+    for original, refunds in found:
         done = set(
             Clawback.objects.filter(
-                original_period=original,
-                refund_line_id__in=[r["id"] for r in by_week[original.month]],
-            ).values_list("refund_line_id", flat=True)
+                original_period=original, refund_line_id__in=[r["id"] for r in refunds]
+            )
+            .exclude(kind=LineKind.BINARY)  # the binary's own rows
+            .values_list("refund_line_id", flat=True)
         )
-        todo = [r for r in by_week[original.month] if r["id"] not in netted | done]
+        todo = [r for r in refunds if r["id"] not in done]
         if todo:
             created.extend(_RunClawbacks(row, original).for_refunds(todo))
     Clawback.objects.bulk_create(created, ignore_conflicts=True)
-    return len(created)
+    count = len(created)
+    version = weekly_version(week)
+    if "binary" in version.plan.weekly.kinds and Placement.objects.exists():
+        count += write_binary_clawbacks(
+            row=row,
+            plan=plan_for_schedule(version.plan, WEEKLY),
+            period=week,
+            candidates=[refund for _, refunds in found for refund in refunds],
+            prior=previous_week_run(week),
+            moment=min(week.end, timezone.now()),
+        )
+    return count

@@ -175,7 +175,7 @@ def test_a_week_that_does_not_start_on_the_plans_weekday_is_refused(team):
         calculate_week(week=Week(dt.date(2026, 3, 10)))
 
 
-def test_weekly_binary_and_order_awards_are_refused_for_now():
+def test_weekly_order_awards_are_refused_for_now():
     document = weekly_document()
     document["order_award"] = {"amount": "5", "per": "order", "to": "enroller"}
     document["schedules"]["weekly"]["components"] = ["order_award"]
