@@ -202,6 +202,45 @@ def _week_lines(start: dt.datetime, end: dt.datetime) -> list[np.ndarray]:
     return [*lines, np.sort(refunds[0])]
 
 
+_WEEK_ORDERS_SQL = """
+SELECT l.id, l.order_id, CAST(l.quantity AS bigint)
+FROM orders_orderline l WHERE l.paid_at >= %(start)s AND l.paid_at < %(end)s ORDER BY l.id
+"""
+
+
+def _week_order_line_extras(
+    plan, week: Week, line_ids: np.ndarray, netted: np.ndarray
+) -> dict[str, np.ndarray]:
+    """``line_order_id`` and ``line_units`` of the week's lines (sorted ids) for an order award
+    paid weekly: units net of the refunds the week netted, as the lines' CV is."""
+    if "order_award" not in plan.components or len(line_ids) == 0:
+        return {}
+    if connection.vendor == "postgresql":
+        known, order_of, units = read_columns(
+            _WEEK_ORDERS_SQL, {"start": week.start, "end": week.end}, ["int8"] * 3
+        )
+    else:
+        rows = list(
+            OrderLine.objects.filter(paid_at__gte=week.start, paid_at__lt=week.end)
+            .order_by("id")
+            .values_list("id", "order_id", "quantity")
+        )
+        known, order_of, units = np.array(rows, dtype=np.int64).reshape(-1, 3).T
+    where = np.searchsorted(known, line_ids)
+    units = units[where].copy()
+    refunded = list(
+        RefundLine.objects.filter(id__in=netted.tolist()).values_list("order_line_id", "quantity")
+    )
+    if refunded:
+        refund_lines = np.array([r[0] for r in refunded], dtype=np.int64)
+        np.subtract.at(
+            units,
+            np.searchsorted(line_ids, refund_lines),
+            np.array([r[1] for r in refunded], dtype=np.int64),
+        )
+    return {"line_order_id": order_of[where], "line_units": np.maximum(units, 0)}
+
+
 def gather_week(
     week: Week, *, plan_version: PlanVersion | None = None, now: dt.datetime | None = None
 ) -> Gathered:
@@ -321,6 +360,7 @@ def gather_week(
         activity_pv=activity_pv,
         given_paid_as_rank=np.minimum(paid_as, len(plan.ranks)),
         component_inputs={} if binary_state is None else {"binary": binary_state},
+        **_week_order_line_extras(plan, week, line_id, netted),
         **placement_inputs,
     )
     sponsors = sponsors[keep]

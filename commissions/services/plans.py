@@ -18,8 +18,6 @@ from ..engine.plan import Plan, parse_plan
 from ..errors import CommissionError
 from ..models import CommissionPeriod, CommissionRun, PeriodStatus, PlanVersion
 
-NOT_WEEKLY_YET = ("order_award",)
-
 
 def parse_plan_source(source: str) -> tuple[dict, Plan]:
     """YAML or JSON text → (document, Plan); ``PlanValidationError`` names every problem."""
@@ -32,21 +30,6 @@ def parse_plan_source(source: str) -> tuple[dict, Plan]:
     if not isinstance(document, dict):
         raise PlanValidationError([("", "the plan document must be a mapping")])
     plan = parse_plan(document)
-    not_yet = [
-        kind for kind in (plan.weekly.kinds if plan.weekly else ()) if kind in NOT_WEEKLY_YET
-    ]
-    if not_yet:
-        # The engine pays it weekly (engine/schedules.py), but an order award's clawback is
-        # still worked out per month.
-        raise PlanValidationError(
-            [
-                (
-                    "schedules.weekly.components",
-                    f"{', '.join(not_yet)} cannot be paid weekly in this version of Ladder yet "
-                    "(weekly pay covers fast_start, retail_profit and binary): pay it monthly",
-                )
-            ]
-        )
     try:
         PlacementPolicy.from_mapping(plan.placement)
     except PlacementPolicyError as error:

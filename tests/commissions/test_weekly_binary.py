@@ -23,7 +23,6 @@ import json
 import pytest
 
 from commissions.binary_state import carried_into
-from commissions.engine import PlanValidationError
 from commissions.models import (
     BinaryCarry,
     BinaryLegFigures,
@@ -232,12 +231,3 @@ def test_a_refund_recorded_after_the_run_makes_the_close_refuse(company):
 
     with pytest.raises(CommissionError, match="changed since run"):
         close_week(week=THIRD, now=AFTER_GRACE)
-
-
-def test_order_awards_still_cannot_be_paid_weekly():
-    document = weekly_binary_plan()
-    document["order_award"] = {"amount": "5", "per": "order", "to": "enroller"}
-    document["schedules"]["weekly"]["components"] = ["binary", "order_award"]
-    with pytest.raises(PlanValidationError) as refused:
-        store(document)
-    assert "order_award cannot be paid weekly" in str(refused.value)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 
-from commissions.engine import PlanValidationError
 from commissions.errors import CommissionError
 from commissions.models import (
     Clawback,
@@ -29,7 +29,14 @@ from core.periods import Period, Week
 from genealogy.models import Distributor
 from orders.models import RefundReason
 from orders.services import order_refund
-from tests.factories import COMMISSION_TEST_PLAN, CustomerFactory, buy, make_distributor
+from tests.factories import (
+    COMMISSION_TEST_PLAN,
+    CustomerFactory,
+    ProductFactory,
+    buy,
+    make_distributor,
+    make_order,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,16 +182,50 @@ def test_a_week_that_does_not_start_on_the_plans_weekday_is_refused(team):
         calculate_week(week=Week(dt.date(2026, 3, 10)))
 
 
-def test_weekly_order_awards_are_refused_for_now():
-    document = weekly_document()
-    document["order_award"] = {"amount": "5", "per": "order", "to": "enroller"}
+def test_order_awards_paid_weekly_come_back_when_a_refund_takes_the_order_below_its_minimum(
+    db,
+):
+    document = weekly_document(minimum="0")
+    document["order_award"] = {
+        "amount": "5",
+        "per": "order",
+        "minimum_order_cv": "100",
+        "to": "enroller",
+    }
     document["schedules"]["weekly"]["components"] = ["order_award"]
-    with pytest.raises(PlanValidationError) as refused:
-        plan_version_create(source=json.dumps(document), effective_from=dt.date(2026, 1, 1))
-    assert (
-        "order_award cannot be paid weekly"
-        in dict(refused.value.errors)["schedules.weekly.components"]
+    plan_version_create(source=json.dumps(document), effective_from=dt.date(2026, 1, 1))
+    ann = make_distributor(name="Ann Avery")
+    cal = make_distributor(sponsor=ann, name="Cal Diaz")
+    small = ProductFactory(pv=Decimal("40"), cv=Decimal("40"))
+    buy(ann, "100", paid_at=IN_WEEK)  # an inactive earner's award is breakage
+    # Given: Cal orders 3 × 40 CV in the first week (120 ≥ 100: 5.00 to Ann) and 2 × 40 (80:
+    # below the minimum, nothing); one unit of the second order is returned in the same week.
+    order = make_order(distributor=cal, items={small: 3}, paid_at=IN_WEEK)
+    second = make_order(distributor=cal, items={small: 3}, paid_at=IN_WEEK)
+    order_refund(
+        order=second,
+        quantities={second.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=IN_WEEK + dt.timedelta(hours=2),
     )
+    run = calculate_week(week=WEEK)
+    assert paid(run, LineKind.ORDER_AWARD) == {ann.pk: 500}  # the second order: 80 < 100
+    close_week(week=WEEK, now=AFTER_GRACE)
+    # When: one unit of the first order is returned in the next week (120 → 80 < 100).
+    order_refund(
+        order=order,
+        quantities={order.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=IN_NEXT_WEEK,
+    )
+    calculate_week(week=NEXT_WEEK)
+    # Then: the whole award comes back in that week, once.
+    calculate_week(week=NEXT_WEEK)
+    assert list(
+        Clawback.objects.filter(period__month=NEXT_WEEK.first_day).values_list(
+            "earner_id", "kind", "amount"
+        )
+    ) == [(ann.pk, LineKind.ORDER_AWARD, -500)]
 
 
 def test_a_refund_after_the_close_is_clawed_back_in_its_own_week(team):
