@@ -11,19 +11,23 @@ from pathlib import Path
 from django.conf import settings
 from django.utils import timezone
 
-from core.periods import Period
+from core.periods import Period, Week
 
+from .gather_week import week_row
 from .models import PlanVersion
 from .services.adjustments import adjustment_create
 from .services.close import close_period, export_payouts
 from .services.periods import closable_from, period_row
 from .services.plans import plan_version_create
 from .services.runs import calculate_period, refresh_projection
+from .services.weeks import calculate_week, close_week, export_week_payouts
 
 DEMO_PLANS = {
     "unilevel": Path(settings.BASE_DIR) / "plans" / "demo.yaml",
     # Binary + unilevel hybrid: the binary bonus on the placement tree beside a shorter unilevel.
     "hybrid": Path(settings.BASE_DIR) / "plans" / "hybrid.yaml",
+    # The hybrid with the binary and fast start paid every week (pay weeks beside the months).
+    "weekly": Path(settings.BASE_DIR) / "plans" / "weekly.yaml",
 }
 DEMO_PLAN = DEMO_PLANS["unilevel"]
 
@@ -82,10 +86,46 @@ def seed_commission_history(
         export_payouts(period=period)
         progress(f"commissions {period}: paid {run.summary['total_paid'] / 100:,.2f}")
         done.append(str(period))
+    weeks = _seed_weeks(
+        start=(closing[0] if closing else ready or Period.current(now)).first_day,
+        now=now,
+        progress=progress,
+    )
     refresh_projection(now=now)
     if ready is not None:
         progress(f"commissions {ready}: ended and open, ready to calculate, close and export")
-    return {"periods": done, "ready": ready}
+    return {"periods": done, "ready": ready, **weeks}
+
+
+def _seed_weeks(*, start: dt.date, now: dt.datetime, progress: Callable[[str], None]) -> dict:
+    """When the plan pays weekly: every pay week from ``start`` that may be closed by ``now``
+    is calculated, closed and paid, but the newest, which is calculated and left for staff to
+    close and export (after the months: a week takes its ranks from the latest closed month)."""
+    version = PlanVersion.in_force(start)
+    if version is None or version.plan.weekly is None:
+        return {}
+    week = Week.starting(start, version.plan.weekly.week_starts)
+    if week.first_day < start:
+        week = week.next()
+    closable = []
+    while closable_from(week) <= now:
+        closable.append(week)
+        week = week.next()
+    done = []
+    for week in closable[:-1]:
+        if week_row(week).is_locked:
+            continue
+        run = calculate_week(week=week)
+        close_week(week=week, verify_inputs=False, now=now)
+        export_week_payouts(week=week)
+        progress(f"commissions {week}: paid {run.summary['total_paid'] / 100:,.2f}")
+        done.append(str(week))
+    ready = None
+    if closable and not week_row(closable[-1]).is_locked:
+        ready = closable[-1]
+        calculate_week(week=ready)
+        progress(f"commissions {ready}: calculated, ready to close and export")
+    return {"weeks": done, "ready_week": ready}
 
 
 def seed_pending_adjustment(*, distributor, by, now: dt.datetime | None = None):

@@ -317,11 +317,12 @@ LADDER_CLOSE_GRACE_HOURS = env.int("LADDER_CLOSE_GRACE_HOURS", default=72)
 if LADDER_CLOSE_GRACE_HOURS < 0:
     raise ImproperlyConfigured("LADDER_CLOSE_GRACE_HOURS cannot be negative")
 # The plan `seed_demo` (and so `make run`) loads into an empty company: "unilevel"
-# (plans/demo.yaml) or "hybrid" (binary + unilevel, plans/hybrid.yaml).
+# (plans/demo.yaml), "hybrid" (binary + unilevel, plans/hybrid.yaml) or "weekly" (the hybrid
+# with binary and fast start paid every week, plans/weekly.yaml).
 LADDER_DEMO_PLAN = env("LADDER_DEMO_PLAN", default="unilevel").strip().lower()
-if LADDER_DEMO_PLAN not in ("unilevel", "hybrid"):
+if LADDER_DEMO_PLAN not in ("unilevel", "hybrid", "weekly"):
     raise ImproperlyConfigured(
-        f"LADDER_DEMO_PLAN is {LADDER_DEMO_PLAN!r}: it must be 'unilevel' or 'hybrid'."
+        f"LADDER_DEMO_PLAN is {LADDER_DEMO_PLAN!r}: it must be 'unilevel', 'hybrid' or 'weekly'."
     )
 # Adjustments above this amount (absolute, company currency) need a second staff member's approval.
 LADDER_ADJUSTMENT_APPROVAL_THRESHOLD = env("LADDER_ADJUSTMENT_APPROVAL_THRESHOLD", default="500.00")

@@ -21,6 +21,8 @@ import datetime as dt
 import json
 
 import pytest
+from django.core.management import call_command
+from django.test import override_settings
 
 from commissions.binary_state import carried_into
 from commissions.models import (
@@ -31,6 +33,7 @@ from commissions.models import (
     CommissionLine,
     CommissionPeriod,
     LineKind,
+    PlanVersion,
     Schedule,
 )
 from commissions.selectors import statement
@@ -41,7 +44,7 @@ from core.periods import Period, Week
 from orders.models import RefundReason
 from orders.services import order_refund
 from tests.clock import Clock
-from tests.factories import COMMISSION_TEST_PLAN, buy, make_distributor
+from tests.factories import COMMISSION_TEST_PLAN, buy, house, make_distributor
 from tests.placement_trees import build_placement_tree
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -231,3 +234,30 @@ def test_a_refund_recorded_after_the_run_makes_the_close_refuse(company):
 
     with pytest.raises(CommissionError, match="changed since run"):
         close_week(week=THIRD, now=AFTER_GRACE)
+
+
+@override_settings(LADDER_DEMO_PLAN="weekly")
+def test_demo_seed_with_the_weekly_plan_closes_pay_weeks_beside_the_months():
+    house()  # the transactional test flushed the migration's house row
+    call_command("seed_demo", distributors=300, seed=3, order_months=5, commission_months=2)
+    version = PlanVersion.objects.get()
+    assert version.name == "Ladder Weekly Demo Plan"
+    assert version.plan.weekly.kinds == ("binary", "fast_start")
+    weeks = CommissionPeriod.every_schedule.filter(schedule=Schedule.WEEKLY).order_by("month")
+    paid_weeks = [row for row in weeks if row.status == "paid"]
+    assert len(paid_weeks) >= 8  # two months and more of Monday weeks
+    # The newest closable week is calculated and left for staff to close.
+    assert weeks.last().status == "calculated"
+    week_runs = [row.current_run for row in paid_weeks]
+    week_kinds = set(
+        CommissionLine.objects.filter(run__in=week_runs).values_list("kind", flat=True)
+    )
+    assert {LineKind.BINARY, LineKind.FAST_START} <= week_kinds
+    months = CommissionPeriod.objects.filter(status="paid")
+    month_kinds = set(
+        CommissionLine.objects.filter(run__in=[row.current_run for row in months]).values_list(
+            "kind", flat=True
+        )
+    )
+    assert LineKind.UNILEVEL in month_kinds
+    assert not month_kinds & {LineKind.BINARY, LineKind.FAST_START}

@@ -173,6 +173,8 @@ class Command(BaseCommand):
         closed = [Period.parse(name) for name in history["periods"]]
         if closed:
             self.stdout.write(f"  commissions closed and paid: {', '.join(history['periods'])}")
+        if history.get("weeks"):
+            self.stdout.write(f"  pay weeks closed and paid: {len(history['weeks'])}")
         for period in [*closed[-1:], *([history["ready"]] if history["ready"] else [])]:
             counts = compute_compliance_flags(period=period)
             progress(f"compliance {period}: {counts.tripped:,} flag(s)")
