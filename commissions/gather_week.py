@@ -2,11 +2,13 @@
 
 What a week counts
 ------------------
-* **Order lines paid in the week** (``paid_at`` in the week, company clock), net of every
-  refund of them recorded before the week closes: the close re-gathers and compares the input
-  hash, so a refund recorded in between makes the close refuse until the week is calculated
-  again. The refund lines a run netted are kept in its summary (``netted_refund_lines``); a
-  refund recorded after the close is clawed back in a later open week (``services/weeks.py``).
+* **Order lines counted in the week** (their ``commission_week``: the week they were paid in,
+  company clock, or the first open week after it when that one had closed,
+  ``services/pay_weeks.py``), net of every refund of them recorded before the week closes: the
+  close re-gathers and compares the input hash, so a refund recorded in between makes the close
+  refuse until the week is calculated again. The refund lines a run netted are kept in its
+  summary (``netted_refund_lines``); a refund recorded after the close is clawed back in the
+  open week it counts in (``services/weeks.py``).
 * **Activity**: personal PV of the ``activity_weeks`` weeks ending with this one, each line
   net of its refunds so far.
 * **Ranks**: the paid-as ranks of the latest closed month's final run, taken as they are.
@@ -62,12 +64,14 @@ _WEEK_LINES_SQL = """
 SELECT l.id, l.distributor_id, CAST(l.pv * 100 AS bigint), CAST(l.cv * 100 AS bigint),
     CAST(l.retail_profit * 100 AS bigint),
     CAST((l.paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01' AS bigint)
-FROM orders_orderline l WHERE l.paid_at >= %(start)s AND l.paid_at < %(end)s
+FROM orders_orderline l
+WHERE l.commission_week >= %(first)s AND l.commission_week <= %(last)s
 """
 _WEEK_REFUNDS_SQL = """
 SELECT r.id, r.order_line_id, CAST(r.pv * 100 AS bigint), CAST(r.cv * 100 AS bigint),
     CAST(r.retail_profit * 100 AS bigint)
-FROM orders_refundline r WHERE r.order_paid_at >= %(start)s AND r.order_paid_at < %(end)s
+FROM orders_refundline r JOIN orders_orderline l ON l.id = r.order_line_id
+WHERE l.commission_week >= %(first)s AND l.commission_week <= %(last)s
 """
 
 
@@ -123,16 +127,18 @@ CLAWBACK_REFUND_FIELDS = (
     "pv",
     "retail_profit",
     "order_paid_at",
+    "order_line__commission_week",
 )
 
 
 def week_clawback_candidates(week: Week) -> list[tuple[CommissionPeriod, list[dict]]]:
-    """The refund lines recorded in ``week`` of lines an earlier, closed week counted and did
-    not net (its run's ``netted_refund_lines``), by that week's row, oldest week first; each
-    refund names its week's first day (``source_day``, for the binary's queue)."""
+    """The refund lines counted in ``week`` (their ``commission_week``) of lines an earlier,
+    closed week counted and did not net (its run's ``netted_refund_lines``), by that week's
+    row, oldest week first; each refund names its line's week (``source_day``, for the binary's
+    queue)."""
     refunds = list(
         RefundLine.objects.filter(
-            refunded_at__gte=week.start, refunded_at__lt=week.end, order_paid_at__lt=week.start
+            commission_week=week.first_day, order_line__commission_week__lt=week.first_day
         )
         .order_by("id")
         .values(*CLAWBACK_REFUND_FIELDS)
@@ -141,7 +147,7 @@ def week_clawback_candidates(week: Week) -> list[tuple[CommissionPeriod, list[di
         return []
     by_week: dict[dt.date, list[dict]] = {}
     for refund in refunds:
-        first_day = Week.containing(refund["order_paid_at"], week.week_starts).first_day
+        first_day = refund["order_line__commission_week"]
         by_week.setdefault(first_day, []).append({**refund, "source_day": first_day})
     originals = (
         CommissionPeriod.every_schedule.filter(
@@ -159,17 +165,19 @@ def week_clawback_candidates(week: Week) -> list[tuple[CommissionPeriod, list[di
     return found
 
 
-def _week_lines(start: dt.datetime, end: dt.datetime) -> list[np.ndarray]:
-    """id, buyer, pv, cv, profit, paid day of the lines paid in [start, end), net of their
-    refunds so far; sorted by id. Plus the netted refund line ids."""
-    zone = str(start.tzinfo)
-    params = {"start": start, "end": end, "zone": zone}
+def _week_lines(first: Week, last: Week) -> list[np.ndarray]:
+    """id, buyer, pv, cv, profit, paid day of the lines counted in the weeks ``first`` to
+    ``last`` (their ``commission_week``), net of their refunds so far; sorted by id. Plus the
+    netted refund line ids."""
+    zone = str(first.start.tzinfo)
+    params = {"first": first.first_day, "last": last.first_day, "zone": zone}
+    in_weeks = {"commission_week__gte": first.first_day, "commission_week__lte": last.first_day}
     if connection.vendor == "postgresql":
         lines = read_columns(_WEEK_LINES_SQL, params, ["int8"] * 6)
         refunds = read_columns(_WEEK_REFUNDS_SQL, params, ["int8"] * 5)
     else:
         rows = list(
-            OrderLine.objects.filter(paid_at__gte=start, paid_at__lt=end).values_list(
+            OrderLine.objects.filter(**in_weeks).values_list(
                 "id", "distributor_id", "pv", "cv", "retail_profit", "paid_at"
             )
         )
@@ -177,12 +185,14 @@ def _week_lines(start: dt.datetime, end: dt.datetime) -> list[np.ndarray]:
             np.array([r[0] for r in rows], dtype=np.int64),
             np.array([r[1] for r in rows], dtype=np.int64),
             *(np.array([int(r[i] * 100) for r in rows], dtype=np.int64) for i in (2, 3, 4)),
-            np.array([_day(r[5].astimezone(start.tzinfo).date()) for r in rows], dtype=np.int64),
+            np.array(
+                [_day(r[5].astimezone(first.start.tzinfo).date()) for r in rows], dtype=np.int64
+            ),
         ]
         refund_rows = list(
-            RefundLine.objects.filter(order_paid_at__gte=start, order_paid_at__lt=end).values_list(
-                "id", "order_line_id", "pv", "cv", "retail_profit"
-            )
+            RefundLine.objects.filter(
+                **{f"order_line__{name}": value for name, value in in_weeks.items()}
+            ).values_list("id", "order_line_id", "pv", "cv", "retail_profit")
         )
         refunds = [
             np.array([r[0] for r in refund_rows], dtype=np.int64),
@@ -204,7 +214,7 @@ def _week_lines(start: dt.datetime, end: dt.datetime) -> list[np.ndarray]:
 
 _WEEK_ORDERS_SQL = """
 SELECT l.id, l.order_id, CAST(l.quantity AS bigint)
-FROM orders_orderline l WHERE l.paid_at >= %(start)s AND l.paid_at < %(end)s ORDER BY l.id
+FROM orders_orderline l WHERE l.commission_week = %(week)s ORDER BY l.id
 """
 
 
@@ -217,11 +227,11 @@ def _week_order_line_extras(
         return {}
     if connection.vendor == "postgresql":
         known, order_of, units = read_columns(
-            _WEEK_ORDERS_SQL, {"start": week.start, "end": week.end}, ["int8"] * 3
+            _WEEK_ORDERS_SQL, {"week": week.first_day}, ["int8"] * 3
         )
     else:
         rows = list(
-            OrderLine.objects.filter(paid_at__gte=week.start, paid_at__lt=week.end)
+            OrderLine.objects.filter(commission_week=week.first_day)
             .order_by("id")
             .values_list("id", "order_id", "quantity")
         )
@@ -264,11 +274,9 @@ def gather_week(
     timings["read_distributors"] = time.perf_counter() - started
 
     mark = time.perf_counter()
-    line_id, buyer, line_pv, line_cv, line_profit, paid_day, netted = _week_lines(
-        week.start, week.end
-    )
+    line_id, buyer, line_pv, line_cv, line_profit, paid_day, netted = _week_lines(week, week)
     window = week.last(window_weeks)
-    window_lines = _week_lines(window[0].start, week.end)
+    window_lines = _week_lines(window[0], week)
     prior = previous_week_run(week)
     prior_columns = _read_results(prior.pk, ["carried_out"]) if prior is not None else None
     extras_rows = _period_extras(row)

@@ -304,6 +304,9 @@ class OrderLine(models.Model):
     purpose = models.CharField(max_length=16, choices=OrderPurpose.choices)
     paid_at = models.DateTimeField(null=True, blank=True)
     commission_month = models.DateField(null=True, blank=True, editable=False)
+    # The pay week the line counts in when the plan pays some kinds weekly (its first day; the
+    # same rule as the month: orders.commission_period), else null.
+    commission_week = models.DateField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["id"]
@@ -332,6 +335,11 @@ class OrderLine(models.Model):
             models.Index(fields=["commission_month"], name="order_line_month_idx"),
             models.Index(
                 fields=["distributor", "commission_month"], name="order_line_by_dist_month_idx"
+            ),
+            models.Index(
+                fields=["commission_week"],
+                name="order_line_week_idx",
+                condition=Q(commission_week__isnull=False),
             ),
         ]
 
@@ -403,6 +411,7 @@ class RefundLine(models.Model):
     refunded_at = models.DateTimeField()
     order_paid_at = models.DateTimeField()
     commission_month = models.DateField(editable=False)
+    commission_week = models.DateField(null=True, blank=True, editable=False)  # as the line's
 
     class Meta:
         ordering = ["id"]
@@ -418,6 +427,11 @@ class RefundLine(models.Model):
             models.Index(fields=["commission_month"], name="refund_line_month_idx"),
             models.Index(
                 fields=["distributor", "commission_month"], name="refund_line_by_dist_month_idx"
+            ),
+            models.Index(
+                fields=["commission_week"],
+                name="refund_line_week_idx",
+                condition=Q(commission_week__isnull=False),
             ),
         ]
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from core.periods import months_before
 from genealogy.models import Distributor, DistributorStatus
 
-from .commission_period import commission_period_for
+from .commission_period import commission_period_for, commission_week_for
 from .hooks import ensure_may_sell_to_customers
 from .models import (
     Customer,
@@ -308,7 +308,9 @@ def order_pay(
                 "paid_recorded_by",
             ]
         )
-        OrderLine.objects.filter(order_id=order.pk).update(paid_at=now, commission_month=month)
+        OrderLine.objects.filter(order_id=order.pk).update(
+            paid_at=now, commission_month=month, commission_week=commission_week_for(now)
+        )
         add_paid_order(order.pk)  # the period's volume summary, in this transaction
     return order
 
@@ -432,6 +434,7 @@ def order_refund(
         if errors:
             raise ValidationError(errors)
         month = commission_period_for(now).first_day
+        week = commission_week_for(now)
         refund_lines = []
         for line_id, quantity in sorted(wanted.items()):
             line = lines[line_id]
@@ -453,6 +456,7 @@ def order_refund(
                     refunded_at=now,
                     order_paid_at=order.paid_at,
                     commission_month=month,
+                    commission_week=week,
                 )
             )
         refund = Refund.objects.create(

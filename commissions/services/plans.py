@@ -17,6 +17,7 @@ from ..engine import PlanValidationError
 from ..engine.plan import Plan, parse_plan
 from ..errors import CommissionError
 from ..models import CommissionPeriod, CommissionRun, PeriodStatus, PlanVersion
+from .pay_weeks import assign_commission_weeks
 
 
 def parse_plan_source(source: str) -> tuple[dict, Plan]:
@@ -45,22 +46,26 @@ def plan_version_create(
     """Validate ``source`` and store it as a new plan version from ``effective_from``'s month."""
     document, plan = parse_plan_source(source)
     effective = effective_from.replace(day=1)
-    if CommissionPeriod.objects.filter(
+    if CommissionPeriod.every_schedule.filter(
         month__gte=effective, status__in=[PeriodStatus.CLOSED, PeriodStatus.PAID]
     ).exists():
         raise CommissionError(
-            f"Periods from {effective:%Y-%m} on are already closed: a new plan version can only "
-            "take effect in an open period."
+            f"Periods from {effective:%Y-%m} on are already closed (a month or a pay week): a new "
+            "plan version can only take effect in an open period."
         )
-    return PlanVersion.objects.create(
-        name=plan.name,
-        effective_from=effective,
-        source=source,
-        document=document,
-        max_payout_percent=plan.max_payout_percent(),
-        created_by=by,
-        note=note,
-    )
+    with transaction.atomic():
+        version = PlanVersion.objects.create(
+            name=plan.name,
+            effective_from=effective,
+            source=source,
+            document=document,
+            max_payout_percent=plan.max_payout_percent(),
+            created_by=by,
+            note=note,
+        )
+        if plan.weekly is not None:
+            assign_commission_weeks(effective)  # the lines already paid in its weeks
+    return version
 
 
 def plan_version_update(
@@ -78,6 +83,8 @@ def plan_version_update(
         locked.max_payout_percent = plan.max_payout_percent()
         locked.note = note or locked.note
         locked.save()
+        if plan.weekly is not None:
+            assign_commission_weeks(locked.effective_from)
         return locked
 
 

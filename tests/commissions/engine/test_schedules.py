@@ -286,26 +286,3 @@ def test_monthly_and_weekly_runs_together_pay_what_one_run_pays(
     assert set(got_monthly).isdisjoint(got_weekly)
     assert set(got_weekly) <= weekly_kinds
     assert {**got_monthly, **got_weekly} == expected
-
-
-def test_storing_a_plan_with_weekly_binary_is_refused_until_its_carry_counts_weeks():
-    # The engine pays binary weekly, but the stored carry and pairing history count months.
-    import json
-    from pathlib import Path
-
-    import yaml
-
-    from commissions.services.plans import parse_plan_source
-
-    hybrid_plan = Path(__file__).parents[3] / "plans" / "hybrid.yaml"
-    document = yaml.safe_load(hybrid_plan.read_text())
-    del document["payout_cap"]
-    document["schedules"] = {"weekly": {"components": ["fast_start"]}}
-    _, plan = parse_plan_source(json.dumps(document))
-    assert plan.weekly.kinds == ("fast_start",)
-    document["schedules"] = {"weekly": {"components": ["fast_start", "binary"]}}
-    with pytest.raises(PlanValidationError) as refused:
-        parse_plan_source(json.dumps(document))
-    errors = dict(refused.value.errors)
-    assert list(errors) == ["schedules.weekly.components"]
-    assert "binary cannot be paid weekly in this version" in errors["schedules.weekly.components"]
