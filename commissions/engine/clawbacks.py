@@ -4,9 +4,13 @@ that order paid, under the plan's rounding mode and rounding point.
 A refunded part of a base takes back the same part of the amount: ``amount × refunded base /
 original base``. The lines a refund reaches, in the order they are returned:
 
-* **unilevel**: the source's CV paid one upline per level (the engine's compression walk,
-  ``explain.unilevel_payers`` over the frozen chain); each payer's per-source amount is
-  ``CV × rate``, scaled like its (earner, level) ledger line when the payout cap reduced it;
+* **unilevel**: with ``upline: period_close`` the source's CV paid one upline per level (the
+  engine's compression walk, ``explain.unilevel_payers`` over the frozen chain); each payer's
+  per-source amount is ``CV × rate``, scaled like its (earner, level) ledger line when the
+  payout cap reduced it. With ``upline: order_time`` the ledger keeps the walk itself: one
+  line per (earner, level, order line), from the sponsor at the time the line was paid up
+  the tree at close; the refunded CV takes back its share of each line of the refunded order
+  line (``amount × refunded CV / line CV``), and no chain is walked again;
 * **matching**: paid on each payer's unilevel earnings, it comes back in the proportion of
   those earnings the refund undid;
 * **fast start** and **retail profit**: paid per order line, on its CV or profit;
@@ -61,7 +65,9 @@ class PaidLine:
     """A line the original run paid: earner, kind, level, source (-1 none), base, amount;
     ``limit``: the most a clawback may still take back from it (what was paid on it, or on its
     ledger group, less what earlier refunds took back; None: its amount); ``source_line``: the
-    order line of an order award line."""
+    order line of an order award or order-time unilevel line; ``amount_before_cap``: an
+    order-time unilevel line's amount before the payout cap, the earnings matching was paid
+    on (None: ``amount``)."""
 
     earner: int
     kind: int
@@ -71,6 +77,7 @@ class PaidLine:
     source: int = -1
     limit: int | None = None
     source_line: int = -1
+    amount_before_cap: int | None = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +106,8 @@ class ClawbackLine:
 @dataclass(frozen=True)
 class Refund:
     """What a refund undid: refunded CV and retail profit (cents), and, when the buyer had CV
-    in the original run, that CV and the buyer's frozen uplines (nearest first).
+    in the original run, that CV and the buyer's frozen uplines (nearest first; with
+    ``upline: order_time`` neither: the order line's own unilevel lines say who was paid).
 
     For order awards: the refunded order line, the refunded units and the line's units, and
     the CV its order has left after every refund of it so far (None: unknown; the order then
@@ -137,6 +145,7 @@ def refund_clawbacks(
     source_lines: Iterable[PaidLine] = (),
     award_lines: Iterable[PaidLine] = (),
     unilevel_lines_complete: bool = False,
+    order_unilevel_lines: Iterable[PaidLine] = (),
 ) -> list[ClawbackLine]:
     """The clawback lines of one refund (see the module docstring).
 
@@ -145,7 +154,9 @@ def refund_clawbacks(
     matched); ``order_lines``: its fast start and retail profit lines of the refunded order
     line; ``source_lines``: its matrix, stair-step and generation override lines whose source
     is the buyer; ``award_lines``: its order award lines of the refunded order line
-    (``per: unit``) or of the line's order (``per: order``).
+    (``per: unit``) or of the line's order (``per: order``); ``order_unilevel_lines``: with
+    ``upline: order_time``, its unilevel lines of the refunded order line (``unilevel_lines``
+    and the refund's chain are then unused and must be empty).
     """
     mode = plan.options.rounding
     per_line = plan.options.rounding_point == "line"
@@ -183,7 +194,38 @@ def refund_clawbacks(
         return max(line.amount if line.limit is None else line.limit, 0)
 
     refunded_earnings: dict[int, Fraction] = {}  # payer → unilevel earnings undone
-    if refund.source_cv > 0 and refund.cv > 0:
+    order_unilevel_lines = list(order_unilevel_lines)
+    if order_unilevel_lines and plan.options.upline != "order_time":
+        raise ValueError("order_unilevel_lines are only for plans with upline: order_time")
+    if plan.options.upline == "order_time":
+        if refund.chain or unilevel_lines:
+            raise ValueError(
+                "with upline: order_time a refund takes back its order line's own unilevel"
+                " lines (order_unilevel_lines), not a walk over a chain"
+            )
+        for line in order_unilevel_lines:
+            if line.kind != UNILEVEL or line.source_line != refund.order_line:
+                raise ValueError(
+                    f"order_unilevel_lines must be unilevel lines of order line"
+                    f" {refund.order_line}; got kind {line.kind}, order line {line.source_line}"
+                )
+            if line.base <= 0 or refund.cv <= 0:
+                continue
+            refunded_base = Fraction(min(refund.cv, line.base))
+            earned = line.amount if line.amount_before_cap is None else line.amount_before_cap
+            refunded_earnings[line.earner] = refunded_earnings.get(line.earner, 0) + step(
+                earned * refunded_base / line.base
+            )
+            take_back(
+                line.earner,
+                UNILEVEL,
+                line.level,
+                refunded_base,
+                line.base,
+                Fraction(line.amount),
+                rest(line),
+            )
+    elif refund.source_cv > 0 and refund.cv > 0:
         refunded_base = Fraction(min(refund.cv, refund.source_cv))
         payers = unilevel_payers(
             refund.chain, levels=len(plan.unilevel_rates), compression=plan.options.compression

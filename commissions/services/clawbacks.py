@@ -76,11 +76,18 @@ class _RunClawbacks:
     each refund's lines are worked out by the engine (``engine.clawbacks``: the compression walk
     over the frozen chain, the plan's rounding mode and rounding point).
 
+    Unilevel under ``upline: order_time`` walks no chain: the run stored one unilevel line per
+    (earner, level, order line), paid from the buyer's sponsor when the line was paid up the
+    tree at close, so a refund takes back its share of exactly the lines of its order line
+    (read by ``source_line``, one query per batch), whoever the buyer's sponsor is now or was
+    at close.
+
     Never more than was paid: a clawback is limited to what its ledger group paid less what
     earlier clawbacks (of earlier calculations, and of this batch so far) took back from it.
-    Groups: unilevel and matching by (earner, kind, level), the ledger's own granularity; fast
-    start and retail profit by (earner, kind, level, order line); order awards by (earner,
-    kind, level, order); per-source component lines by (earner, kind, level, source).
+    Groups: unilevel (``period_close``) and matching by (earner, kind, level), the ledger's own
+    granularity; fast start, retail profit and order-time unilevel by (earner, kind, level,
+    order line); order awards by (earner, kind, level, order); per-source component lines by
+    (earner, kind, level, source).
     """
 
     def __init__(self, row: CommissionPeriod, original: CommissionPeriod) -> None:
@@ -88,6 +95,7 @@ class _RunClawbacks:
         self.original = original
         self.run: CommissionRun = original.current_run
         self.plan: Plan = self.run.plan_version.plan
+        self.order_time = self.plan.options.upline == "order_time"
         self.taken: dict[tuple, int] = defaultdict(int)  # cents taken back, positive
         self.paid: dict[tuple, int] = defaultdict(int)
         self.order_of_line: dict[int, int] = {}
@@ -100,11 +108,18 @@ class _RunClawbacks:
         ):
             self.taken[self._key(*group, order)] -= amount
 
-    @staticmethod
     def _key(
-        earner: int, kind: int, level: int, source: int | None, line: int | None, order: int | None
+        self,
+        earner: int,
+        kind: int,
+        level: int,
+        source: int | None,
+        line: int | None,
+        order: int | None,
     ) -> tuple:
         """The ledger group a line or clawback of these fields belongs to (see the class)."""
+        if kind == LineKind.UNILEVEL and self.order_time:
+            return (earner, kind, level, "line", line)
         if kind in (LineKind.UNILEVEL, LineKind.MATCHING):
             return (earner, kind, level)
         if kind in SOURCE_KINDS:
@@ -119,16 +134,33 @@ class _RunClawbacks:
     def for_refunds(self, refunds: list[dict]) -> list[Clawback]:
         run, plan = self.run, self.plan
         buyers = {refund["distributor_id"] for refund in refunds}
-        source_cv = dict(
-            DistributorResult.objects.filter(
-                run=run, distributor_id__in=buyers, cv__gt=0
-            ).values_list("distributor_id", "cv")
-        )
-        chains: dict[int, list[Upline]] = frozen_chains(run.pk, source_cv, plan)
-        uplines = {upline.distributor_id for chain in chains.values() for upline in chain}
-        unilevel = list(
-            CommissionLine.objects.filter(run=run, kind=LineKind.UNILEVEL, earner_id__in=uplines)
-        )
+        refunded_lines = {refund["order_line_id"] for refund in refunds}
+        source_cv: dict[int, int] = {}
+        chains: dict[int, list[Upline]] = {}
+        # Order-time unilevel lines by the order line that paid them (the run stored the walk).
+        unilevel_of_line: dict[int, list[CommissionLine]] = defaultdict(list)
+        if self.order_time:
+            unilevel = list(
+                CommissionLine.objects.filter(
+                    run=run, kind=LineKind.UNILEVEL, source_line_id__in=refunded_lines
+                )
+            )
+            for line in unilevel:
+                unilevel_of_line[line.source_line_id].append(line)
+            uplines = {line.earner_id for line in unilevel}
+        else:
+            source_cv = dict(
+                DistributorResult.objects.filter(
+                    run=run, distributor_id__in=buyers, cv__gt=0
+                ).values_list("distributor_id", "cv")
+            )
+            chains = frozen_chains(run.pk, source_cv, plan)
+            uplines = {upline.distributor_id for chain in chains.values() for upline in chain}
+            unilevel = list(
+                CommissionLine.objects.filter(
+                    run=run, kind=LineKind.UNILEVEL, earner_id__in=uplines
+                )
+            )
         matching = list(
             CommissionLine.objects.filter(run=run, kind=LineKind.MATCHING, source_id__in=uplines)
         )
@@ -144,8 +176,7 @@ class _RunClawbacks:
         by_order_line: dict[int, list[CommissionLine]] = defaultdict(list)
         for line in CommissionLine.objects.filter(
             run=run,
-            source_line_id__in={refund["order_line_id"] for refund in refunds}
-            | set(self.order_of_line),
+            source_line_id__in=refunded_lines | set(self.order_of_line),
             kind__in=[*ORDER_LINE_KINDS, LineKind.ORDER_AWARD],
         ):
             by_order_line[line.source_line_id].append(line)
@@ -165,7 +196,10 @@ class _RunClawbacks:
         for refund in sorted(refunds, key=lambda r: r["id"]):
             buyer, order_id = refund["distributor_id"], refund["order_line__order_id"]
             chain = chains.get(buyer, [])
-            chain_ids = {upline.distributor_id for upline in chain}
+            order_unilevel = unilevel_of_line[refund["order_line_id"]]
+            payer_ids = {upline.distributor_id for upline in chain} | {
+                line.earner_id for line in order_unilevel
+            }
             order = orders.get(order_id)
             award_lines = by_order_line[refund["order_line_id"]]
             cv_after = None
@@ -193,10 +227,10 @@ class _RunClawbacks:
                         line.amount, line.amount_before_cap, self._rest(line)
                     )
                     for line in unilevel
-                    if line.earner_id in chain_ids
+                    if line.earner_id in payer_ids and not self.order_time
                 },
                 matching_lines=[
-                    self._paid(line) for line in matching if line.source_id in chain_ids
+                    self._paid(line) for line in matching if line.source_id in payer_ids
                 ],
                 order_lines=[
                     self._paid(line)
@@ -208,6 +242,7 @@ class _RunClawbacks:
                 award_lines=[
                     self._paid(line) for line in award_lines if line.kind == LineKind.ORDER_AWARD
                 ],
+                order_unilevel_lines=[self._paid(line) for line in order_unilevel],
             )
             for line in lines:
                 key = self._key(
@@ -262,6 +297,7 @@ class _RunClawbacks:
             line.source_id or -1,
             self._rest(line),
             line.source_line_id or -1,
+            line.amount_before_cap,
         )
 
     @staticmethod
