@@ -11,9 +11,12 @@ What counts
 -----------
 A person's *annual earnings* are the sum of ``DistributorResult.period_total`` (gross
 earnings of the period, before expenses, holds and payout) over the final runs of the
-year's *closed* (or paid) periods. Open or calculated months are left out and the statement
-says which months it includes. *Highest rank reached* is the largest ``highest_rank`` in
-those runs (0: no rank); *months at rank* counts the months whose ``paid_as_rank`` equals it.
+year's *closed* (or paid) periods: its months and, when the plan pays some kinds weekly, the
+closed pay weeks that end in the year (a week spanning New Year counts in the year it ends
+in, when it is paid). Open or calculated months are left out and the statement says which
+months and how many weeks it includes. Ranks come from the months only (a week computes
+none): *highest rank reached* is the largest ``highest_rank`` in those runs (0: no rank);
+*months at rank* counts the months whose ``paid_as_rank`` equals it.
 
 How it is computed
 ------------------
@@ -33,14 +36,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.utils import timezone
 
-from commissions.models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, cents_to_decimal
+from commissions.models import (
+    LOCKED_STATUSES,
+    CommissionPeriod,
+    PlanVersion,
+    Schedule,
+    cents_to_decimal,
+)
 from core.bulk import read_columns
 from core.csv import safe_csv_writer
 from core.money import quantize
@@ -65,6 +75,8 @@ class DisclosureSource:
     missing_periods: list[str]
     plan_version_id: int | None
     rank_names: dict[int, str]
+    weeks: list[str] = field(default_factory=list)  # closed pay weeks (first days)
+    week_run_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -74,6 +86,8 @@ class DisclosureSource:
             "missing_periods": self.missing_periods,
             "plan_version_id": self.plan_version_id,
             "rank_names": {str(k): v for k, v in self.rank_names.items()},
+            "weeks": self.weeks,
+            "week_run_ids": self.week_run_ids,
             "description": describe_source(self),
         }
 
@@ -86,6 +100,12 @@ def describe_source(source: DisclosureSource) -> str:
         f"{source.year} ({', '.join(source.periods)}; runs "
         f"{', '.join(f'#{r}' for r in source.run_ids)})."
     )
+    if source.weeks:
+        text += (
+            f" With the {len(source.weeks)} closed pay week(s) ending in {source.year} "
+            f"({source.weeks[0]} to {source.weeks[-1]}; runs "
+            f"{', '.join(f'#{r}' for r in source.week_run_ids)})."
+        )
     if source.missing_periods:
         text += f" Not yet closed, so not included: {', '.join(source.missing_periods)}."
     return text
@@ -125,6 +145,17 @@ def disclosure_source(year: int) -> DisclosureSource:
     if version is not None:
         for index, rank in enumerate(version.plan.ranks, start=1):
             rank_names[index] = rank.name
+    weeks = [
+        row
+        for row in CommissionPeriod.every_schedule.filter(
+            schedule=Schedule.WEEKLY,
+            month__gte=dt.date(year, 1, 1) - relativedelta(days=6),
+            month__lte=dt.date(year, 12, 31),
+            status__in=LOCKED_STATUSES,
+            current_run__isnull=False,
+        ).order_by("month")
+        if row.period.last_day.year == year
+    ]
     return DisclosureSource(
         year=year,
         periods=[str(row.period) for row in rows],
@@ -132,6 +163,8 @@ def disclosure_source(year: int) -> DisclosureSource:
         missing_periods=missing,
         plan_version_id=version.pk if version else None,
         rank_names=rank_names,
+        weeks=[row.month.isoformat() for row in weeks],
+        week_run_ids=[row.current_run_id for row in weeks],
     )
 
 
@@ -140,6 +173,9 @@ _PARTICIPANT_SQL = """
 WITH results AS (
     SELECT distributor_id, period_total, highest_rank, paid_as_rank
     FROM commissions_distributorresult WHERE run_id IN ({runs})
+    UNION ALL  -- pay weeks: their earnings only (no rank, so no month at one)
+    SELECT distributor_id, period_total, 0, 0
+    FROM commissions_distributorresult WHERE run_id IN ({week_runs})
 ), yearly AS (
     SELECT distributor_id, SUM(period_total) AS total, MAX(highest_rank) AS highest
     FROM results GROUP BY distributor_id
@@ -164,7 +200,8 @@ WHERE d.is_house = %(false)s AND d.joined_on <= %(last_day)s
 def participant_columns(source: DisclosureSource) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(earnings cents, highest rank, months at it) of every participant, int64 arrays."""
     runs = ", ".join(str(int(r)) for r in source.run_ids) or "NULL"
-    sql = _PARTICIPANT_SQL.format(runs=runs)
+    week_runs = ", ".join(str(int(r)) for r in source.week_run_ids) or "NULL"
+    sql = _PARTICIPANT_SQL.format(runs=runs, week_runs=week_runs)
     params = {
         "false": False,
         "last_day": dt.date(source.year, 12, 31),

@@ -279,3 +279,38 @@ def test_beat_has_nothing_to_do_without_a_weekly_schedule(db):
 
     make_plan_version()
     assert "pays nothing weekly" in calculate_previous_week_task.apply().get()["skipped"]
+
+
+def test_the_income_disclosure_counts_the_closed_weeks_ending_in_its_year(team):
+    from compliance import disclosure
+
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK)
+    week_run = calculate_week(week=WEEK)
+    close_week(week=WEEK, now=AFTER_GRACE)
+    month_run = calculate_period(period=Period(2026, 3))
+    close_period(period=Period(2026, 3), now=dt.datetime(2026, 4, 10, tzinfo=dt.UTC))
+    # A week from 28 December 2026 to 3 January 2027 counts in 2027, the year it ends in.
+    new_year = Week(dt.date(2026, 12, 28))
+    buy(eve, "50", paid_at=new_year.start + dt.timedelta(days=1))
+    calculate_week(week=new_year)
+    close_week(week=new_year, now=new_year.end + dt.timedelta(days=5))
+
+    source = disclosure.disclosure_source(2026)
+    assert source.weeks == [WEEK.first_day.isoformat()]
+    assert source.week_run_ids == [week_run.pk]
+    assert "With the 1 closed pay week(s) ending in 2026" in disclosure.describe_source(source)
+    assert disclosure.disclosure_source(2027).weeks == [new_year.first_day.isoformat()]
+    # Each participant earned the month's and the week's period totals: Dee 20.00 of fast
+    # start in the week beside the month's unilevel.
+    expected = {
+        person.pk: sum(
+            DistributorResult.objects.filter(run__in=[week_run, month_run], distributor=person)
+            .values_list("period_total", flat=True)
+        )
+        for person in team
+    }
+    assert result_of(week_run, dee).period_total == 2000
+    earnings, _, _ = disclosure.participant_columns(source)
+    assert sorted(earnings.tolist()) == sorted(expected.values())
