@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.utils import timezone
 
 from commissions.calendar import CommissionCalendar, commission_calendar
@@ -20,6 +21,7 @@ from commissions.models import (
     DistributorResult,
     Hold,
     HoldStatus,
+    Schedule,
     cents_to_decimal,
 )
 from commissions.selectors import first_statement_month
@@ -121,7 +123,8 @@ def monthly_history(
 ) -> list[MonthFigures]:
     """Earnings, PV/GV, team size and new recruits per month for the last ``months`` months.
 
-    Earnings and volumes come from closed statements and, for the open month, the projection;
+    Earnings and volumes come from closed statements (a month's earnings with those of the
+    closed pay weeks ending in it) and, for the open month, the projection;
     team figures from the genealogy (team size at each month's end, counted by join date).
     """
     now = now or timezone.now()
@@ -136,12 +139,28 @@ def monthly_history(
             run_for_month[month] = (current_run_id, False)
         elif month == current.first_day and projection_run_id:
             run_for_month[month] = (projection_run_id, True)
+    # Closed pay weeks (a plan paying some kinds weekly) add their earnings to the month they
+    # end in, as the income disclosure counts them.
+    week_month: dict[int, dt.date] = {}
+    for first_day, run_id in CommissionPeriod.every_schedule.filter(
+        schedule=Schedule.WEEKLY,
+        month__gte=periods[0].first_day - relativedelta(days=6),
+        month__lte=current.last_day,
+        status__in=LOCKED_STATUSES,
+        current_run__isnull=False,
+    ).values_list("month", "current_run_id"):
+        week_month[run_id] = (first_day + relativedelta(days=6)).replace(day=1)
     results = {
         run_id: (period_total, pv, gv)
         for run_id, period_total, pv, gv in DistributorResult.objects.filter(
-            run_id__in=[run_id for run_id, _ in run_for_month.values()], distributor=distributor
+            run_id__in=[*(run_id for run_id, _ in run_for_month.values()), *week_month],
+            distributor=distributor,
         ).values_list("run_id", "period_total", "pv", "gv")
     }
+    weekly_earned: dict[dt.date, int] = {}
+    for run_id, month in week_month.items():
+        if run_id in results:
+            weekly_earned[month] = weekly_earned.get(month, 0) + results[run_id][0]
     stats = team_stats(distributor, today=now.astimezone(current.start.tzinfo).date())
     joins = {month: count for month, count in stats.joins_per_month}
     later = 0  # people who joined after a month's end
@@ -154,10 +173,14 @@ def monthly_history(
     for period in periods:
         run_id, is_projection = run_for_month.get(period.first_day, (None, False))
         figures = results.get(run_id) if period.first_day >= joined_month else None
+        weekly = weekly_earned.get(period.first_day) if period.first_day >= joined_month else None
+        earned = None
+        if figures or weekly is not None:
+            earned = cents_to_decimal((figures[0] if figures else 0) + (weekly or 0))
         history.append(
             MonthFigures(
                 period=period,
-                earned=cents_to_decimal(figures[0]) if figures else None,
+                earned=earned,
                 pv=cents_to_decimal(figures[1]) if figures else None,
                 gv=cents_to_decimal(figures[2]) if figures else None,
                 is_projection=is_projection and figures is not None,

@@ -41,6 +41,7 @@ from commissions.models import (
     CommissionLine,
     CommissionPeriod,
     DistributorResult,
+    Schedule,
     line_rate_percent,
 )
 from compliance.models import ErasureRequest, ErasureStatus
@@ -146,11 +147,13 @@ def personal_data(user: User) -> dict[str, list[dict]]:
         .order_by("id")
         .values("order_id", "sku", "name", "quantity", "unit_price", "amount", "pv", "cv")
     )
-    runs = dict(
-        CommissionPeriod.objects.filter(
+    # Months and pay weeks alike: a week is named by its first day ("week of 2026-03-09").
+    runs = {
+        run_id: f"{month:%Y-%m}" if schedule == Schedule.MONTHLY else f"week of {month:%Y-%m-%d}"
+        for run_id, month, schedule in CommissionPeriod.every_schedule.filter(
             status__in=LOCKED_STATUSES, current_run__isnull=False
-        ).values_list("current_run_id", "month")
-    )
+        ).values_list("current_run_id", "month", "schedule")
+    }
     for row in (
         DistributorResult.objects.filter(run_id__in=list(runs), distributor=distributor)
         .order_by("run_id")
@@ -158,7 +161,7 @@ def personal_data(user: User) -> dict[str, list[dict]]:
     ):
         data["statements"].append(
             {
-                "period": f"{runs[row['run_id']]:%Y-%m}",
+                "period": runs[row["run_id"]],
                 "pv": _cents(row["pv"]),
                 "gv": _cents(row["gv"]),
                 "paid_as_rank": row["paid_as_rank"],
@@ -174,7 +177,7 @@ def personal_data(user: User) -> dict[str, list[dict]]:
     ):
         data["statement_lines"].append(
             {
-                "period": f"{runs[line['run_id']]:%Y-%m}",
+                "period": runs[line["run_id"]],
                 "kind": line["kind"],
                 "level": line["level"],
                 "base": _cents(line["base"]),

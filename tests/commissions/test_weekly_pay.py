@@ -314,3 +314,30 @@ def test_the_income_disclosure_counts_the_closed_weeks_ending_in_its_year(team):
     assert result_of(week_run, dee).period_total == 2000
     earnings, _, _ = disclosure.participant_columns(source)
     assert sorted(earnings.tolist()) == sorted(expected.values())
+
+
+def test_a_closed_weeks_earnings_show_on_the_dashboard_and_in_the_personal_data(team):
+    from portal.dashboard import monthly_history
+    from portal.privacy import personal_data
+
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK)
+    calculate_week(week=WEEK)
+    dee.refresh_from_db()  # joined on 1 March (the fixture's update)
+    march = Period(2026, 3)
+    in_april = dt.datetime(2026, 4, 15, 12, tzinfo=dt.UTC)
+    # Before the week closes its figures are nobody's earnings yet.
+    before = {row.period: row.earned for row in monthly_history(dee, now=in_april)}
+    assert before[march] is None
+    close_week(week=WEEK, now=AFTER_GRACE)
+    # Dee's 20.00 of weekly fast start is March's, the month the week ends in (March itself
+    # is not closed: no monthly statement yet).
+    after = {row.period: row.earned for row in monthly_history(dee, now=in_april)}
+    assert str(after[march]) == "20.00"
+    statements = personal_data(dee.user)["statements"]
+    assert [(s["period"], s["period_total"]) for s in statements] == [
+        ("week of 2026-03-09", "20.00")
+    ]
+    lines = personal_data(dee.user)["statement_lines"]
+    assert {line["period"] for line in lines} == {"week of 2026-03-09"}
