@@ -313,7 +313,9 @@ class DistributorResult(models.Model):
 class CommissionLine(models.Model):
     """A ledger line of a run (cents). Unilevel is stored per (earner, level): ``source`` is
     empty and ``base`` is the CV of every source paying that level; the per-source detail is
-    re-derived from the frozen results (``commissions.engine.explain``).
+    re-derived from the frozen results (``commissions.engine.explain``). Under
+    ``options.upline: order_time`` unilevel is stored per (earner, level, order line) instead,
+    with the buyer as ``source`` and the order line as ``source_line_id``.
 
     The rate is in one of two units, never both (posted lines are never rewritten): lines of
     runs before engine 1.2.0 have ``rate_ppm`` (parts per million of 1, four decimals of a
