@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from dateutil.relativedelta import relativedelta
 from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +24,7 @@ from commissions.models import (
     CommissionRun,
     RunPurpose,
     RunStatus,
+    Schedule,
     cents_to_decimal,
 )
 from core.money import quantize
@@ -168,24 +170,39 @@ class PayoutMonth:
 
 
 def payout_history(*, limit: int = PAYOUT_MONTHS) -> tuple[list[PayoutMonth], CommissionRun | None]:
-    """Payout as a percent of CV for the last closed periods (oldest first), and the run of the
-    newest closed period (for its ranks); one query."""
+    """Payout as a percent of CV for the last closed months (oldest first): each month's own
+    run and, when the plan pays weekly, the closed pay weeks ending in it (their lines are paid
+    out of the same month's CV); and the run of the newest closed month (for its ranks). Two
+    queries."""
     rows = list(
         CommissionPeriod.objects.filter(status__in=LOCKED_STATUSES, current_run__isnull=False)
         .select_related("current_run")
         .order_by("-month")[:limit]
     )
+    weekly_paid: dict[dt.date, int] = {}
+    if rows:
+        for first_day, summary in CommissionPeriod.every_schedule.filter(
+            schedule=Schedule.WEEKLY,
+            month__gte=rows[-1].month - relativedelta(days=6),
+            month__lte=rows[0].period.last_day,
+            status__in=LOCKED_STATUSES,
+            current_run__isnull=False,
+        ).values_list("month", "current_run__summary"):
+            month = (first_day + relativedelta(days=6)).replace(day=1)
+            weekly_paid[month] = weekly_paid.get(month, 0) + (summary or {}).get("total_paid", 0)
     months = []
     for row in reversed(rows):
         summary = row.current_run.summary or {}
-        percent = summary.get("payout_percent_of_cv")
+        total_cv = summary.get("total_cv", 0)
+        total_paid = summary.get("total_paid", 0) + weekly_paid.get(row.month, 0)
+        percent = None if not total_cv else quantize(Decimal(total_paid) * 100 / total_cv)
         months.append(
             PayoutMonth(
                 period=row.period,
                 status=row.get_status_display(),
-                total_cv=cents_to_decimal(summary.get("total_cv", 0)),
-                total_paid=cents_to_decimal(summary.get("total_paid", 0)),
-                percent_of_cv=None if percent is None else Decimal(str(percent)),
+                total_cv=cents_to_decimal(total_cv),
+                total_paid=cents_to_decimal(total_paid),
+                percent_of_cv=percent,
             )
         )
     return months, (rows[0].current_run if rows else None)

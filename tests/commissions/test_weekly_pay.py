@@ -314,6 +314,15 @@ def test_the_income_disclosure_counts_the_closed_weeks_ending_in_its_year(team):
     assert result_of(week_run, dee).period_total == 2000
     earnings, _, _ = disclosure.participant_columns(source)
     assert sorted(earnings.tolist()) == sorted(expected.values())
+    # The staff overview's payout of March is the month's run and the week's, out of March's CV.
+    from portal.staff import payout_history
+
+    (march,), _ = payout_history()
+    paid = month_run.summary["total_paid"] + week_run.summary["total_paid"]
+    assert march.total_paid * 100 == paid and paid > month_run.summary["total_paid"]
+    assert march.percent_of_cv == (Decimal(paid) * 100 / month_run.summary["total_cv"]).quantize(
+        Decimal("0.01")
+    )
 
 
 def test_a_closed_weeks_earnings_show_on_the_dashboard_and_in_the_personal_data(team):
