@@ -554,14 +554,16 @@ def notify_order_refunded(*, refund_id: int) -> Notification:
 
 
 def notify_period_closed(*, period_id: int) -> list[list[int]]:
-    """Statement ready for everyone in the closed run; rank reached for who rose. Returns
-    batches of notification ids to email."""
-    from commissions.models import LOCKED_STATUSES, CommissionPeriod, DistributorResult
+    """Statement ready for everyone in the closed run; rank reached for who rose (months only:
+    a pay week computes no rank). Returns batches of notification ids to email."""
+    from commissions.models import LOCKED_STATUSES, CommissionPeriod, DistributorResult, Schedule
 
-    period = CommissionPeriod.objects.get(pk=period_id)
+    period = CommissionPeriod.every_schedule.get(pk=period_id)
     if period.current_run_id is None:
         return []
-    month = f"{period.month:%Y-%m}"
+    weekly = period.schedule == Schedule.WEEKLY
+    month = f"week-{period.month:%Y-%m-%d}" if weekly else f"{period.month:%Y-%m}"
+    label = f"the week of {period.month:%Y-%m-%d}" if weekly else month
     already = Notification.objects.filter(
         kind=NotificationKind.STATEMENT_READY, url=reverse("earnings_statement", args=[month])
     ).exists()
@@ -576,9 +578,11 @@ def notify_period_closed(*, period_id: int) -> list[list[int]]:
     work = notifications_create_bulk(
         user_ids=sorted(people.values()),
         kind=NotificationKind.STATEMENT_READY,
-        title=f"Your statement for {month} is ready",
+        title=f"Your statement for {label} is ready",
         url=reverse("earnings_statement", args=[month]),
     )
+    if weekly:
+        return work
     previous_run = (
         CommissionPeriod.objects.filter(
             month__lt=period.month, status__in=LOCKED_STATUSES, current_run__isnull=False

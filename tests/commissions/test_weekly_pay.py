@@ -350,3 +350,21 @@ def test_a_closed_weeks_earnings_show_on_the_dashboard_and_in_the_personal_data(
     ]
     lines = personal_data(dee.user)["statement_lines"]
     assert {line["period"] for line in lines} == {"week of 2026-03-09"}
+
+
+def test_closing_a_week_tells_its_earners_their_weekly_statement_is_ready(team):
+    from messaging.models import Notification, NotificationKind
+    from messaging.tasks import notify_period_closed_task
+
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK)
+    calculate_week(week=WEEK)
+    row = close_week(week=WEEK, now=AFTER_GRACE)
+    notify_period_closed_task.apply(args=[row.pk]).get()
+    notify_period_closed_task.apply(args=[row.pk]).get()  # once per week
+    ready = Notification.objects.filter(user=dee.user, kind=NotificationKind.STATEMENT_READY)
+    assert list(ready.values_list("title", "url")) == [
+        ("Your statement for the week of 2026-03-09 is ready", "/earnings/week-2026-03-09/")
+    ]
+    assert not Notification.objects.filter(kind=NotificationKind.RANK_REACHED).exists()
