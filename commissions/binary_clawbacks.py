@@ -16,9 +16,11 @@ called by ``services.weeks.sync_week_clawbacks``).
 One ``Clawback`` per (refund line, earner, kind binary, level): ``level`` is the number of
 periods (months, or weeks) between the refunded volume's month and the pairing it is taken from
 (``original_period``), so a refund whose volume paired in several months has one line per
-pairing. Like the other clawbacks, a refund line's rows are made once: later calculations of
-the period leave them alone (and the engine serves refunds by id, so later refunds do not
-change what earlier ones take back).
+pairing. They are worked out again at every calculation of the open period: the same inputs
+give the same rows, left as they are (the engine serves refunds by id, so later refunds do not
+change what earlier ones take back); when the previous period was recalculated in between (its
+queue and pairings changed), the stale rows are replaced, so the clawbacks always agree with
+the run's queue.
 """
 
 from __future__ import annotations
@@ -91,7 +93,7 @@ def write_binary_clawbacks(
     and the placement tree at ``moment``; a month's and a pay week's alike."""
     candidates = refunds_in_order(candidates)
     if not candidates or prior is None:
-        return 0
+        return _replace_binary_clawbacks(row, [], [])
     tree = tree_as_of(TreeKind.PLACEMENT, moment)
     ids = tree.ids
     parent = positions_of(ids, np.where(tree.present, tree.parent_ids, -1))
@@ -106,13 +108,6 @@ def write_binary_clawbacks(
     )
     claws = refund_clawbacks(state, parent, position, plan.options.rounding)
     taking = np.flatnonzero(claws["amount"] > 0)
-    if len(taking) == 0:
-        return 0
-    done = set(
-        Clawback.objects.filter(
-            kind=LineKind.BINARY, refund_line_id__in=[c["id"] for c in candidates]
-        ).values_list("refund_line_id", "earner_id", "level")
-    )
     scale = scale_of(period)
     first_days = {scale.first_day(int(m)) for m in claws["period"][taking]}
     periods = {
@@ -123,18 +118,14 @@ def write_binary_clawbacks(
     details: list[BinaryClawback] = []
     for i in taking.tolist():
         refund = candidates[int(claws["refund"][i])]
-        earner = int(ids[claws["owner"][i]])
-        level = int(claws["period"][i] - claws["source_period"][i])
-        if (refund["id"], earner, level) in done:
-            continue
         clawbacks.append(
             Clawback(
                 period=row,
                 refund_line_id=refund["id"],
                 original_period=periods[scale.first_day(int(claws["period"][i]))],
-                earner_id=earner,
+                earner_id=int(ids[claws["owner"][i]]),
                 kind=LineKind.BINARY,
-                level=level,
+                level=int(claws["period"][i] - claws["source_period"][i]),
                 source_id=refund["distributor_id"],
                 refunded_base=int(claws["volume"][i]),
                 original_base=int(claws["paired_volume"][i]),
@@ -150,9 +141,46 @@ def write_binary_clawbacks(
                 restored=int(claws["restored"][i]),
             )
         )
-    if not clawbacks:
+    return _replace_binary_clawbacks(row, clawbacks, details)
+
+
+_KEY_FIELDS = (
+    "refund_line_id",
+    "earner_id",
+    "level",
+    "original_period_id",
+    "source_id",
+    "refunded_base",
+    "original_base",
+    "original_amount",
+    "amount",
+)
+
+
+def _replace_binary_clawbacks(
+    row: CommissionPeriod, clawbacks: list[Clawback], details: list[BinaryClawback]
+) -> int:
+    """Make the open period's binary clawbacks exactly ``clawbacks``: nothing is written when
+    they are what is stored (a recalculation on the same inputs keeps its rows), and all are
+    replaced when they differ: worked out over a previous period's run that has since been
+    recalculated, the stored ones are stale. Returns the rows written."""
+
+    def key(clawback: Clawback, detail) -> tuple:
+        return (
+            *(getattr(clawback, name) for name in _KEY_FIELDS),
+            detail.side,
+            detail.source_period,
+            detail.restored,
+        )
+
+    stored = Clawback.objects.filter(period=row, kind=LineKind.BINARY).select_related("binary")
+    if sorted(key(c, c.binary) for c in stored) == sorted(
+        key(c, d) for c, d in zip(clawbacks, details, strict=True)
+    ):
         return 0
     with transaction.atomic():
+        BinaryClawback.objects.filter(clawback__in=stored).delete()
+        Clawback.objects.filter(period=row, kind=LineKind.BINARY).delete()
         created = Clawback.objects.bulk_create(clawbacks)
         for clawback, detail in zip(created, details, strict=True):
             detail.clawback = clawback

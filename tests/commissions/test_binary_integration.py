@@ -407,3 +407,55 @@ def test_demo_seed_with_the_hybrid_plan_pays_binary_lines():
     }
     for (person, side), volume in carried_in.items():
         assert available[person][side] >= volume
+
+
+def test_a_refunds_clawbacks_follow_the_previous_month_when_it_is_recalculated(company):
+    """The clawbacks of a May refund are worked out over April's run; when April (still open)
+    is recalculated and pairs differently, May's clawbacks are worked out again instead of
+    keeping the stale ones."""
+    ann, ben, cal, dee = company
+    calculate_period(period=MARCH)
+    close_period(period=MARCH, now=LATER)
+    # April: Ann active; Ben 60 on Ann's left (March's 240 + 60 = 300) and Cal 300 on the
+    # right pair once, consuming March's 240.
+    buy(ann, "100", paid_at=IN_APRIL)
+    late = buy(ben, "60", paid_at=IN_APRIL)
+    buy(cal, "300", paid_at=IN_APRIL)
+    april = calculate_period(period=APRIL)
+    assert binary_lines(april) == [(ann.pk, 2_500, 100_000_000, 2_500)]
+    order = dee.orders.get()
+    order_refund(
+        order=order, quantities={order.lines.get().pk: 1}, reason=RefundReason.RETURN, now=IN_MAY
+    )
+
+    def claws() -> list[tuple]:
+        return sorted(
+            Clawback.objects.filter(period__month=MAY.first_day, kind=LineKind.BINARY).values_list(
+                "earner_id", "level", "amount"
+            )
+        )
+
+    calculate_period(period=MAY)
+    # Dee's 740 of March takes back 240/300 of April's pairing (20.00, level 1: March volume
+    # that paired in April) and 500/900 of March's (41.67).
+    assert claws() == [(ann.pk, 0, -4_167), (ann.pk, 1, -2_000)]
+    first_ids = set(Clawback.objects.filter(kind=LineKind.BINARY).values_list("id", flat=True))
+    calculate_period(period=MAY)  # the same inputs: the same rows, left as they are
+    assert set(Clawback.objects.filter(kind=LineKind.BINARY).values_list("id", flat=True)) == (
+        first_ids
+    )
+
+    # Ben's 60 is returned within April: April no longer pairs, and May's refund now finds
+    # March's 240 still queued: only March's pairing gives back, and the queue agrees.
+    order_refund(
+        order=late,
+        quantities={late.lines.get().pk: 1},
+        reason=RefundReason.RETURN,
+        now=IN_APRIL + dt.timedelta(days=1),
+    )
+    assert binary_lines(calculate_period(period=APRIL)) == []
+    may = calculate_period(period=MAY)
+    assert claws() == [(ann.pk, 0, -4_167)]
+    assert list(BinaryPairing.objects.filter(run=may).values_list("paid", "clawed")) == [
+        (7_500, 4_167)
+    ]
