@@ -32,12 +32,16 @@ BAD_INPUTS: dict[str, list[tuple[list[str], str]]] = {
     "run_commissions": [
         (["2026-13"], "no such period: 2026-13"),
         (["abc"], "a period is written YYYY-MM"),
+        (["2026-02-30"], "no such day: 2026-02-30"),
+        (["2026-03-10"], "for the week of 2026-03-10"),  # a day, but nothing is paid weekly
         ([CLOSED], f"{CLOSED} is closed"),
         ([CLOSED, "--close"], f"{CLOSED} is closed"),
     ],
     "export_payouts": [
         (["2026-13"], "no such period"),
         (["abc"], "YYYY-MM"),
+        (["2026-02-30"], "no such day"),
+        (["2026-03-09"], "There is no pay week of 2026-03-09"),
         (["2025-02"], "is not closed"),
         ([CLOSED, "--output", "/nonexistent/ladder/payouts.csv"], "does not exist"),
         ([CLOSED, "--output", FOLDER], "is a folder"),

@@ -136,7 +136,12 @@ def close_week(
 
 def export_week_payouts(*, week: Week, by=None) -> bytes:
     """The payout CSV of a closed week (the month's format); marks the week paid."""
-    return export_row_payouts(week_row(week), by=by)
+    row = CommissionPeriod.every_schedule.filter(
+        schedule=Schedule.WEEKLY, month=week.first_day
+    ).first()
+    if row is None:
+        raise CommissionError(f"There is no pay {week}: nothing was calculated for it.")
+    return export_row_payouts(row, by=by)
 
 
 def sync_week_clawbacks(*, week: Week) -> int:

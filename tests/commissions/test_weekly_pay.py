@@ -368,3 +368,22 @@ def test_closing_a_week_tells_its_earners_their_weekly_statement_is_ready(team):
         ("Your statement for the week of 2026-03-09 is ready", "/earnings/week-2026-03-09/")
     ]
     assert not Notification.objects.filter(kind=NotificationKind.RANK_REACHED).exists()
+
+
+def test_the_commands_calculate_close_and_export_a_pay_week(team, tmp_path, monkeypatch):
+    from django.core.management import call_command
+
+    from tests.clock import Clock
+
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK)
+    Clock(monkeypatch, AFTER_GRACE)
+    call_command("run_commissions", "2026-03-09", "--close")
+    row = CommissionPeriod.every_schedule.get(schedule=Schedule.WEEKLY, month=WEEK.first_day)
+    assert row.status == PeriodStatus.CLOSED
+    output = tmp_path / "week.csv"
+    call_command("export_payouts", "2026-03-09", "--output", str(output))
+    row.refresh_from_db()
+    assert row.status == PeriodStatus.PAID
+    assert output.read_bytes() == export_week_payouts(week=WEEK)  # the same bytes again

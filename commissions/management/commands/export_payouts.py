@@ -4,23 +4,29 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from commissions.errors import CommissionError
+from commissions.management.period_argument import HELP, parse_period
 from commissions.services.close import export_payouts
-from core.periods import Period
+from commissions.services.weeks import export_week_payouts
+from core.periods import Week
 
 
 class Command(BaseCommand):
     help = "Write the payout CSV of a closed period (deterministic bytes) and mark it paid."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("period", help="YYYY-MM")
+        parser.add_argument("period", help=HELP)
         parser.add_argument("--output", help="File to write (default: standard output).")
 
     def handle(self, *args, period: str, output: str | None, **options) -> None:
+        chosen = parse_period(period)
         if output:
             check_writable(output)  # before the export marks the period paid
         try:
-            data = export_payouts(period=Period.parse(period))
-        except (ValueError, CommissionError) as error:
+            if isinstance(chosen, Week):
+                data = export_week_payouts(week=chosen)
+            else:
+                data = export_payouts(period=chosen)
+        except CommissionError as error:
             raise CommandError(str(error)) from error
         if output:
             try:
