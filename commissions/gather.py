@@ -24,6 +24,7 @@ from core.periods import Period
 from genealogy.history import positions_of, sponsors_at, tree_as_of
 from genealogy.models import Distributor, DistributorStatus, Placement, TreeKind
 from orders.volume import (
+    LineSelection,
     clawback_refund_lines,
     period_line_arrays,
     same_period_refund_lines,
@@ -58,6 +59,10 @@ STATUS_CODES = {
     DistributorStatus.INACTIVE: 1,
     DistributorStatus.TERMINATED: 2,
 }
+
+# Plan components whose rules read no order line (engine/binary.py, matrix.py, stair_step.py):
+# any other component may, and then every line is read.
+LINELESS_COMPONENTS = frozenset({"binary", "matrix", "stair_step"})
 
 
 @dataclass
@@ -180,7 +185,8 @@ def gather(
     order line, volume, an adjustment, a clawback, a prior result; only inconsistent or
     migrated data does): they are then leaves under the sponsor they joined under, and that
     sponsor is kept too. With ``options.upline: order_time`` each line's first step up is the
-    buyer's sponsor when the line was paid (``genealogy.history.sponsors_at``).
+    buyer's sponsor when the line was paid (``genealogy.history.sponsors_at``). Of the month's
+    order lines only those the plan's rules read are read (``lines_read_by``).
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -207,19 +213,13 @@ def gather(
     # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
     closed = closed_months()
     clawed = clawback_candidates(period, closed)
-    lines = period_line_arrays(period)
-    line_cv = lines.cv.copy()
-    line_profit = lines.retail_profit.copy()
-    # Same-period refunds take their line's CV and profit back before fast start and retail.
-    same_period = same_period_refund_lines(period)
-    for refund in same_period.values("order_line_id", "cv", "retail_profit"):
-        position = np.searchsorted(lines.line_id, refund["order_line_id"])
-        if position < len(lines.line_id) and lines.line_id[position] == refund["order_line_id"]:
-            line_cv[position] -= to_cents(refund["cv"])
-            line_profit[position] -= to_cents(refund["retail_profit"])
-    line_cv = np.maximum(line_cv, 0)
-    line_profit = np.maximum(line_profit, 0)
     order_time = plan.options.upline == "order_time"
+    lines = period_line_arrays(
+        period,
+        only=lines_read_by(plan, period, ids=all_ids, join_days=all_joined),
+        paid_moment=order_time,
+    )
+    line_cv, line_profit = _net_of_same_period_refunds(period, lines)
     line_sponsor_ids = (
         sponsors_at(lines.buyer_id, lines.paid_us, present=(all_ids, present_sponsors))
         if order_time
@@ -367,6 +367,52 @@ def gather(
     gathered.input_hash = input_hash(gathered)
     timings["hash"] = time.perf_counter() - mark
     return gathered
+
+
+def lines_read_by(
+    plan: Plan, period: Period, *, ids: np.ndarray, join_days: np.ndarray
+) -> LineSelection | None:
+    """The period's order lines the plan's rules read, or None for every line.
+
+    With the unilevel paid per source distributor (``upline: period_close``), the engine reads
+    order lines only for retail profit (lines with profit) and the fast start (lines paid in
+    the buyer's first ``fast_start.days`` days: buyers who joined late enough for a line of the
+    period to fall in their window, and any line paid before the period began, as a late
+    payment counts in a later month with its own day). The engine applies the exact rules to
+    what is read (refunds netted, the window per line), so a rule sees the same lines as if
+    every line had been read; the input hash covers what is read, which the plan (hashed)
+    decides. An order-time upline or a component that may read lines reads every line.
+    """
+    if plan.options.upline == "order_time" or set(plan.components) - LINELESS_COMPONENTS:
+        return None
+    if plan.fast_start_rate == 0 and not any(plan.fast_start_generation_rates):
+        return LineSelection(retail_profit=plan.retail_profit_enabled)
+    first = _day(period.first_day)
+    recent = (join_days > first - plan.fast_start_days) & (join_days <= _day(period.last_day))
+    return LineSelection(
+        retail_profit=plan.retail_profit_enabled,
+        buyers=ids[recent],
+        paid_before=period.start,
+    )
+
+
+def _net_of_same_period_refunds(period: Period, lines) -> tuple[np.ndarray, np.ndarray]:
+    """Each line's CV and retail profit less what same-period refunds took back (never below
+    0), before fast start and retail profit."""
+    line_cv = lines.cv.copy()
+    line_profit = lines.retail_profit.copy()
+    refunds = list(
+        same_period_refund_lines(period).values_list("order_line_id", "cv", "retail_profit")
+    )
+    if refunds and len(lines.line_id):
+        refunded = np.array([r[0] for r in refunds], dtype=np.int64)
+        position = np.minimum(np.searchsorted(lines.line_id, refunded), len(lines.line_id) - 1)
+        read = lines.line_id[position] == refunded  # a refund of a line not read changes nothing
+        cv = np.array([to_cents(r[1]) for r in refunds], dtype=np.int64)
+        profit = np.array([to_cents(r[2]) for r in refunds], dtype=np.int64)
+        np.subtract.at(line_cv, position[read], cv[read])
+        np.subtract.at(line_profit, position[read], profit[read])
+    return np.maximum(line_cv, 0), np.maximum(line_profit, 0)
 
 
 def _members_at(tree, named: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

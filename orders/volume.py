@@ -296,10 +296,10 @@ _MICROSECOND = dt.timedelta(microseconds=1)
 _LINES_SQL = """
 SELECT id, distributor_id, (cv * 100)::bigint, (retail_profit * 100)::bigint,
     ((paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
-    (purpose = 'retail')::int::bigint,
-    (EXTRACT(EPOCH FROM paid_at) * 1000000)::bigint
-FROM orders_orderline WHERE commission_month = %(month)s
+    (purpose = 'retail')::int::bigint{paid_us}
+FROM orders_orderline WHERE commission_month = %(month)s{only}
 """
+_PAID_US_SQL = ",\n    (EXTRACT(EPOCH FROM paid_at) * 1000000)::bigint"
 
 
 @dataclass(frozen=True)
@@ -313,32 +313,36 @@ class LineArrays:
     retail_profit: np.ndarray
     paid_day: np.ndarray  # days since 1970-01-01, in the company's time zone
     is_retail: np.ndarray
-    paid_us: np.ndarray  # the moment paid, microseconds since 1970-01-01 UTC (the tree as of it)
+    # The moment paid, microseconds since 1970-01-01 UTC (the tree as of it); None when not
+    # asked for (``paid_moment=False``).
+    paid_us: np.ndarray | None
 
 
-def period_line_arrays(period: Period) -> LineArrays:
+@dataclass(frozen=True)
+class LineSelection:
+    """Which of a period's order lines to read: a line is read when it matches any part (none
+    set: no line). For a caller whose rules read only some lines (a commission plan that pays
+    retail profit and a fast start but its unilevel per person), so that it does not read the
+    millions it would ignore."""
+
+    retail_profit: bool = False  # lines with retail profit (before any refund)
+    buyers: np.ndarray | None = None  # lines bought (or sold) by these distributors
+    paid_before: dt.datetime | None = None  # lines paid before this moment
+
+
+def period_line_arrays(
+    period: Period, *, only: LineSelection | None = None, paid_moment: bool = True
+) -> LineArrays:
+    """The order lines counting in ``period`` (with ``only``, those it selects), sorted by id;
+    ``paid_moment=False`` leaves out each line's moment of payment (``paid_us``)."""
     if connection.vendor == "postgresql":
-        params = {"month": period.first_day, "zone": str(period.start.tzinfo)}
-        columns = read_columns(_LINES_SQL, params, ["int8"] * 7)
+        columns = _line_columns_by_copy(period, only, paid_moment)
     else:
-        rows = list(
-            OrderLine.objects.filter(commission_month=period.first_day).values_list(
-                "id", "distributor_id", "cv", "retail_profit", "paid_at", "purpose"
-            )
-        )
-        epoch = dt.date(1970, 1, 1)
-        zone = period.start.tzinfo
-        columns = [
-            np.array([r[0] for r in rows], dtype=np.int64),
-            np.array([r[1] for r in rows], dtype=np.int64),
-            np.array([int(r[2] * 100) for r in rows], dtype=np.int64),
-            np.array([int(r[3] * 100) for r in rows], dtype=np.int64),
-            np.array([(r[4].astimezone(zone).date() - epoch).days for r in rows], dtype=np.int64),
-            np.array([r[5] == OrderPurpose.RETAIL for r in rows], dtype=np.int64),
-            np.array([(r[4] - _EPOCH_UTC) // _MICROSECOND for r in rows], dtype=np.int64),
-        ]
+        columns = _line_columns_by_orm(period, only)
+        if not paid_moment:
+            columns = columns[:6]
     order = np.argsort(columns[0], kind="stable")
-    line_id, buyer, cv, profit, day, retail, paid_us = (c[order] for c in columns)
+    line_id, buyer, cv, profit, day, retail = (c[order] for c in columns[:6])
     return LineArrays(
         line_id=line_id,
         buyer_id=buyer,
@@ -346,5 +350,57 @@ def period_line_arrays(period: Period) -> LineArrays:
         retail_profit=profit,
         paid_day=day.astype(np.int32),
         is_retail=retail.astype(bool),
-        paid_us=paid_us,
+        paid_us=columns[6][order] if paid_moment else None,
     )
+
+
+def _line_columns_by_copy(
+    period: Period, only: LineSelection | None, paid_moment: bool
+) -> list[np.ndarray]:
+    params: dict = {"month": period.first_day, "zone": str(period.start.tzinfo)}
+    where = ""
+    if only is not None:
+        parts = []
+        if only.retail_profit:
+            parts.append("retail_profit > 0")
+        if only.buyers is not None and len(only.buyers):
+            # One array literal (hashed by PostgreSQL): far cheaper than joining the tree.
+            params["buyers"] = "{" + ",".join(map(str, np.unique(only.buyers).tolist())) + "}"
+            parts.append("distributor_id = ANY(CAST(%(buyers)s AS bigint[]))")
+        if only.paid_before is not None:
+            params["before"] = only.paid_before
+            parts.append("paid_at < %(before)s")
+        if not parts:
+            return [np.zeros(0, dtype=np.int64) for _ in range(7 if paid_moment else 6)]
+        where = " AND (" + " OR ".join(parts) + ")"
+    sql = _LINES_SQL.format(paid_us=_PAID_US_SQL if paid_moment else "", only=where)
+    return read_columns(sql, params, ["int8"] * (7 if paid_moment else 6))
+
+
+def _line_columns_by_orm(period: Period, only: LineSelection | None) -> list[np.ndarray]:
+    rows = list(
+        OrderLine.objects.filter(commission_month=period.first_day).values_list(
+            "id", "distributor_id", "cv", "retail_profit", "paid_at", "purpose"
+        )
+    )
+    epoch = dt.date(1970, 1, 1)
+    zone = period.start.tzinfo
+    columns = [
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.int64),
+        np.array([int(r[2] * 100) for r in rows], dtype=np.int64),
+        np.array([int(r[3] * 100) for r in rows], dtype=np.int64),
+        np.array([(r[4].astimezone(zone).date() - epoch).days for r in rows], dtype=np.int64),
+        np.array([r[5] == OrderPurpose.RETAIL for r in rows], dtype=np.int64),
+        np.array([(r[4] - _EPOCH_UTC) // _MICROSECOND for r in rows], dtype=np.int64),
+    ]
+    if only is None:
+        return columns
+    keep = np.zeros(len(rows), dtype=bool)
+    if only.retail_profit:
+        keep |= columns[3] > 0
+    if only.buyers is not None:
+        keep |= np.isin(columns[1], only.buyers)
+    if only.paid_before is not None:
+        keep |= columns[6] < (only.paid_before - _EPOCH_UTC) // _MICROSECOND
+    return [column[keep] for column in columns]
