@@ -306,8 +306,9 @@ def test_the_income_disclosure_counts_the_closed_weeks_ending_in_its_year(team):
     # start in the week beside the month's unilevel.
     expected = {
         person.pk: sum(
-            DistributorResult.objects.filter(run__in=[week_run, month_run], distributor=person)
-            .values_list("period_total", flat=True)
+            DistributorResult.objects.filter(
+                run__in=[week_run, month_run], distributor=person
+            ).values_list("period_total", flat=True)
         )
         for person in team
     }
@@ -387,3 +388,31 @@ def test_the_commands_calculate_close_and_export_a_pay_week(team, tmp_path, monk
     row.refresh_from_db()
     assert row.status == PeriodStatus.PAID
     assert output.read_bytes() == export_week_payouts(week=WEEK)  # the same bytes again
+
+
+def test_staff_close_and_export_a_pay_week_in_the_admin(team, client):
+    from django.urls import reverse
+
+    from tests.factories import UserFactory, log_in_with_mfa
+
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK)
+    calculate_week(week=WEEK)
+    calculate_period(period=Period(2026, 3))
+    staff = UserFactory(is_staff=True, is_superuser=True)
+    log_in_with_mfa(client, staff)
+    url = reverse("admin:commissions_commissionperiod_changelist")
+    listed = client.get(url, {"schedule__exact": "weekly"}).content.decode()
+    assert "week of 2026-03-09" in listed and "2026-03</a>" not in listed
+    row = CommissionPeriod.every_schedule.get(schedule=Schedule.WEEKLY)
+    client.post(url, {"action": "close", "_selected_action": [row.pk]})
+    row.refresh_from_db()
+    assert (row.status, row.closed_by) == (PeriodStatus.CLOSED, staff)
+    exported = client.post(url, {"action": "export", "_selected_action": [row.pk]})
+    assert exported["Content-Type"].startswith("text/csv")
+    assert exported.content == export_week_payouts(week=WEEK)
+    assert (
+        client.get(reverse("admin:commissions_commissionperiod_change", args=[row.pk])).status_code
+        == 200
+    )
