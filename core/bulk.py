@@ -137,6 +137,12 @@ def _pg_type(array: np.ndarray) -> str:
     return {2: "int2", 4: "int4", 8: "int8"}[array.dtype.itemsize]
 
 
+# Rows filled per block: a block (a few MB) stays in the CPU cache while each of its fields is
+# written, where a pass per field over the whole array would stream it through memory once per
+# column (seconds at a million rows of twenty columns).
+_FILL_ROWS = 1 << 14
+
+
 def binary_copy_payload(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None]) -> bytes:
     """The COPY BINARY bytes for equal-length integer/bool columns (``nulls`` marks NULLs)."""
     length = len(columns[0])
@@ -144,32 +150,53 @@ def binary_copy_payload(columns: Sequence[np.ndarray], nulls: Sequence[np.ndarra
     for index, column in enumerate(columns):
         fields += [(f"len{index}", ">i4"), (f"v{index}", _PG_TYPES[_pg_type(column)])]
     rows = np.empty(length, dtype=np.dtype(fields))
-    rows["count"] = len(columns)
-    for index, (column, null) in enumerate(zip(columns, nulls, strict=True)):
-        size = 1 if column.dtype == np.bool_ else column.dtype.itemsize
-        rows[f"len{index}"] = size
-        rows[f"v{index}"] = column
-        if null is not None and null.any():
+    template = np.zeros((), dtype=rows.dtype)
+    template["count"] = len(columns)
+    for index, column in enumerate(columns):
+        template[f"len{index}"] = 1 if column.dtype == np.bool_ else column.dtype.itemsize
+    with_nulls = [index for index, null in enumerate(nulls) if null is not None and null.any()]
+    for start in range(0, length, _FILL_ROWS):
+        stop = start + _FILL_ROWS
+        block = rows[start:stop]
+        block[...] = template
+        for index, column in enumerate(columns):
+            block[f"v{index}"] = column[start:stop]
+        for index in with_nulls:
             # A NULL is a length of -1 and no value bytes: such rows are rebuilt below.
-            rows[f"len{index}"][null] = -1
-    if not any(null is not None and null.any() for null in nulls):
-        return _HEADER + rows.tobytes() + _TRAILER
-    return _HEADER + _with_nulls(rows, columns, nulls) + _TRAILER
+            block[f"len{index}"][nulls[index][start:stop]] = -1
+    if not with_nulls:
+        return b"".join([_HEADER, memoryview(rows.view(np.uint8)), _TRAILER])
+    return b"".join([_HEADER, *_with_nulls(rows, nulls), _TRAILER])
 
 
 def _with_nulls(
-    rows: np.ndarray, columns: Sequence[np.ndarray], nulls: Sequence[np.ndarray | None]
-) -> bytes:
-    """Row bytes where NULL fields drop their value bytes (a byte mask over the fixed layout)."""
-    raw = np.frombuffer(rows.tobytes(), dtype=np.uint8).reshape(len(rows), rows.dtype.itemsize)
-    keep = np.ones(raw.shape, dtype=bool)
+    rows: np.ndarray, nulls: Sequence[np.ndarray | None], *, chunk_rows: int = 1 << 16
+) -> list:
+    """The row bytes, in pieces, where NULL fields drop their value bytes: a byte mask over the
+    fixed layout, built a chunk of rows at a time and only for chunks that hold a NULL (the
+    others are their fixed-layout bytes as they are), so a column with one NULL costs one
+    small chunk."""
+    width = rows.dtype.itemsize
+    raw = rows.view(np.uint8).reshape(len(rows), width)
+    holes = []  # (offset, size, null mask) of each field that has NULLs
     for index, null in enumerate(nulls):
-        if null is None or not null.any():
+        if null is not None and null.any():
+            field, offset = rows.dtype.fields[f"v{index}"][:2]
+            holes.append((offset, field.itemsize, null))
+    has_null = np.zeros(len(rows), dtype=bool)
+    for _, _, null in holes:
+        has_null |= null
+    pieces = []
+    for start in range(0, len(rows), chunk_rows):
+        stop = min(start + chunk_rows, len(rows))
+        if not has_null[start:stop].any():
+            pieces.append(memoryview(raw[start:stop]).cast("B"))
             continue
-        offset = rows.dtype.fields[f"v{index}"][1]
-        size = rows.dtype.fields[f"v{index}"][0].itemsize
-        keep[np.ix_(np.flatnonzero(null), np.arange(offset, offset + size))] = False
-    return raw[keep].tobytes()
+        keep = np.ones((stop - start, width), dtype=bool)
+        for offset, size, null in holes:
+            keep[null[start:stop], offset : offset + size] = False
+        pieces.append(raw[start:stop][keep].tobytes())
+    return pieces
 
 
 def copy_columns(
@@ -203,11 +230,12 @@ def copy_columns(
                 [None if name not in nulls else nulls[name][start:stop] for name in names],
             )
             # One COPY stream: the header only at its start, the trailer only at its end.
+            view = memoryview(payload)
             if start > 0:
-                payload = payload[len(_HEADER) :]
+                view = view[len(_HEADER) :]
             if stop < length:
-                payload = payload[: -len(_TRAILER)]
-            copy.write(payload)
+                view = view[: -len(_TRAILER)]
+            copy.write(view)
     return length
 
 
