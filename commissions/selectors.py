@@ -3,11 +3,15 @@ explanation of one line.
 
 Statements are private: a distributor sees only their own; staff see anyone's (``?number=``),
 always through the genealogy access rule; anything else is a 404, never a 403.
+
+A statement is a month's or, when the plan pays weekly, a pay week's (``visible_week``): the
+same statement, CSV and line reads serve both.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -15,6 +19,7 @@ from decimal import Decimal
 import numpy as np
 from django.core.paginator import Page, Paginator
 from django.db import connection
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from accounts.access import has_staff_powers
@@ -41,6 +46,7 @@ from .models import (
     DistributorResult,
     LineKind,
     PeriodStatus,
+    Schedule,
     cents_to_decimal,
 )
 from .rank_overrides import paid_as_explanation
@@ -135,9 +141,22 @@ def statement_owner(user, number: str | None) -> Distributor:
     return distributor
 
 
+def _statement_statuses(user) -> tuple[str, ...]:
+    """Closed or paid periods; staff also see a calculated one under review."""
+    if has_staff_powers(user):
+        return (PeriodStatus.CALCULATED, *LOCKED_STATUSES)
+    return LOCKED_STATUSES
+
+
+def _open_to(user, row: CommissionPeriod | None) -> CommissionPeriod:
+    if row is None or row.current_run_id is None or row.status not in _statement_statuses(user):
+        raise Http404("No statement for this period.")
+    return row
+
+
 def visible_period(user, text: str) -> CommissionPeriod:
-    """A period whose statement the user may open: closed or paid ones; staff also see a
-    calculated period under review."""
+    """A month whose statement the user may open: closed or paid ones; staff also see a
+    calculated month under review."""
     try:
         period = Period.parse(text)
     except ValueError:
@@ -147,18 +166,62 @@ def visible_period(user, text: str) -> CommissionPeriod:
         .filter(month=period.first_day)
         .first()
     )
-    allowed = (
-        (PeriodStatus.CALCULATED, *LOCKED_STATUSES) if has_staff_powers(user) else LOCKED_STATUSES
+    return _open_to(user, row)
+
+
+WEEK_KEY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def visible_week(user, text: str) -> CommissionPeriod:
+    """A pay week whose statement the user may open, named by its first day ``YYYY-MM-DD``
+    (exactly that: anything else, or a day no pay week starts on, is a 404), with the same
+    statuses as a month's."""
+    if not WEEK_KEY.fullmatch(text or ""):
+        raise Http404("A pay week is named by its first day, YYYY-MM-DD.")
+    try:
+        first_day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise Http404("No such day.") from None
+    row = (
+        CommissionPeriod.every_schedule.select_related("current_run")
+        .filter(schedule=Schedule.WEEKLY, month=first_day)
+        .first()
     )
-    if row is None or row.current_run_id is None or row.status not in allowed:
-        raise Http404("No statement for this period.")
-    return row
+    return _open_to(user, row)
+
+
+def is_week(row: CommissionPeriod) -> bool:
+    return row.schedule == Schedule.WEEKLY
+
+
+def period_key(row: CommissionPeriod) -> str:
+    """What names the period in its statement's URLs: ``2026-03`` for a month, the first day
+    ``2026-03-09`` for a pay week (under ``week-``: ``urls.py``)."""
+    return row.month.isoformat() if is_week(row) else str(row.period)
+
+
+def period_label(row: CommissionPeriod) -> str:
+    """ "March 2026", or "Week of 2026-03-09" for a pay week."""
+    return f"Week of {row.month.isoformat()}" if is_week(row) else row.period.label
 
 
 @dataclass
 class HistoryRow:
     period: CommissionPeriod
     result: DistributorResult | None
+    paid_as: str = ""  # the paid-as rank's name in the period's run
+
+    @property
+    def is_week(self) -> bool:
+        return is_week(self.period)
+
+    @property
+    def key(self) -> str:
+        return period_key(self.period)
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)
 
 
 def first_statement_month(distributor: Distributor) -> dt.date:
@@ -169,23 +232,40 @@ def first_statement_month(distributor: Distributor) -> dt.date:
 
 
 def earnings_history(distributor: Distributor, *, include_review: bool) -> list[HistoryRow]:
-    """Every period with a statement for the distributor (from the month they joined), newest
-    first (two queries)."""
+    """Every period with a statement for the distributor, newest first (three queries): each
+    month from the one they joined, and each pay week from the one they joined whose run has
+    them (a week's run holds only the people it touched: buyers, their uplines, balances
+    carried, adjustments and clawbacks), so a plan that pays weekly lists its weeks beside the
+    months."""
     statuses = (PeriodStatus.CALCULATED, *LOCKED_STATUSES) if include_review else LOCKED_STATUSES
-    periods = list(
-        CommissionPeriod.objects.filter(
-            status__in=statuses,
-            current_run__isnull=False,
-            month__gte=first_statement_month(distributor),
-        ).order_by("-month")
+    joined = distributor.joined_on
+    in_week_run = Exists(
+        DistributorResult.objects.filter(run_id=OuterRef("current_run_id"), distributor=distributor)
     )
+    periods = list(
+        CommissionPeriod.every_schedule.filter(status__in=statuses, current_run__isnull=False)
+        .filter(
+            Q(schedule=Schedule.MONTHLY, month__gte=first_statement_month(distributor))
+            | Q(in_week_run, schedule=Schedule.WEEKLY, month__gt=joined - dt.timedelta(days=7))
+        )
+        .order_by("-month", "schedule")
+    )
+    run_ids = [p.current_run_id for p in periods]
     results = {
         r.run_id: r
-        for r in DistributorResult.objects.filter(
-            run_id__in=[p.current_run_id for p in periods], distributor=distributor
-        )
+        for r in DistributorResult.objects.filter(run_id__in=run_ids, distributor=distributor)
     }
-    return [HistoryRow(p, results.get(p.current_run_id)) for p in periods]
+    rank_names = dict(
+        CommissionRun.objects.filter(pk__in=run_ids).values_list("pk", "summary__rank_names")
+    )
+    rows = []
+    for p in periods:
+        result = results.get(p.current_run_id)
+        names = rank_names.get(p.current_run_id) or []
+        rank = result.paid_as_rank if result else None
+        paid_as = "" if rank is None else names[rank] if 0 <= rank < len(names) else str(rank)
+        rows.append(HistoryRow(p, result, paid_as))
+    return rows
 
 
 def projection_for(distributor: Distributor) -> tuple[CommissionRun, DistributorResult] | None:
@@ -203,6 +283,25 @@ def projection_for(distributor: Distributor) -> tuple[CommissionRun, Distributor
         run_id=row.projection_run_id, distributor=distributor
     ).first()
     return (row.projection_run, result) if result else None
+
+
+def week_preview_for(distributor: Distributor) -> tuple[CommissionPeriod, DistributorResult] | None:
+    """The latest pay week calculated and not yet closed, with the distributor's figures in it
+    (a week's preview is its calculation until it closes; a month's is its projection run)."""
+    row = (
+        CommissionPeriod.every_schedule.filter(
+            schedule=Schedule.WEEKLY, status=PeriodStatus.CALCULATED, current_run__isnull=False
+        )
+        .select_related("current_run")
+        .order_by("-month")
+        .first()
+    )
+    if row is None:
+        return None
+    result = DistributorResult.objects.filter(
+        run_id=row.current_run_id, distributor=distributor
+    ).first()
+    return (row, result) if result else None
 
 
 @dataclass
@@ -226,6 +325,14 @@ class Statement:
     totals_by_kind: dict[str, Decimal] = field(default_factory=dict)
     # Why the paid-as rank is not simply what they qualified for (rank grace, staff override).
     paid_as_note: str = ""
+
+    @property
+    def label(self) -> str:
+        return period_label(self.period)
+
+    @property
+    def is_week(self) -> bool:
+        return is_week(self.period)
 
     @property
     def paid_as_rank(self) -> str:
@@ -348,17 +455,26 @@ def statement(distributor: Distributor, row: CommissionPeriod) -> Statement:
         clawbacks=clawbacks,
         adjustments=adjustments,
         totals_by_kind=totals,
-        paid_as_note=(
-            paid_as_explanation(
-                plan=run.plan_version.plan,
-                period=row.period,
-                distributor_id=distributor.pk,
-                paid_as_rank=result.paid_as_rank,
-                grace_months_used=result.grace_months_used,
-            )
-            if result is not None and run.plan_version is not None
-            else ""
-        ),
+        paid_as_note=_paid_as_note(distributor, row, run, result),
+    )
+
+
+def _paid_as_note(
+    distributor: Distributor,
+    row: CommissionPeriod,
+    run: CommissionRun,
+    result: DistributorResult | None,
+) -> str:
+    if result is None or run.plan_version is None:
+        return ""
+    if is_week(row):  # gather_week: ranks are the latest closed month's, taken as they are
+        return "rank of the latest month closed before this week" if result.paid_as_rank else ""
+    return paid_as_explanation(
+        plan=run.plan_version.plan,
+        period=row.period,
+        distributor_id=distributor.pk,
+        paid_as_rank=result.paid_as_rank,
+        grace_months_used=result.grace_months_used,
     )
 
 
@@ -560,7 +676,10 @@ def statement_csv_rows(data: Statement) -> Iterator[list]:
             strict=True,
         ):
             per_level.setdefault(level, []).append((int(ids[index]), base, rate, amount))
-        source_ids = {source for rows in per_level.values() for source, *_ in rows}
+    # Every source named: a team line's people, and each line's own (fast start, matching).
+    source_ids = {source for rows in per_level.values() for source, *_ in rows}
+    source_ids |= {item.line.source_id for item in data.lines if item.line.source_id}
+    if source_ids:
         names = {
             pk: (number, name or email)
             for pk, number, name, email in Distributor.objects.filter(

@@ -32,6 +32,7 @@ from django.utils.html import escape
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.periods import Week
 from tests.factories import (
     CustomerFactory,
     ProductFactory,
@@ -52,6 +53,7 @@ ADMIN_EXAMPLES = 6
 UNKNOWN_ID = 987_654_321
 HUGE_ID = 2**64 + 7  # beyond PostgreSQL's bigint
 PERIOD = dt.date(2026, 10, 1)
+WEEK = Week(dt.date(2026, 10, 5))  # a Monday: a closed pay week of the sample plan
 
 
 # --- The URL patterns, from the URLconf ---------------------------------------------------------
@@ -130,6 +132,7 @@ def build_world() -> World:
     from compliance.models import ComplianceFlag, FlagKind
     from messaging.models import Announcement
     from messaging.services import message_send, notification_create, unsubscribe_token
+    from tests.commissions.weekly_data import closed_week_with_lines
 
     plan_version = make_plan_version()
     me = make_distributor(name="Mia Example")
@@ -143,6 +146,9 @@ def build_world() -> World:
     order = make_order(distributor=me, items={product: 1})
     foreign_order = make_order(distributor=outsider, items={product: 1})
     buy(me, "100", paid_at=dt.datetime(2026, 10, 10, 12, tzinfo=dt.UTC))
+    in_week = dt.datetime(2026, 10, 6, 12, tzinfo=dt.UTC)
+    bought = buy(member, "50", paid_at=in_week).lines.get()
+    sold = buy(me, "40", paid_at=in_week, customer=customer, profit="8").lines.get()
     period = closed_period_with_results(
         PERIOD, {me: (1234, 0, 0), member: (0, 0, 0)}, plan_version=plan_version
     )
@@ -157,6 +163,9 @@ def build_world() -> World:
         amount_before_cap=500,
         amount=500,
         position=0,
+    )
+    week = closed_week_with_lines(
+        WEEK, earner=me, buyer=member, bought=bought, sold=sold, plan_version=plan_version
     )
     item = TrainingItemFactory()
     message = message_send(sender=me, subject="Hello team", body="Hi", audience="all")
@@ -206,6 +215,9 @@ def build_world() -> World:
         "earnings_statement": {"period": "2026-10"},
         "earnings_statement_csv": {"period": "2026-10"},
         "earnings_line": {"period": "2026-10", "line_id": line.pk},
+        "earnings_week": {"week": WEEK.first_day.isoformat()},
+        "earnings_week_csv": {"week": WEEK.first_day.isoformat()},
+        "earnings_week_line": {"week": WEEK.first_day.isoformat(), "line_id": week.fast_start.pk},
         "staff_run_progress": {"run_id": period.current_run_id},
         "commissions_planversion_simulate": {"pk": plan_version.pk},
         "commissions_planversion_simulation": {"pk": simulation.pk},

@@ -13,7 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.resolvers import RoutePattern
 
 from compliance.models import ComplianceFlag
-from core.periods import Period
+from core.periods import Period, Week
 from genealogy.models import Distributor
 from tests.factories import house, log_in_with_mfa, make_distributor
 from tests.placement_trees import build_placement_tree
@@ -120,6 +120,7 @@ def test_unknown_number_is_404_not_403(client):
 
 OUTSIDER_PERIOD = Period(2026, 3)
 OUTSIDER_PAID_AT = dt.datetime(2026, 3, 10, 15, 0, tzinfo=dt.UTC)
+OUTSIDER_WEEK = Week(dt.date(2026, 3, 9))  # the pay week of OUTSIDER_PAID_AT
 
 
 @dataclass
@@ -141,6 +142,8 @@ def build_company() -> Company:
     from compliance.models import ComplianceFlag, FlagKind
     from messaging.models import Announcement, Message, MessageAudience
     from messaging.services import unsubscribe_token
+    from orders.models import OrderLine
+    from tests.commissions.weekly_data import closed_week_with_lines
     from tests.factories import (
         COMMISSION_TEST_PLAN,
         CustomerFactory,
@@ -181,6 +184,16 @@ def build_company() -> Company:
     simulation_run(simulation_id=simulation.pk)
     otto_line = CommissionLine.objects.filter(earner=otto).first()
     assert otto_line is not None, "the sweep needs a commission line outside the viewer's team"
+    # A closed pay week paying Otto a fast start on Olga's order and his retail profit on
+    # Cora's (the weekly statement pages, ``/earnings/week-2026-03-09/``).
+    otto_week = closed_week_with_lines(
+        OUTSIDER_WEEK,
+        earner=otto,
+        buyer=olga,
+        bought=OrderLine.objects.filter(order__distributor=olga).get(),
+        sold=OrderLine.objects.filter(order__customer=cora, order__paid_at__isnull=False).get(),
+        plan_version=plan_version,
+    )
     flag = ComplianceFlag.objects.create(
         distributor=otto, period=OUTSIDER_PERIOD.first_day, kind=FlagKind.LOADING_AMOUNT
     )
@@ -205,6 +218,7 @@ def build_company() -> Company:
             "number": otto.number,
             "code": otto.referral_code,
             "period": str(OUTSIDER_PERIOD),
+            "week": OUTSIDER_WEEK.first_day.isoformat(),
             "line_id": otto_line.pk,
             "run_id": run_id,
             "year": OUTSIDER_PERIOD.year,
@@ -236,6 +250,7 @@ def build_company() -> Company:
             ("commissions_planversion_simulation_progress", "pk"): simulation.pk,
             ("commissions_planversion_simulation_csv", "pk"): simulation.pk,
             ("auth_user_password_change", "id"): otto.user_id,
+            ("earnings_week_line", "line_id"): otto_week.retail_profit.pk,
         },
         markers=markers,
     )
@@ -421,5 +436,15 @@ def test_staff_whose_session_passed_mfa_still_see_the_company(client):
         reverse("earnings_statement", args=[str(OUTSIDER_PERIOD)]), {"number": otto.number}
     )
     assert "Otto Outsider" in body_of(statement)
+    week = OUTSIDER_WEEK.first_day.isoformat()
+    line_id = company.by_name[("earnings_week_line", "line_id")]
+    for name, args, shown in (
+        ("earnings_week", [week], "Olga Outsider"),
+        ("earnings_week_csv", [week], "Olga Outsider"),
+        ("earnings_week_line", [week, line_id], "Cora Faraway"),  # the retail sale's customer
+    ):
+        response = client.get(reverse(name, args=args), {"number": otto.number})
+        assert response.status_code == 200, name
+        assert shown in body_of(response), name
     assert "Cora Faraway" in body_of(client.get(reverse("customers_home")))
     assert "Otto Outsider" in body_of(client.get(reverse("admin:genealogy_distributor_changelist")))
