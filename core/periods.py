@@ -76,7 +76,7 @@ class Period:
 
     @classmethod
     def parse(cls, text: str) -> Period:
-        match = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", text or "")
+        match = re.fullmatch(r"\s*([0-9]{4})-([0-9]{1,2})\s*", text or "")
         if not match:
             raise ValueError(f"a period is written YYYY-MM, not {text!r}")
         return cls(int(match[1]), int(match[2]))

@@ -240,3 +240,13 @@ def test_buy_back_window_is_twelve_calendar_months():
     )
     assert eligible == {line.pk for line in inside.lines.all()}
     assert Decimal("10") == sum(line.pv for line in inside.lines.all())
+
+
+@pytest.mark.parametrize("text", ["٢٠٢٦-٠٣", "2026-٠٣", "２０２６-03", "2026/03", "26-03", ""])
+def test_a_period_is_written_in_ascii_digits_only(text):
+    with pytest.raises(ValueError, match="a period is written YYYY-MM"):
+        Period.parse(text)
+
+
+def test_a_period_may_have_spaces_around_it():
+    assert Period.parse(" 2026-3 ") == Period(2026, 3)
