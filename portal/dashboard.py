@@ -8,10 +8,11 @@ of the history (a test counts them).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from dateutil.relativedelta import relativedelta
+from django.db.models import F
 from django.utils import timezone
 
 from commissions.calendar import CommissionCalendar, commission_calendar
@@ -32,6 +33,7 @@ from orders.models import Order, OrderPurpose
 
 HISTORY_MONTHS = 12
 RECENT_ITEMS = 5
+RECENT_WEEKS = 4
 
 
 # --- Earnings ---------------------------------------------------------------------------------
@@ -47,11 +49,27 @@ class ClosedStatement:
     on_hold: bool
 
 
+@dataclass(frozen=True)
+class ClosedWeek:
+    first_day: dt.date
+    earned: Decimal
+    on_hold: bool
+
+    @property
+    def label(self) -> str:
+        return f"Week of {self.first_day.isoformat()}"
+
+    @property
+    def key(self) -> str:  # the week's statement URL names it by its first day
+        return self.first_day.isoformat()
+
+
 @dataclass
 class EarningsOverview:
     statements: list[ClosedStatement]
     carried: Decimal  # carried into the open month by the last closed statement
     is_on_hold: bool  # an active compliance hold right now
+    weeks: list[ClosedWeek] = field(default_factory=list)  # the last closed pay weeks, if any
 
     @property
     def last(self) -> ClosedStatement | None:
@@ -69,8 +87,10 @@ def earnings_overview(
     is_on_hold: bool | None = None,
 ) -> EarningsOverview:
     """The last closed statements, what was carried into this month and any hold (two queries,
-    one when the caller already knows the hold)."""
-    periods = (calendar or commission_calendar()).locked_periods
+    one when the caller already knows the hold), and, when the plan pays weekly, the last closed
+    pay weeks (one more)."""
+    calendar = calendar or commission_calendar()
+    periods = calendar.locked_periods
     results = {
         row[0]: row[1:]
         for row in DistributorResult.objects.filter(
@@ -93,10 +113,25 @@ def earnings_overview(
                 on_hold=held,
             )
         )
+    weeks = []
+    if calendar.plan is not None and calendar.plan.weekly is not None:
+        # The person's results in the last closed pay weeks' final runs (one query).
+        weeks = [
+            ClosedWeek(first_day=first_day, earned=cents_to_decimal(earned), on_hold=held)
+            for first_day, earned, held in DistributorResult.objects.filter(
+                distributor=distributor,
+                run__period__schedule=Schedule.WEEKLY,
+                run__period__status__in=LOCKED_STATUSES,
+                run__period__current_run=F("run"),
+            )
+            .order_by("-run__period__month")
+            .values_list("run__period__month", "period_total", "on_hold")[:RECENT_WEEKS]
+        ]
     return EarningsOverview(
         statements=statements,
         carried=statements[0].carried_out if statements else Decimal("0.00"),
         is_on_hold=has_active_hold(distributor) if is_on_hold is None else is_on_hold,
+        weeks=weeks,
     )
 
 

@@ -416,3 +416,22 @@ def test_staff_close_and_export_a_pay_week_in_the_admin(team, client):
         client.get(reverse("admin:commissions_commissionperiod_change", args=[row.pk])).status_code
         == 200
     )
+
+
+def test_the_dashboard_lists_the_last_closed_pay_weeks_with_their_statements(team, client):
+    import re
+
+    from django.urls import reverse
+
+
+    ann, cal, dee, eve = team
+    buy(dee, "100", paid_at=IN_WEEK)
+    buy(eve, "200", paid_at=IN_WEEK)
+    calculate_week(week=WEEK)
+    close_week(week=WEEK, now=AFTER_GRACE)
+    client.force_login(dee.user)
+    page = client.get(reverse("dashboard")).content.decode()
+    weeks = page[page.index('data-testid="weekly-statements"') :]
+    link = reverse("earnings_week", args=["2026-03-09"])
+    assert re.search(rf'href="{link}">Week of 2026-03-09</a>\s*<span[^>]*>\$?20\.00', weeks)
+    assert client.get(link).status_code == 200
