@@ -60,6 +60,8 @@ STATUS_CODES = {
     DistributorStatus.TERMINATED: 2,
 }
 
+# Plan components that read the placement tree (engine/binary.py, matrix.py).
+PLACEMENT_COMPONENTS = frozenset({"binary", "matrix"})
 # Plan components whose rules read no order line (engine/binary.py, matrix.py, stair_step.py):
 # any other component may, and then every line is read.
 LINELESS_COMPONENTS = frozenset({"binary", "matrix", "stair_step"})
@@ -105,8 +107,12 @@ def _read_distributors(*, with_placement: bool) -> tuple[np.ndarray, ...]:
             if with_placement
             else ""
         )
+        # With the placement tree, a merge join of the two id indexes (in id order anyway);
+        # the tree alone, a sequential scan sorted in numpy (twice as fast as an index scan).
         join = (
-            " LEFT JOIN genealogy_placement p ON p.distributor_id = d.id" if with_placement else ""
+            " LEFT JOIN genealogy_placement p ON p.distributor_id = d.id ORDER BY d.id"
+            if with_placement
+            else ""
         )
         columns = read_columns(
             f"""
@@ -114,11 +120,14 @@ def _read_distributors(*, with_placement: bool) -> tuple[np.ndarray, ...]:
                 CAST(CASE d.status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END
                     AS bigint),
                 CAST(d.joined_on - DATE '1970-01-01' AS bigint){placement_columns}
-            FROM genealogy_distributor d{join} ORDER BY d.id
+            FROM genealogy_distributor d{join}
             """,  # noqa: S608 - fixed text
             {},
             ["int8"] * (7 if with_placement else 4),
         )
+        if not with_placement:
+            order = np.argsort(columns[0], kind="stable")
+            columns = [column[order] for column in columns]
         return tuple(columns)
     fields = ["id", "sponsor_id", "status", "joined_on"]
     if with_placement:
@@ -185,8 +194,10 @@ def gather(
     order line, volume, an adjustment, a clawback, a prior result; only inconsistent or
     migrated data does): they are then leaves under the sponsor they joined under, and that
     sponsor is kept too. With ``options.upline: order_time`` each line's first step up is the
-    buyer's sponsor when the line was paid (``genealogy.history.sponsors_at``). Of the month's
-    order lines only those the plan's rules read are read (``lines_read_by``).
+    buyer's sponsor when the line was paid (``genealogy.history.sponsors_at``).
+
+    Only what the plan's rules read is read: the placement tree for a binary or matrix
+    component, and of the month's order lines those ``lines_read_by`` selects.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -194,7 +205,9 @@ def gather(
     plan = plan_for_schedule(version.plan, MONTHLY)  # a month pays no weekly kind
     row = period_row(period)
     moment = tree_moment(period, now)
-    with_placement = Placement.objects.exists()
+    # The placement tree only for the rules that read it (a binary or matrix component).
+    placement_rules = bool(PLACEMENT_COMPONENTS & set(plan.components))
+    with_placement = placement_rules and Placement.objects.exists()
     columns = _read_distributors(with_placement=with_placement)
     all_ids, present_sponsors, all_status, all_joined = columns[:4]
     sponsor_tree = tree_as_of(TreeKind.SPONSOR, moment, present=(all_ids, present_sponsors))
@@ -304,7 +317,7 @@ def gather(
 
     mark = time.perf_counter()
     placement_inputs: dict = {}
-    if {"binary", "matrix"} & set(plan.components):
+    if placement_rules:
         # The placement tree as of the close, as indices (a parent outside the arrays: a root).
         placement_parent = positions_of(ids, placement[0])
         placement_inputs = {
