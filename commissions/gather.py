@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Sum
 from django.utils import timezone
 
-from core.bulk import read_columns
+from core.bulk import beside, read_columns
 from core.money import to_cents
 from core.periods import Period
 from genealogy.history import positions_of, sponsors_at, tree_as_of
@@ -208,8 +208,15 @@ def gather(
     # The placement tree only for the rules that read it (a binary or matrix component).
     placement_rules = bool(PLACEMENT_COMPONENTS & set(plan.components))
     with_placement = placement_rules and Placement.objects.exists()
+    # The per-person totals on a connection of their own while this one reads the tree.
+    totals_read = beside(lambda: summary_totals(period))
     columns = _read_distributors(with_placement=with_placement)
     all_ids, present_sponsors, all_status, all_joined = columns[:4]
+    # The order lines the plan reads, on a connection of their own while this one reads the
+    # rest (the tree as of the moment, the totals, clawbacks and the prior run's results).
+    order_time = plan.options.upline == "order_time"
+    selection = lines_read_by(plan, period, ids=all_ids, join_days=all_joined)
+    lines_read = beside(lambda: period_line_arrays(period, only=selection, paid_moment=order_time))
     sponsor_tree = tree_as_of(TreeKind.SPONSOR, moment, present=(all_ids, present_sponsors))
     placement_tree = (
         tree_as_of(TreeKind.PLACEMENT, moment, present=(all_ids, *columns[4:]))
@@ -221,26 +228,13 @@ def gather(
     mark = time.perf_counter()
     # Per-person totals from the volume summaries kept as orders are paid and refunded (the
     # same figures as orders.volume.period_totals, one row per person instead of every line).
-    totals = summary_totals(period)
+    totals = totals_read()
     # Refunds of orders counted in closed periods are settled by clawback lines: they do not also
     # reduce this period's CV (PV, activity and ranks follow the volume rule as it is).
     closed = closed_months()
     clawed = clawback_candidates(period, closed)
-    order_time = plan.options.upline == "order_time"
-    lines = period_line_arrays(
-        period,
-        only=lines_read_by(plan, period, ids=all_ids, join_days=all_joined),
-        paid_moment=order_time,
-    )
-    line_cv, line_profit = _net_of_same_period_refunds(period, lines)
-    line_sponsor_ids = (
-        sponsors_at(lines.buyer_id, lines.paid_us, present=(all_ids, present_sponsors))
-        if order_time
-        else None
-    )
-    timings["read_volume"] = time.perf_counter() - mark
 
-    mark = time.perf_counter()
+    prior_mark = time.perf_counter()
     prior = previous_run(period)
     prior_columns = (
         _read_results(
@@ -257,6 +251,18 @@ def gather(
         else None
     )
     extras_rows = _period_extras(row)
+    prior_seconds = time.perf_counter() - prior_mark
+
+    lines = lines_read()
+    line_cv, line_profit = _net_of_same_period_refunds(period, lines)
+    line_sponsor_ids = (
+        sponsors_at(lines.buyer_id, lines.paid_us, present=(all_ids, present_sponsors))
+        if order_time
+        else None
+    )
+    timings["read_volume"] = time.perf_counter() - mark - prior_seconds
+
+    mark = time.perf_counter() - prior_seconds
     named = [
         totals.distributor_ids,
         lines.buyer_id,

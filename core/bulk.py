@@ -19,10 +19,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 from django.db import connection, models, transaction
+
+T = TypeVar("T")
 
 
 def _text(value) -> str:
@@ -197,6 +201,31 @@ def _with_nulls(
             keep[null[start:stop], offset : offset + size] = False
         pieces.append(raw[start:stop][keep].tobytes())
     return pieces
+
+
+def beside(work: Callable[[], T]) -> Callable[[], T]:
+    """Start ``work`` (reads or COPYs that need no transaction) on a database connection of its
+    own, in a thread, so that PostgreSQL does it on another core while the caller goes on;
+    returns a function that waits for it and gives its result (or raises its error).
+
+    Inside a transaction, or on another database, ``work`` runs at once in the caller's
+    connection (a second connection would not see the transaction's rows; SQLite has one
+    writer).
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        result = work()
+        return lambda: result
+
+    def in_own_connection() -> T:
+        try:
+            return work()
+        finally:
+            connection.close()  # this thread's connection
+
+    executor = ThreadPoolExecutor(max_workers=1)
+    future: Future[T] = executor.submit(in_own_connection)
+    executor.shutdown(wait=False)
+    return future.result
 
 
 def copy_columns(

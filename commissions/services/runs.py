@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.bulk import copy_columns
+from core.bulk import beside, copy_columns
 from core.periods import Period
 
 from ..binary_state import delete_binary_rows, write_binary_state
@@ -275,12 +275,26 @@ def _write_results(run: CommissionRun, gathered: Gathered, result, *, with_lines
         "on_hold": inputs.on_hold,
         "grace_months_used": result.grace_months_used,
     }
-    copy_columns(
-        DistributorResult,
-        results,
-        nulls={"sponsor_id": gathered.sponsor_ids < 0, "parent_id": gathered.parent_ids < 0},
+    # The results on a connection of their own while this one writes the ledger lines: two
+    # COPYs into different tables, each PostgreSQL's work on its own core.
+    results_written = beside(
+        lambda: copy_columns(
+            DistributorResult,
+            results,
+            nulls={"sponsor_id": gathered.sponsor_ids < 0, "parent_id": gathered.parent_ids < 0},
+        )
     )
-    counts = {"distributors": n, "engine_lines": len(result.lines), "ledger_lines": 0}
+    try:
+        counts = _write_lines(run, gathered, result, with_lines=with_lines)
+    finally:
+        results_written()
+    return counts
+
+
+def _write_lines(run: CommissionRun, gathered: Gathered, result, *, with_lines: bool) -> dict:
+    """The ledger lines and the binary state of a calculation (a projection writes none)."""
+    ids = gathered.ids
+    counts = {"distributors": len(ids), "engine_lines": len(result.lines), "ledger_lines": 0}
     if with_lines:
         lines = result.lines
         if gathered.plan.options.upline == "period_close":
