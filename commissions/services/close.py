@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import io
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
@@ -14,11 +16,11 @@ from django.utils import timezone
 
 from core.csv import safe_csv_writer
 from core.money import cents_to_decimal, to_cents
-from core.periods import Period
+from core.periods import Period, Week
 from genealogy.models import Distributor
 
 from ..errors import CommissionError
-from ..gather import gather, previous_run
+from ..gather import Gathered, gather, previous_run
 from ..models import (
     Adjustment,
     AdjustmentStatus,
@@ -26,6 +28,7 @@ from ..models import (
     CommissionRun,
     DistributorResult,
     PeriodStatus,
+    PlanVersion,
 )
 from .clawbacks import sync_clawbacks
 from .periods import closable_from, period_lock, period_row
@@ -43,30 +46,70 @@ def close_period(
     when adjustments wait for approval, and (``verify_inputs``) when the inputs changed since
     the run was calculated. Calculating stays allowed at any time.
     """
+    return close_row(
+        period,
+        Closing(
+            row=lambda: period_row(period),
+            previous_run=lambda: previous_run(period),
+            sync_clawbacks=lambda: sync_clawbacks(period=period),
+            gather=lambda version: gather(period, plan_version=version),
+        ),
+        by=by,
+        verify_inputs=verify_inputs,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class Closing:
+    """What closing a month and a pay week differ in: how the row, the run whose balances carry
+    in, the clawbacks and the inputs are found."""
+
+    row: Callable[[], CommissionPeriod]
+    previous_run: Callable[[], CommissionRun | None]
+    sync_clawbacks: Callable[[], int]
+    gather: Callable[[PlanVersion], Gathered]
+
+
+def close_row(
+    period: Period | Week,
+    closing: Closing,
+    *,
+    by=None,
+    verify_inputs: bool = True,
+    now: dt.datetime | None = None,
+) -> CommissionPeriod:
+    """``close_period``'s rules for a month or a pay week (``services.weeks.close_week``)."""
+    weekly = isinstance(period, Week)
+    noun = "week" if weekly else "month"
     now = now or timezone.now()
     opens = closable_from(period)
     if now < opens:
         local = opens.astimezone(period.start.tzinfo)
         raise CommissionError(
             f"{period} cannot be closed before {local:%Y-%m-%d %H:%M} ({local.tzname()}): the "
-            f"month must have ended and the grace period for late payments "
+            f"{noun} must have ended and the grace period for late payments "
             f"(LADDER_CLOSE_GRACE_HOURS = {settings.LADDER_CLOSE_GRACE_HOURS}) have passed. "
             "Calculating a preview is allowed meanwhile."
         )
     with period_lock(period):
-        row = period_row(period)
+        row = closing.row()
         if row.is_locked:
             raise CommissionError(f"{period} is already {row.get_status_display().lower()}.")
         run = row.current_run
         if row.status != PeriodStatus.CALCULATED or run is None:
             raise CommissionError(f"{period} has not been calculated yet: calculate it first.")
-        earlier_open = CommissionPeriod.objects.filter(
-            month__lt=row.month, status__in=[PeriodStatus.OPEN, PeriodStatus.CALCULATED]
+        earlier_open = CommissionPeriod.every_schedule.filter(
+            schedule=row.schedule,
+            month__lt=row.month,
+            status__in=[PeriodStatus.OPEN, PeriodStatus.CALCULATED],
         ).exclude(current_run__isnull=True)
         if earlier_open.exists():
-            months = ", ".join(f"{p.month:%Y-%m}" for p in earlier_open)
-            raise CommissionError(f"Close the earlier periods first: {months}.")
-        prior = previous_run(period)
+            names = ", ".join(
+                f"{p.month:%Y-%m-%d}" if weekly else f"{p.month:%Y-%m}" for p in earlier_open
+            )
+            raise CommissionError(f"Close the earlier {noun}s first: {names}.")
+        prior = closing.previous_run()
         if (prior.pk if prior else None) != run.summary.get("prior_run_id"):
             raise CommissionError(
                 "The balances carried in have changed since this run: calculate it again."
@@ -78,19 +121,19 @@ def close_period(
                 "before closing."
             )
         if verify_inputs:
-            sync_clawbacks(period=period)
+            closing.sync_clawbacks()
         with transaction.atomic(durable=True):
-            # Locked before the inputs are verified: a payment counting in this month holds the
-            # row FOR SHARE (``locked_months_from``), so it is either in the inputs compared
-            # below or waits and then counts in the next open month.
-            row = CommissionPeriod.objects.select_for_update().get(pk=row.pk)
+            # Locked before the inputs are verified: a payment counting in this period holds
+            # the row FOR SHARE (``locked_months_from``, ``pay_weeks.locked_weeks_from``), so it
+            # is either in the inputs compared below or waits and then counts in the next one.
+            row = CommissionPeriod.every_schedule.select_for_update().get(pk=row.pk)
             if verify_inputs:
-                fresh = gather(period, plan_version=run.plan_version)
+                fresh = closing.gather(run.plan_version)
                 if fresh.input_hash != run.input_hash:
                     raise CommissionError(
                         f"The inputs of {period} changed since run #{run.pk} (orders, refunds, "
-                        "the tree, holds or adjustments): calculate again and review before "
-                        "closing."
+                        "the tree, holds, adjustments or clawbacks): calculate again and review "
+                        "before closing."
                     )
             CommissionRun.objects.filter(pk=run.pk).update(is_final=True)
             row.status = PeriodStatus.CLOSED

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from core.periods import Week
@@ -32,13 +31,12 @@ from ..models import (
     CommissionPeriod,
     CommissionRun,
     LineKind,
-    PeriodStatus,
     RunPurpose,
     Schedule,
 )
 from .clawbacks import _RunClawbacks
-from .close import export_row_payouts
-from .periods import RUN_LOCK_CLASS, closable_from, period_lock
+from .close import Closing, close_row, export_row_payouts
+from .periods import RUN_LOCK_CLASS, period_lock
 from .runs import Progress, _calculate_locked
 
 
@@ -82,56 +80,21 @@ def calculate_week(
 def close_week(
     *, week: Week, by=None, verify_inputs: bool = True, now: dt.datetime | None = None
 ) -> CommissionPeriod:
-    """Make the week's current run final, as ``close_period`` does for a month: refused before
-    the week has ended plus the close grace, while earlier weeks are open, when the balances
-    carried in changed, and when the inputs changed since the run."""
-    now = now or timezone.now()
-    opens = closable_from(week)
-    if now < opens:
-        local = opens.astimezone(week.start.tzinfo)
-        raise CommissionError(
-            f"The {week} cannot be closed before {local:%Y-%m-%d %H:%M} ({local.tzname()}): the "
-            f"week must have ended and the grace period for late payments "
-            f"(LADDER_CLOSE_GRACE_HOURS = {settings.LADDER_CLOSE_GRACE_HOURS}) have passed."
-        )
-    with period_lock(week):
-        row = week_row(week)
-        if row.is_locked:
-            raise CommissionError(f"The {week} is already {row.get_status_display().lower()}.")
-        run = row.current_run
-        if row.status != PeriodStatus.CALCULATED or run is None:
-            raise CommissionError(f"The {week} has not been calculated yet: calculate it first.")
-        earlier_open = CommissionPeriod.every_schedule.filter(
-            schedule=Schedule.WEEKLY,
-            month__lt=row.month,
-            status__in=[PeriodStatus.OPEN, PeriodStatus.CALCULATED],
-        ).exclude(current_run__isnull=True)
-        if earlier_open.exists():
-            weeks = ", ".join(f"{p.month:%Y-%m-%d}" for p in earlier_open)
-            raise CommissionError(f"Close the earlier weeks first: {weeks}.")
-        prior = previous_week_run(week)
-        if (prior.pk if prior else None) != run.summary.get("prior_run_id"):
-            raise CommissionError(
-                "The balances carried in have changed since this run: calculate it again."
-            )
-        if verify_inputs:
-            sync_week_clawbacks(week=week)
-        with transaction.atomic(durable=True):
-            row = CommissionPeriod.every_schedule.select_for_update().get(pk=row.pk)
-            if verify_inputs:
-                fresh = gather_week(week, plan_version=run.plan_version)
-                if fresh.input_hash != run.input_hash:
-                    raise CommissionError(
-                        f"The inputs of the {week} changed since run #{run.pk} (orders, "
-                        "refunds, the tree, holds or clawbacks): calculate again and review "
-                        "before closing."
-                    )
-            CommissionRun.objects.filter(pk=run.pk).update(is_final=True)
-            row.status = PeriodStatus.CLOSED
-            row.closed_at = now
-            row.closed_by = by
-            row.save()
-        return row
+    """Make the week's current run final, by the month's rules (``close.close_row``): refused
+    before the week has ended plus the close grace, while earlier weeks are open, when the
+    balances carried in changed, and when the inputs changed since the run."""
+    return close_row(
+        week,
+        Closing(
+            row=lambda: week_row(week),
+            previous_run=lambda: previous_week_run(week),
+            sync_clawbacks=lambda: sync_week_clawbacks(week=week),
+            gather=lambda version: gather_week(week, plan_version=version),
+        ),
+        by=by,
+        verify_inputs=verify_inputs,
+        now=now,
+    )
 
 
 def export_week_payouts(*, week: Week, by=None) -> bytes:
