@@ -21,25 +21,14 @@ from orders.models import OrderLine, RefundLine
 
 from ..calendar import commission_calendar
 from ..models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, Schedule
+from .periods import locked_starts
 
 
 def locked_weeks_from(first_day: dt.date) -> set[dt.date]:
     """First days of the closed (or paid) pay weeks from ``first_day`` on; on PostgreSQL the
     rows read are locked FOR SHARE until the payment commits, as the months'
     (``periods.locked_months_from``): a week cannot close while a payment is counted in it."""
-    if connection.vendor != "postgresql":
-        return set(
-            CommissionPeriod.every_schedule.filter(
-                schedule=Schedule.WEEKLY, month__gte=first_day, status__in=LOCKED_STATUSES
-            ).values_list("month", flat=True)
-        )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT month, status FROM commissions_commissionperiod "
-            "WHERE schedule = 'weekly' AND month >= %s ORDER BY month FOR SHARE",
-            [first_day],
-        )
-        return {month for month, status in cursor.fetchall() if status in LOCKED_STATUSES}
+    return set(locked_starts(Schedule.WEEKLY, first_day))
 
 
 def _weekly_plan_on(day: dt.date):

@@ -38,17 +38,23 @@ def locked_months_from(first_day: dt.date) -> list[dt.date]:
     before it verifies the inputs, so a payment either lands before the close (and the close
     sees it and refuses) or waits and then sees the month closed. Payments never block each
     other (shared locks)."""
+    return locked_starts(Schedule.MONTHLY, first_day)
+
+
+def locked_starts(schedule: str, first_day: dt.date) -> list[dt.date]:
+    """First days of the closed (or paid) periods of ``schedule`` from ``first_day`` on, the
+    rows read locked FOR SHARE on PostgreSQL (``locked_months_from``)."""
     if connection.vendor != "postgresql":
         return list(
-            CommissionPeriod.objects.filter(
-                month__gte=first_day, status__in=LOCKED_STATUSES
+            CommissionPeriod.every_schedule.filter(
+                schedule=schedule, month__gte=first_day, status__in=LOCKED_STATUSES
             ).values_list("month", flat=True)
         )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT month, status FROM commissions_commissionperiod "
-            "WHERE schedule = 'monthly' AND month >= %s ORDER BY month FOR SHARE",
-            [first_day],
+            "WHERE schedule = %s AND month >= %s ORDER BY month FOR SHARE",
+            [schedule, first_day],
         )
         return [month for month, status in cursor.fetchall() if status in LOCKED_STATUSES]
 
