@@ -208,15 +208,14 @@ def gather(
     # The placement tree only for the rules that read it (a binary or matrix component).
     placement_rules = bool(PLACEMENT_COMPONENTS & set(plan.components))
     with_placement = placement_rules and Placement.objects.exists()
-    # The per-person totals on a connection of their own while this one reads the tree.
+    # The per-person totals and the order lines the plan reads, each on a connection of its
+    # own, while this one reads the tree, the clawbacks and the prior run's results.
+    order_time = plan.options.upline == "order_time"
+    selection = lines_read_by(plan, period)
+    lines_read = beside(lambda: period_line_arrays(period, only=selection, paid_moment=order_time))
     totals_read = beside(lambda: summary_totals(period))
     columns = _read_distributors(with_placement=with_placement)
     all_ids, present_sponsors, all_status, all_joined = columns[:4]
-    # The order lines the plan reads, on a connection of their own while this one reads the
-    # rest (the tree as of the moment, the totals, clawbacks and the prior run's results).
-    order_time = plan.options.upline == "order_time"
-    selection = lines_read_by(plan, period, ids=all_ids, join_days=all_joined)
-    lines_read = beside(lambda: period_line_arrays(period, only=selection, paid_moment=order_time))
     sponsor_tree = tree_as_of(TreeKind.SPONSOR, moment, present=(all_ids, present_sponsors))
     placement_tree = (
         tree_as_of(TreeKind.PLACEMENT, moment, present=(all_ids, *columns[4:]))
@@ -388,9 +387,7 @@ def gather(
     return gathered
 
 
-def lines_read_by(
-    plan: Plan, period: Period, *, ids: np.ndarray, join_days: np.ndarray
-) -> LineSelection | None:
+def lines_read_by(plan: Plan, period: Period) -> LineSelection | None:
     """The period's order lines the plan's rules read, or None for every line.
 
     With the unilevel paid per source distributor (``upline: period_close``), the engine reads
@@ -406,11 +403,12 @@ def lines_read_by(
         return None
     if plan.fast_start_rate == 0 and not any(plan.fast_start_generation_rates):
         return LineSelection(retail_profit=plan.retail_profit_enabled)
-    first = _day(period.first_day)
-    recent = (join_days > first - plan.fast_start_days) & (join_days <= _day(period.last_day))
+    # A line paid in the month is in the window when its buyer joined at most ``days - 1``
+    # days before the line's day, and not after it.
+    after = period.first_day - dt.timedelta(days=plan.fast_start_days)
     return LineSelection(
         retail_profit=plan.retail_profit_enabled,
-        buyers=ids[recent],
+        buyers_joined=(after, period.last_day),
         paid_before=period.start,
     )
 

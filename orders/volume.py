@@ -294,12 +294,16 @@ def same_period_refund_lines(period: Period, *, distributor_ids: list[int] | Non
 _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
 _LINES_SQL = """
-SELECT id, distributor_id, (cv * 100)::bigint, (retail_profit * 100)::bigint,
-    ((paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
-    (purpose = 'retail')::int::bigint{paid_us}
-FROM orders_orderline WHERE commission_month = %(month)s{only}
+SELECT o.id, o.distributor_id, (o.cv * 100)::bigint, (o.retail_profit * 100)::bigint,
+    ((o.paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01')::bigint,
+    (o.purpose = 'retail')::int::bigint{paid_us}
+FROM orders_orderline o{join} WHERE o.commission_month = %(month)s{only}
 """
-_PAID_US_SQL = ",\n    (EXTRACT(EPOCH FROM paid_at) * 1000000)::bigint"
+_PAID_US_SQL = ",\n    (EXTRACT(EPOCH FROM o.paid_at) * 1000000)::bigint"
+# The buyers who joined in a span of days: a small hash (their join-date index) beside the scan.
+_JOINED_SQL = """ LEFT JOIN (
+    SELECT id FROM {table} WHERE joined_on > %(joined_after)s AND joined_on <= %(joined_by)s
+) joined ON joined.id = o.distributor_id"""
 
 
 @dataclass(frozen=True)
@@ -318,6 +322,9 @@ class LineArrays:
     paid_us: np.ndarray | None
 
 
+_DISTRIBUTOR_TABLE = OrderLine._meta.get_field("distributor").related_model._meta.db_table
+
+
 @dataclass(frozen=True)
 class LineSelection:
     """Which of a period's order lines to read: a line is read when it matches any part (none
@@ -326,7 +333,9 @@ class LineSelection:
     millions it would ignore."""
 
     retail_profit: bool = False  # lines with retail profit (before any refund)
-    buyers: np.ndarray | None = None  # lines bought (or sold) by these distributors
+    # Lines bought (or sold) by distributors who joined after the first day, up to and
+    # including the second.
+    buyers_joined: tuple[dt.date, dt.date] | None = None
     paid_before: dt.datetime | None = None  # lines paid before this moment
 
 
@@ -358,29 +367,35 @@ def _line_columns_by_copy(
     period: Period, only: LineSelection | None, paid_moment: bool
 ) -> list[np.ndarray]:
     params: dict = {"month": period.first_day, "zone": str(period.start.tzinfo)}
-    where = ""
+    join = where = ""
     if only is not None:
         parts = []
         if only.retail_profit:
-            parts.append("retail_profit > 0")
-        if only.buyers is not None and len(only.buyers):
-            # One array literal (hashed by PostgreSQL): far cheaper than joining the tree.
-            params["buyers"] = "{" + ",".join(map(str, np.unique(only.buyers).tolist())) + "}"
-            parts.append("distributor_id = ANY(CAST(%(buyers)s AS bigint[]))")
+            parts.append("o.retail_profit > 0")
+        if only.buyers_joined is not None:
+            params["joined_after"], params["joined_by"] = only.buyers_joined
+            join = _JOINED_SQL.format(table=_DISTRIBUTOR_TABLE)
+            parts.append("joined.id IS NOT NULL")
         if only.paid_before is not None:
             params["before"] = only.paid_before
-            parts.append("paid_at < %(before)s")
+            parts.append("o.paid_at < %(before)s")
         if not parts:
             return [np.zeros(0, dtype=np.int64) for _ in range(7 if paid_moment else 6)]
         where = " AND (" + " OR ".join(parts) + ")"
-    sql = _LINES_SQL.format(paid_us=_PAID_US_SQL if paid_moment else "", only=where)
+    sql = _LINES_SQL.format(paid_us=_PAID_US_SQL if paid_moment else "", join=join, only=where)
     return read_columns(sql, params, ["int8"] * (7 if paid_moment else 6))
 
 
 def _line_columns_by_orm(period: Period, only: LineSelection | None) -> list[np.ndarray]:
     rows = list(
         OrderLine.objects.filter(commission_month=period.first_day).values_list(
-            "id", "distributor_id", "cv", "retail_profit", "paid_at", "purpose"
+            "id",
+            "distributor_id",
+            "cv",
+            "retail_profit",
+            "paid_at",
+            "purpose",
+            "distributor__joined_on",
         )
     )
     epoch = dt.date(1970, 1, 1)
@@ -399,8 +414,9 @@ def _line_columns_by_orm(period: Period, only: LineSelection | None) -> list[np.
     keep = np.zeros(len(rows), dtype=bool)
     if only.retail_profit:
         keep |= columns[3] > 0
-    if only.buyers is not None:
-        keep |= np.isin(columns[1], only.buyers)
+    if only.buyers_joined is not None:
+        after, by = only.buyers_joined
+        keep |= np.array([after < r[6] <= by for r in rows], dtype=bool)
     if only.paid_before is not None:
         keep |= columns[6] < (only.paid_before - _EPOCH_UTC) // _MICROSECOND
     return [column[keep] for column in columns]

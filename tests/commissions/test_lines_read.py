@@ -7,7 +7,6 @@ import copy
 import datetime as dt
 import random
 
-import numpy as np
 import pytest
 
 import commissions.gather as gather_module
@@ -34,9 +33,10 @@ def _at(month: int, day: int) -> dt.datetime:
 
 
 def _company(seed: int) -> dict:
-    """Old members and March recruits buying for themselves and for customers, a same-month
-    refund of a retail and of a recruit's line, and a late payment: a January line of a
-    member who joined on 1 January, counted in March (within 20 days of joining)."""
+    """Old members and March recruits buying for themselves and for customers, one who joined
+    on the fast-start window's first day, a same-month refund of a retail and of a recruit's
+    line, and a late payment: a January line of a member who joined on 1 January, counted in
+    March (within 20 days of joining)."""
     rng = random.Random(seed)
     people = []
     for _ in range(16):
@@ -65,6 +65,10 @@ def _company(seed: int) -> dict:
     )
     for day, person in enumerate(recruits, start=1):
         Distributor.objects.filter(pk=person.pk).update(joined_on=dt.date(2026, 3, day))
+    # The window's first day: joined 19 days before a line of 1 March (in the 20-day window).
+    edge = people[4]
+    Distributor.objects.filter(pk=edge.pk).update(joined_on=dt.date(2026, 2, 10))
+    buy(edge, "45", paid_at=_at(3, 1))
     late_buyer = people[3]
     Distributor.objects.filter(pk=late_buyer.pk).update(joined_on=dt.date(2026, 1, 1))
     late = buy(late_buyer, "70", paid_at=_at(1, 10))
@@ -77,7 +81,7 @@ def _company(seed: int) -> dict:
             order=order, quantities={line.pk: 1}, reason=RefundReason.RETURN, now=_at(3, 29)
         )
     rebuild_volume_summaries()
-    return {"late_line": OrderLine.objects.get(order=late).pk, "late_buyer": late_buyer}
+    return {"late_line": OrderLine.objects.get(order=late).pk, "edge": edge}
 
 
 def _ledger(run) -> tuple[list, list]:
@@ -117,6 +121,8 @@ def test_reading_only_the_lines_the_plan_reads_pays_what_every_line_pays(seed, m
     # Paid before March by a member who joined in January (not a recent joiner, no retail
     # profit), within the 20 days of the fast start: read as every line paid before the month.
     assert company["late_line"] in read
+    edge_lines = OrderLine.objects.filter(distributor=company["edge"], commission_month=MARCH)
+    assert set(edge_lines.values_list("pk", flat=True)) <= set(read.tolist())
     some = calculate_period(period=PERIOD)
     from_some = _ledger(some)
     monkeypatch.setattr(gather_module, "lines_read_by", lambda *args, **kwargs: None)
@@ -129,15 +135,17 @@ def test_reading_only_the_lines_the_plan_reads_pays_what_every_line_pays(seed, m
 
 
 def test_an_order_time_upline_or_a_line_reading_component_reads_every_line(db):
-    ids, joined = np.array([1, 2]), np.array([0, 20_500])
     order_time = make_plan_version(ORACLE_PLAN, upline="order_time").plan
-    assert lines_read_by(order_time, PERIOD, ids=ids, join_days=joined) is None
+    assert lines_read_by(order_time, PERIOD) is None
     award = copy.deepcopy(ORACLE_PLAN)
     award["order_award"] = {"amount": "2", "per": "unit", "to": "sponsor"}
-    assert lines_read_by(make_plan_version(award).plan, PERIOD, ids=ids, join_days=joined) is None
+    assert lines_read_by(make_plan_version(award).plan, PERIOD) is None
+    # The oracle plan's fast start lasts 20 days: a March line can be in the window of someone
+    # who joined on 10 February or later, up to 31 March.
+    selection = lines_read_by(make_plan_version(ORACLE_PLAN).plan, PERIOD)
+    assert selection.buyers_joined == (dt.date(2026, 2, 9), dt.date(2026, 3, 31))
     no_fast_start = copy.deepcopy(ORACLE_PLAN)
     del no_fast_start["fast_start"]
-    selection = lines_read_by(
-        make_plan_version(no_fast_start).plan, PERIOD, ids=ids, join_days=joined
-    )
-    assert selection.retail_profit and selection.buyers is None and selection.paid_before is None
+    selection = lines_read_by(make_plan_version(no_fast_start).plan, PERIOD)
+    assert selection.retail_profit
+    assert selection.buyers_joined is None and selection.paid_before is None
