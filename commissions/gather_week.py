@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from core.bulk import read_columns
@@ -65,13 +66,15 @@ SELECT l.id, l.distributor_id, CAST(l.pv * 100 AS bigint), CAST(l.cv * 100 AS bi
     CAST(l.retail_profit * 100 AS bigint),
     CAST((l.paid_at AT TIME ZONE %(zone)s)::date - DATE '1970-01-01' AS bigint)
 FROM orders_orderline l
-WHERE l.commission_week >= %(first)s AND l.commission_week <= %(last)s
+WHERE (l.commission_week >= %(first)s AND l.commission_week <= %(last)s)
+   OR (l.commission_week IS NULL AND l.paid_at >= %(start)s AND l.paid_at < %(end)s)
 """
 _WEEK_REFUNDS_SQL = """
 SELECT r.id, r.order_line_id, CAST(r.pv * 100 AS bigint), CAST(r.cv * 100 AS bigint),
     CAST(r.retail_profit * 100 AS bigint)
 FROM orders_refundline r JOIN orders_orderline l ON l.id = r.order_line_id
-WHERE l.commission_week >= %(first)s AND l.commission_week <= %(last)s
+WHERE (l.commission_week >= %(first)s AND l.commission_week <= %(last)s)
+   OR (l.commission_week IS NULL AND l.paid_at >= %(start)s AND l.paid_at < %(end)s)
 """
 
 
@@ -138,17 +141,22 @@ def week_clawback_candidates(week: Week) -> list[tuple[CommissionPeriod, list[di
     queue)."""
     refunds = list(
         RefundLine.objects.filter(
-            commission_week=week.first_day, order_line__commission_week__lt=week.first_day
+            Q(commission_week=week.first_day)
+            | Q(commission_week__isnull=True, refunded_at__gte=week.start, refunded_at__lt=week.end)
         )
+        .filter(order_paid_at__lt=week.end)
         .order_by("id")
         .values(*CLAWBACK_REFUND_FIELDS)
     )
-    if not refunds:
-        return []
     by_week: dict[dt.date, list[dict]] = {}
     for refund in refunds:
-        first_day = refund["order_line__commission_week"]
-        by_week.setdefault(first_day, []).append({**refund, "source_day": first_day})
+        first_day = refund["order_line__commission_week"] or (
+            Week.containing(refund["order_paid_at"], week.week_starts).first_day
+        )
+        if first_day < week.first_day:  # a line an earlier week counted
+            by_week.setdefault(first_day, []).append({**refund, "source_day": first_day})
+    if not by_week:
+        return []
     originals = (
         CommissionPeriod.every_schedule.filter(
             schedule=Schedule.WEEKLY, month__in=list(by_week), status__in=LOCKED_STATUSES
@@ -170,14 +178,22 @@ def _week_lines(first: Week, last: Week) -> list[np.ndarray]:
     ``last`` (their ``commission_week``), net of their refunds so far; sorted by id. Plus the
     netted refund line ids."""
     zone = str(first.start.tzinfo)
-    params = {"first": first.first_day, "last": last.first_day, "zone": zone}
-    in_weeks = {"commission_week__gte": first.first_day, "commission_week__lte": last.first_day}
+    params = {
+        "first": first.first_day,
+        "last": last.first_day,
+        "start": first.start,
+        "end": last.end,
+        "zone": zone,
+    }
+    in_weeks = Q(commission_week__gte=first.first_day, commission_week__lte=last.first_day) | Q(
+        commission_week__isnull=True, paid_at__gte=first.start, paid_at__lt=last.end
+    )
     if connection.vendor == "postgresql":
         lines = read_columns(_WEEK_LINES_SQL, params, ["int8"] * 6)
         refunds = read_columns(_WEEK_REFUNDS_SQL, params, ["int8"] * 5)
     else:
         rows = list(
-            OrderLine.objects.filter(**in_weeks).values_list(
+            OrderLine.objects.filter(in_weeks).values_list(
                 "id", "distributor_id", "pv", "cv", "retail_profit", "paid_at"
             )
         )
@@ -191,7 +207,7 @@ def _week_lines(first: Week, last: Week) -> list[np.ndarray]:
         ]
         refund_rows = list(
             RefundLine.objects.filter(
-                **{f"order_line__{name}": value for name, value in in_weeks.items()}
+                order_line__in=OrderLine.objects.filter(in_weeks).values("id")
             ).values_list("id", "order_line_id", "pv", "cv", "retail_profit")
         )
         refunds = [
@@ -214,7 +230,10 @@ def _week_lines(first: Week, last: Week) -> list[np.ndarray]:
 
 _WEEK_ORDERS_SQL = """
 SELECT l.id, l.order_id, CAST(l.quantity AS bigint)
-FROM orders_orderline l WHERE l.commission_week = %(week)s ORDER BY l.id
+FROM orders_orderline l
+WHERE l.commission_week = %(week)s
+   OR (l.commission_week IS NULL AND l.paid_at >= %(start)s AND l.paid_at < %(end)s)
+ORDER BY l.id
 """
 
 
@@ -227,11 +246,16 @@ def _week_order_line_extras(
         return {}
     if connection.vendor == "postgresql":
         known, order_of, units = read_columns(
-            _WEEK_ORDERS_SQL, {"week": week.first_day}, ["int8"] * 3
+            _WEEK_ORDERS_SQL,
+            {"week": week.first_day, "start": week.start, "end": week.end},
+            ["int8"] * 3,
         )
     else:
         rows = list(
-            OrderLine.objects.filter(commission_week=week.first_day)
+            OrderLine.objects.filter(
+                Q(commission_week=week.first_day)
+                | Q(commission_week__isnull=True, paid_at__gte=week.start, paid_at__lt=week.end)
+            )
             .order_by("id")
             .values_list("id", "order_id", "quantity")
         )

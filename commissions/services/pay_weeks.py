@@ -5,22 +5,20 @@ is paid or refunded (``orders.commission_period.commission_week_for`` asks
 ``commission_week_for`` here), so a closed week's figures never change and a payment recorded
 late, with a date inside a closed week, is paid in the next open week instead of never.
 
-Only while the plan in force pays something weekly; lines paid before such a plan version was
-stored get their weeks when it is (``assign_commission_weeks``, set-based).
+Only while the plan in force pays something weekly. Lines paid before such a plan version was
+stored have no week (rewriting millions of lines would take minutes): a week counts them by
+their payment moment (``gather_week``), which is the same week, as no week can have closed
+before a weekly plan version existed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from dateutil.relativedelta import relativedelta
-from django.db import connection
-
 from core.periods import Week, company_zone
-from orders.models import OrderLine, RefundLine
 
 from ..calendar import commission_calendar
-from ..models import LOCKED_STATUSES, CommissionPeriod, PlanVersion, Schedule
+from ..models import PlanVersion, Schedule
 from .periods import locked_starts
 
 
@@ -52,83 +50,3 @@ def commission_week_for(moment: dt.datetime) -> dt.date | None:
     while week.first_day in locked:
         week = week.next()
     return week.first_day
-
-
-def assign_commission_weeks(since: dt.date) -> int:
-    """Give the paid order lines and the refund lines from ``since``'s month on that have no
-    pay week yet theirs, under each plan version in force from then that pays weekly (one
-    UPDATE per table and version on PostgreSQL); returns the lines updated."""
-    start = since.replace(day=1)
-    current = PlanVersion.in_force(start)
-    versions = ([current] if current else []) + list(
-        PlanVersion.objects.filter(effective_from__gt=start).order_by("effective_from", "id")
-    )
-    updated = 0
-    for position, version in enumerate(versions):
-        weekly = version.plan.weekly
-        if weekly is None:
-            continue
-        begins = max(start, version.effective_from)
-        ends = next(
-            (v.effective_from for v in versions[position + 1 :] if v.effective_from > begins),
-            None,
-        )
-        last_locked = (
-            CommissionPeriod.every_schedule.filter(
-                schedule=Schedule.WEEKLY, status__in=LOCKED_STATUSES
-            )
-            .order_by("-month")
-            .values_list("month", flat=True)
-            .first()
-        )
-        first_open = last_locked + relativedelta(days=7) if last_locked else None
-        for model, moment in ((OrderLine, "paid_at"), (RefundLine, "refunded_at")):
-            updated += _assign(model, moment, begins, ends, weekly.week_starts, first_open)
-    return updated
-
-
-def _bounds(day: dt.date | None) -> dt.datetime | None:
-    if day is None:
-        return None
-    return dt.datetime.combine(day, dt.time(), tzinfo=company_zone())
-
-
-def _assign(model, moment: str, begins, ends, week_starts: int, first_open) -> int:
-    lines = model.objects.filter(
-        commission_week__isnull=True,
-        **{f"{moment}__isnull": False, f"{moment}__gte": _bounds(begins)},
-    )
-    if ends is not None:
-        lines = lines.filter(**{f"{moment}__lt": _bounds(ends)})
-    if connection.vendor == "postgresql":
-        # The week's first day: the local date less its days since the plan's first weekday;
-        # a closed week's lines go to the first open week (weeks close in order).
-        sql, params = lines.values("id").query.sql_with_params()
-        table = model._meta.db_table
-        week = (
-            f"(({moment} AT TIME ZONE %s)::date - "
-            f"((EXTRACT(ISODOW FROM ({moment} AT TIME ZONE %s)::date)::int - 1 - %s + 7) %% 7))"
-        )
-        value = f"GREATEST({week}, %s::date)" if first_open else week
-        extra = [str(company_zone()), str(company_zone()), week_starts]
-        if first_open:
-            extra.append(first_open)
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {table} SET commission_week = {value} WHERE id IN ({sql})",  # noqa: S608
-                [*extra, *params],
-            )
-            return cursor.rowcount
-    by_week: dict[dt.date, list[int]] = {}
-    for line_id, at in lines.values_list("id", moment):
-        first_day = Week.containing(at, week_starts).first_day
-        if first_open is not None:
-            first_day = max(first_day, first_open)
-        by_week.setdefault(first_day, []).append(line_id)
-    count = 0
-    for first_day, ids in by_week.items():
-        for chunk in range(0, len(ids), 5_000):
-            count += model.objects.filter(id__in=ids[chunk : chunk + 5_000]).update(
-                commission_week=first_day
-            )
-    return count

@@ -17,7 +17,6 @@ from ..engine import PlanValidationError
 from ..engine.plan import Plan, parse_plan
 from ..errors import CommissionError
 from ..models import CommissionPeriod, CommissionRun, PeriodStatus, PlanVersion
-from .pay_weeks import assign_commission_weeks
 
 
 def parse_plan_source(source: str) -> tuple[dict, Plan]:
@@ -53,19 +52,15 @@ def plan_version_create(
             f"Periods from {effective:%Y-%m} on are already closed (a month or a pay week): a new "
             "plan version can only take effect in an open period."
         )
-    with transaction.atomic():
-        version = PlanVersion.objects.create(
-            name=plan.name,
-            effective_from=effective,
-            source=source,
-            document=document,
-            max_payout_percent=plan.max_payout_percent(),
-            created_by=by,
-            note=note,
-        )
-        if plan.weekly is not None:
-            assign_commission_weeks(effective)  # the lines already paid in its weeks
-    return version
+    return PlanVersion.objects.create(
+        name=plan.name,
+        effective_from=effective,
+        source=source,
+        document=document,
+        max_payout_percent=plan.max_payout_percent(),
+        created_by=by,
+        note=note,
+    )
 
 
 def plan_version_update(
@@ -83,8 +78,6 @@ def plan_version_update(
         locked.max_payout_percent = plan.max_payout_percent()
         locked.note = note or locked.note
         locked.save()
-        if plan.weekly is not None:
-            assign_commission_weeks(locked.effective_from)
         return locked
 
 

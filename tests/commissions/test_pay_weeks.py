@@ -1,7 +1,7 @@
 """Which pay week a line counts in (``commissions/services/pay_weeks.py``): the week its money
 moved in while that week is open, else the first open week after it, stored on the line when it
-is paid or refunded; lines paid before a weekly plan version was stored get their weeks when it
-is, by one UPDATE that agrees with ``core.periods.Week`` across a daylight-saving change."""
+is paid or refunded; lines paid before a weekly plan version was stored count in the week they
+were paid in, across a daylight-saving change."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ import zoneinfo
 
 import pytest
 
+from commissions.gather_week import gather_week
 from commissions.models import Clawback, CommissionLine, LineKind
-from commissions.services.pay_weeks import assign_commission_weeks, commission_week_for
+from commissions.services.pay_weeks import commission_week_for
 from commissions.services.plans import plan_version_create
 from commissions.services.weeks import calculate_week, close_week
 from core.periods import Week
@@ -100,7 +101,7 @@ def test_a_payment_dated_in_a_closed_week_counts_in_the_next_open_week(pair):
     ) == [(ann.pk, -1_000)]
 
 
-def test_a_weekly_version_gives_the_lines_already_paid_their_weeks(pair):
+def test_lines_paid_before_the_weekly_version_count_in_the_week_they_were_paid_in(pair):
     ann, cal = pair
     make_plan_version(effective_from=dt.date(2026, 1, 1))  # monthly only: no weeks
     moments = [
@@ -109,27 +110,24 @@ def test_a_weekly_version_gives_the_lines_already_paid_their_weeks(pair):
         # last minutes of weeks in company time that are already the next day in UTC.
         dt.datetime(2026, 3, 8, 1, 59, tzinfo=NEW_YORK),
         dt.datetime(2026, 3, 8, 3, 0, tzinfo=NEW_YORK),
-        dt.datetime(2026, 3, 8, 23, 59, tzinfo=NEW_YORK),
-        dt.datetime(2026, 3, 9, 0, 0, tzinfo=NEW_YORK),
         dt.datetime(2026, 3, 14, 23, 30, tzinfo=NEW_YORK),
         dt.datetime(2026, 3, 15, 0, 30, tzinfo=NEW_YORK),
     ]
-    orders = [buy(cal, "10", paid_at=moment) for moment in moments]
-    early = buy(ann, "10", paid_at=dt.datetime(2026, 2, 27, 12, tzinfo=dt.UTC))
-    assert all(week_of(order) is None for order in [*orders, early])
-    # Sunday weeks, from March on (February's line is under the monthly version).
+    lines = [buy(cal, "10", paid_at=moment).lines.get().pk for moment in moments]
+    assert all(OrderLine.objects.get(pk=line).commission_week is None for line in lines)
+    # Sunday weeks from March on, stored after the payments: nothing is rewritten, and each
+    # week counts the lines paid in it.
     store(weekly_document("sunday"), effective_from=dt.date(2026, 3, 1))
-    for order, moment in zip(orders, moments, strict=True):
-        assert week_of(order) == Week.containing(moment, 6).first_day, moment
-    assert [week_of(order) for order in orders] == [
-        dt.date(2026, 3, 1),
-        dt.date(2026, 3, 8),
-        dt.date(2026, 3, 8),
-        dt.date(2026, 3, 8),
-        dt.date(2026, 3, 8),
-        dt.date(2026, 3, 8),
-        dt.date(2026, 3, 15),
-    ]
-    assert week_of(early) is None
-    # Run again: nothing left to give a week.
-    assert assign_commission_weeks(dt.date(2026, 3, 1)) == 0
+    assert all(OrderLine.objects.get(pk=line).commission_week is None for line in lines)
+    counted = {
+        first_day: set(gather_week(Week(first_day)).inputs.line_id.tolist())
+        for first_day in (dt.date(2026, 3, 1), dt.date(2026, 3, 8), dt.date(2026, 3, 15))
+    }
+    assert counted == {
+        dt.date(2026, 3, 1): {lines[0]},
+        dt.date(2026, 3, 8): {lines[1], lines[2], lines[3]},
+        dt.date(2026, 3, 15): {lines[4]},
+    }
+    # A payment recorded now for the first (open) week is given that week.
+    later = buy(ann, "10", paid_at=dt.datetime(2026, 3, 2, 12, tzinfo=NEW_YORK))
+    assert week_of(later) == dt.date(2026, 3, 1)
