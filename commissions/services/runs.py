@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from core.bulk import beside, copy_columns
-from core.periods import Period
+from core.periods import Period, Week
 
 from ..binary_state import delete_binary_rows, write_binary_state
 from ..calendar import calendar_changed
@@ -275,19 +275,24 @@ def _write_results(run: CommissionRun, gathered: Gathered, result, *, with_lines
         "on_hold": inputs.on_hold,
         "grace_months_used": result.grace_months_used,
     }
+    nulls = {"sponsor_id": gathered.sponsor_ids < 0, "parent_id": gathered.parent_ids < 0}
+    if isinstance(gathered.period, Week):
+        # A pay week keeps the rows of the people it touched (volume, money in or out, a
+        # hold): every reader takes a missing row as zeros, and a year of weeks is not 52
+        # copies of the whole tree. A month keeps everyone (ranks, the frozen tree).
+        touched = inputs.on_hold.copy()
+        for name in ("pv", "cv", "carried_in", "period_total", "balance", "payable", "carried_out"):
+            touched |= results[name] != 0
+        results = {name: column[touched] for name, column in results.items()}
+        nulls = {name: mask[touched] for name, mask in nulls.items()}
     # The results on a connection of their own while this one writes the ledger lines: two
     # COPYs into different tables, each PostgreSQL's work on its own core.
-    results_written = beside(
-        lambda: copy_columns(
-            DistributorResult,
-            results,
-            nulls={"sponsor_id": gathered.sponsor_ids < 0, "parent_id": gathered.parent_ids < 0},
-        )
-    )
+    results_written = beside(lambda: copy_columns(DistributorResult, results, nulls=nulls))
     try:
         counts = _write_lines(run, gathered, result, with_lines=with_lines)
     finally:
-        results_written()
+        written = results_written()
+    counts["result_rows"] = written
     return counts
 
 

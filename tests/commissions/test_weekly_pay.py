@@ -175,6 +175,11 @@ def test_activity_counts_the_weeks_window(team):
     run = calculate_week(week=NEXT_WEEK)
     assert paid(run, LineKind.FAST_START) == {cal.pk: 1000}
     assert result_of(run, cal).is_active and result_of(run, cal).pv == 0
+    # The week keeps the rows of the people it touched only: Ann and Eve neither bought nor
+    # earned nor carried anything in it.
+    stored = set(DistributorResult.objects.filter(run=run).values_list("distributor_id", flat=True))
+    assert stored == {cal.pk, dee.pk} and run.counts["result_rows"] == 2
+    assert run.counts["distributors"] == 4  # the engine saw the whole tree
 
 
 def test_a_week_that_does_not_start_on_the_plans_weekday_is_refused(team):
@@ -422,7 +427,6 @@ def test_the_dashboard_lists_the_last_closed_pay_weeks_with_their_statements(tea
     import re
 
     from django.urls import reverse
-
 
     ann, cal, dee, eve = team
     buy(dee, "100", paid_at=IN_WEEK)
