@@ -278,14 +278,9 @@ def gather(
     status = all_status[keep]
     joined = all_joined[keep]
     n = len(ids)
-    if placement_tree is None:
-        placement = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
-    else:
-        there = placement_tree.present[keep]
-        placement = (
-            np.where(there, placement_tree.parent_ids[keep], -1),
-            np.where(there, placement_tree.position[keep], -1),
-        )
+    placement, placement_inputs = placement_arrays(
+        placement_tree, keep, ids, for_rules=placement_rules
+    )
 
     pv = np.zeros(n, dtype=np.int64)
     cv = np.zeros(n, dtype=np.int64)
@@ -321,16 +316,6 @@ def gather(
     timings["read_prior"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
-    placement_inputs: dict = {}
-    if placement_rules:
-        # The placement tree as of the close, as indices (a parent outside the arrays: a root).
-        placement_parent = positions_of(ids, placement[0])
-        placement_inputs = {
-            "placement_parent": placement_parent,
-            "placement_position": np.where(placement_parent >= 0, placement[1], -1).astype(
-                np.int16
-            ),
-        }
     binary_state = binary_component_inputs(
         plan=plan, period=period, prior_run_id=prior.pk if prior else None, ids=ids, refunds=clawed
     )
@@ -385,6 +370,30 @@ def gather(
     gathered.input_hash = input_hash(gathered)
     timings["hash"] = time.perf_counter() - mark
     return gathered
+
+
+def placement_arrays(
+    placement_tree, keep: np.ndarray, ids: np.ndarray, *, for_rules: bool
+) -> tuple[tuple[np.ndarray, np.ndarray], dict[str, np.ndarray]]:
+    """The placement parent ids and positions of the people kept (-1: none), and, when a rule
+    reads the placement tree, the engine's ``placement_parent`` (indices; a parent outside the
+    arrays is a root) and ``placement_position``; a month's and a pay week's gather alike."""
+    n = len(ids)
+    if placement_tree is None:
+        placement = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
+    else:
+        there = placement_tree.present[keep]
+        placement = (
+            np.where(there, placement_tree.parent_ids[keep], -1),
+            np.where(there, placement_tree.position[keep], -1),
+        )
+    if not for_rules:
+        return placement, {}
+    parent = positions_of(ids, placement[0])
+    return placement, {
+        "placement_parent": parent,
+        "placement_position": np.where(parent >= 0, placement[1], -1).astype(np.int16),
+    }
 
 
 def lines_read_by(plan: Plan, period: Period) -> LineSelection | None:

@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from core.bulk import read_columns
 from core.periods import Week
-from genealogy.history import positions_of, tree_as_of
+from genealogy.history import tree_as_of
 from genealogy.models import Placement, TreeKind
 from orders.models import OrderLine, RefundLine
 
@@ -50,6 +50,7 @@ from .gather import (
     _read_distributors,
     _read_results,
     input_hash,
+    placement_arrays,
 )
 from .gather_extras import company_flags
 from .models import (
@@ -349,22 +350,9 @@ def gather_week(
     held = held[np.isin(held, ids)]
     on_hold = np.zeros(n, dtype=bool)
     on_hold[_index_of(ids, held)] = True
-    placement = (np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64))
-    if placement_tree is not None:
-        there = placement_tree.present[keep]
-        placement = (
-            np.where(there, placement_tree.parent_ids[keep], -1),
-            np.where(there, placement_tree.position[keep], -1),
-        )
-    placement_inputs: dict = {}
-    if "binary" in plan.components:
-        placement_parent = positions_of(ids, placement[0])
-        placement_inputs = {
-            "placement_parent": placement_parent,
-            "placement_position": np.where(placement_parent >= 0, placement[1], -1).astype(
-                np.int16
-            ),
-        }
+    placement, placement_inputs = placement_arrays(
+        placement_tree, keep, ids, for_rules="binary" in plan.components
+    )
     binary_state = binary_component_inputs(
         plan=plan,
         period=week,
