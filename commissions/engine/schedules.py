@@ -185,7 +185,3 @@ def plan_for_schedule(plan: Plan, schedule: str) -> Plan:
         )
     return dataclasses.replace(plan, **changes)
 
-
-def schedules_in(plan: Plan) -> tuple[str, ...]:
-    """The schedules a plan pays on."""
-    return (MONTHLY,) if plan.weekly is None else SCHEDULES
